@@ -1,0 +1,28 @@
+// Tests are transformed by @swc/jest (no type check, fast); `npm test` type-checks with tsc 5.x first.
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] };
+const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  maxWorkers: 2,
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'emulator',
+      testMatch: ['<rootDir>/test/emulator/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/emulator-env.ts'],
+      testTimeout: 60_000,
+    },
+    { ...common, displayName: 'cdk', testMatch: ['<rootDir>/test/cdk/**/*.test.ts'], testTimeout: 120_000 },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/emulator-env.ts'],
+      testTimeout: 180_000,
+    },
+  ],
+};

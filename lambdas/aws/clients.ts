@@ -1,0 +1,91 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+
+/** Retry settings shared by every client: adaptive client-side rate limiting, bounded attempts. */
+export const RETRY_DEFAULTS = { retryMode: 'adaptive', maxAttempts: 8 } as const;
+
+export interface ClientFactoryOptions {
+  readonly maxAttempts?: number;
+  readonly retryMode?: 'adaptive' | 'standard';
+  /** Overrides AWS_ENDPOINT_URL (which the SDK reads by itself). */
+  readonly endpoint?: string;
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** A custom HTTP handler, e.g. a simulated EC2 for benchmarks. */
+  readonly requestHandler?: unknown;
+  /** Named profile from the shared AWS config files (CLI `--profile`). */
+  readonly profile?: string;
+}
+
+type ClientConfig = {
+  region: string;
+  maxAttempts: number;
+  retryMode: string;
+  endpoint?: string;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  requestHandler?: never;
+  profile?: string;
+};
+
+type Constructor<T> = new (config: ClientConfig) => T;
+
+/**
+ * One place that makes SDK v3 clients, one per service and region, all with the same retry policy.
+ * Handlers, the CLI and tests receive a factory, so any client can be swapped for a stub or a simulation.
+ */
+export class ClientFactory {
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(private readonly options: ClientFactoryOptions = {}) {}
+
+  ec2(region: string): EC2Client {
+    return this.client(EC2Client, region);
+  }
+  ssm(region: string): SSMClient {
+    return this.client(SSMClient, region);
+  }
+  sns(region: string): SNSClient {
+    return this.client(SNSClient, region);
+  }
+  sqs(region: string): SQSClient {
+    return this.client(SQSClient, region);
+  }
+  sfn(region: string): SFNClient {
+    return this.client(SFNClient, region);
+  }
+  dynamodb(region: string): DynamoDBClient {
+    return this.client(DynamoDBClient, region);
+  }
+  cloudwatch(region: string): CloudWatchClient {
+    return this.client(CloudWatchClient, region);
+  }
+  sts(region: string): STSClient {
+    return this.client(STSClient, region);
+  }
+
+  /** A client of any SDK v3 service for `region`, cached. */
+  client<T>(ctor: Constructor<T>, region: string): T {
+    const key = `${ctor.name}:${region}`;
+    let client = this.cache.get(key) as T | undefined;
+    if (!client) {
+      const config: ClientConfig = {
+        region,
+        maxAttempts: this.options.maxAttempts ?? RETRY_DEFAULTS.maxAttempts,
+        retryMode: this.options.retryMode ?? RETRY_DEFAULTS.retryMode,
+      };
+      if (this.options.endpoint) config.endpoint = this.options.endpoint;
+      if (this.options.credentials) config.credentials = this.options.credentials;
+      if (this.options.requestHandler) config.requestHandler = this.options.requestHandler as never;
+      if (this.options.profile) config.profile = this.options.profile;
+      client = new ctor(config);
+      this.cache.set(key, client);
+    }
+    return client;
+  }
+}

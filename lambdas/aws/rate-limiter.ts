@@ -1,0 +1,104 @@
+/** Sustained rate and burst of one EC2 API action's token bucket, per account and region. */
+export interface BucketSpec {
+  readonly burst: number;
+  readonly perSecond: number;
+}
+
+/** AWS's published EC2 request-token buckets for the actions the pipeline calls. */
+export const EC2_THROTTLE_BUCKETS: Readonly<Record<string, BucketSpec>> = {
+  nonMutating: { burst: 100, perSecond: 20 },
+  CopyImage: { burst: 100, perSecond: 1 },
+  DeregisterImage: { burst: 100, perSecond: 5 },
+  DeleteSnapshot: { burst: 100, perSecond: 5 },
+  ModifyImageAttribute: { burst: 100, perSecond: 5 },
+  ModifySnapshotAttribute: { burst: 100, perSecond: 5 },
+  CreateTags: { burst: 100, perSecond: 10 },
+  RunInstances: { burst: 5, perSecond: 2 },
+  EnableImageBlockPublicAccess: { burst: 1, perSecond: 0.1 },
+  DisableImageBlockPublicAccess: { burst: 1, perSecond: 0.1 },
+  EnableImageDeprecation: { burst: 100, perSecond: 5 },
+};
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/**
+ * Client-side token bucket. Staying under AWS's own bucket avoids RequestLimitExceeded storms that would also
+ * starve other tools in the account; SDK retries remain the second line of defence.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly spec: BucketSpec,
+    private readonly clock: Clock = realClock,
+  ) {
+    this.tokens = spec.burst;
+    this.updatedAt = clock.now();
+  }
+
+  /** Resolves when one token is available and takes it; callers are served in order. */
+  take(): Promise<void> {
+    const turn = this.queue.then(() => this.waitForToken());
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  private refill(): void {
+    const now = this.clock.now();
+    this.tokens = Math.min(this.spec.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.spec.perSecond);
+    this.updatedAt = now;
+  }
+
+  private async waitForToken(): Promise<void> {
+    this.refill();
+    while (this.tokens < 1) {
+      await this.clock.sleep(Math.ceil(((1 - this.tokens) / this.spec.perSecond) * 1000));
+      this.refill();
+    }
+    this.tokens -= 1;
+  }
+}
+
+/** One bucket per (region, action), so regions never slow each other down. */
+export class RateLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly specs: Readonly<Record<string, BucketSpec>> = EC2_THROTTLE_BUCKETS,
+    private readonly clock: Clock = realClock,
+  ) {}
+
+  /** Waits for a token of `action` in `region`; unknown actions use the non-mutating bucket. */
+  take(region: string, action: string): Promise<void> {
+    const spec = this.specs[action] ?? this.specs.nonMutating ?? EC2_THROTTLE_BUCKETS.nonMutating!;
+    const key = `${region}:${this.specs[action] ? action : 'nonMutating'}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(spec, this.clock);
+      this.buckets.set(key, bucket);
+    }
+    return bucket.take();
+  }
+
+  /** Runs `call` once a token is available. */
+  async run<T>(region: string, action: string, call: () => Promise<T>): Promise<T> {
+    await this.take(region, action);
+    return call();
+  }
+}
+
+/** A limiter that never waits, for the emulator and unit tests. */
+export const unlimited = new RateLimiter(
+  { nonMutating: { burst: Number.POSITIVE_INFINITY, perSecond: Number.POSITIVE_INFINITY } },
+  realClock,
+);

@@ -1,0 +1,24 @@
+import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import { type RegionSelection, type RegionSelectionPolicy, selectRegions } from '../core/regions';
+import type { ClientFactory } from './clients';
+
+/**
+ * Regions enabled for the account, intersected with the configured allow and deny lists. Asks only for enabled
+ * regions (no AllRegions) and filters again locally, since not every endpoint honours the filters.
+ */
+export async function discoverRegions(
+  clients: ClientFactory,
+  buildRegion: string,
+  policy: RegionSelectionPolicy,
+): Promise<RegionSelection> {
+  const response = await clients.ec2(buildRegion).send(
+    new DescribeRegionsCommand({
+      AllRegions: false,
+      Filters: [{ Name: 'opt-in-status', Values: ['opt-in-not-required', 'opted-in'] }],
+    }),
+  );
+  const described = (response.Regions ?? []).flatMap((r) =>
+    r.RegionName ? [{ name: r.RegionName, optInStatus: r.OptInStatus }] : [],
+  );
+  return selectRegions(described, policy);
+}

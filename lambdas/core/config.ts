@@ -1,0 +1,324 @@
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { COMMERCIAL_REGIONS } from './regions';
+
+/** Instance families built on Graviton (arm64); every other family is x86 (amd64). */
+export function instanceTypeArchitecture(instanceType: string): 'arm64' | 'amd64' | undefined {
+  const match = /^([a-z0-9-]+)\.([a-z0-9-]+)$/.exec(instanceType);
+  if (!match) return undefined;
+  const family = match[1]!;
+  if (family === 'a1' || /^[a-z]+\d+g[a-z]*(-flex)?$/.test(family)) return 'arm64';
+  if (/^[a-z]+\d+[a-z]*(-[a-z]+)?$/.test(family)) return 'amd64';
+  return undefined;
+}
+
+const CRON_FIELDS: readonly { name: string; pattern: RegExp }[] = [
+  { name: 'minutes', pattern: /^(\*|[0-5]?\d)([-,/][0-5]?\d)*$|^\*(\/\d+)?$/ },
+  { name: 'hours', pattern: /^(\*|[01]?\d|2[0-3])([-,/]([01]?\d|2[0-3]))*$|^\*(\/\d+)?$/ },
+  { name: 'day-of-month', pattern: /^(\?|\*|L|([1-9]|[12]\d|3[01])W?)([-,/]([1-9]|[12]\d|3[01]))*$|^\*(\/\d+)?$/ },
+  {
+    name: 'month',
+    pattern:
+      /^(\*|[1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)([-,/]([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))*$/,
+  },
+  {
+    name: 'day-of-week',
+    pattern: /^(\?|\*|[1-7]L?|SUN|MON|TUE|WED|THU|FRI|SAT)([-,#]([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT))*$/,
+  },
+  { name: 'year', pattern: /^(\*|(19[7-9]\d|2[01]\d\d))([-,/](19[7-9]\d|2[01]\d\d|\d+))*$/ },
+];
+
+/** Why an EventBridge `cron(...)` expression is invalid, or undefined when it is valid. */
+export function cronProblem(expression: string): string | undefined {
+  const match = /^cron\((.*)\)$/.exec(expression.trim());
+  if (!match) return 'must look like cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 6 ? * SAT *)';
+  const fields = match[1]!.trim().split(/\s+/);
+  if (fields.length !== 6) return `has ${fields.length} fields; EventBridge cron needs 6 (the sixth is the year)`;
+  for (const [index, field] of fields.entries()) {
+    const spec = CRON_FIELDS[index]!;
+    if (!spec.pattern.test(field.toUpperCase())) return `field ${spec.name} "${field}" is not valid`;
+  }
+  if (fields[2] !== '?' && fields[4] !== '?') return 'one of day-of-month or day-of-week must be "?"';
+  return undefined;
+}
+
+const region = z.string().refine((value) => COMMERCIAL_REGIONS.includes(value), {
+  error: (issue) =>
+    `unknown region ${JSON.stringify(issue.input)}; allowed: a commercial AWS region such as us-east-1 (${COMMERCIAL_REGIONS.length} known)`,
+});
+
+const cron = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `cron expression ${JSON.stringify(value)} ${problem}` });
+});
+
+const days = (what: string) =>
+  z
+    .number({ error: `${what} must be a number of days` })
+    .int(`${what} must be a whole number of days`)
+    .min(0, `${what} cannot be negative`);
+
+const instanceTypesFor = (arch: 'arm64' | 'amd64') =>
+  z
+    .array(z.string())
+    .min(1, `list at least one ${arch} instance type`)
+    .superRefine((types, ctx) => {
+      types.forEach((type, index) => {
+        const actual = instanceTypeArchitecture(type);
+        if (actual === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [index],
+            message: `"${type}" is not an instance type name like c7g.large`,
+          });
+        else if (actual !== arch)
+          ctx.addIssue({
+            code: 'custom',
+            path: [index],
+            message: `"${type}" is an ${actual} instance type; only ${arch} types belong here`,
+          });
+      });
+    });
+
+const branchLine = z
+  .string()
+  .regex(/^\d+-(STABLE|CURRENT)$/, 'a development line is written like 14-STABLE or 15-CURRENT');
+
+export const configSchema = z
+  .strictObject({
+    /** Value of the managed-by tag put on everything the pipeline creates; only resources carrying it are deleted. */
+    managedTag: z
+      .strictObject({
+        key: z.string().min(1).default('ami-pipeline:managed-by'),
+        value: z.string().min(1).default('ami-pipeline'),
+      })
+      .prefault({}),
+    buildRegion: region.default('us-east-1'),
+    regions: z
+      .strictObject({
+        allow: z.array(region).default([]),
+        deny: z.array(region).default([]),
+      })
+      .prefault({}),
+    naming: z
+      .strictObject({
+        profile: z.enum(['freebsd']).default('freebsd'),
+      })
+      .prefault({}),
+    series: z
+      .strictObject({
+        lines: z.array(branchLine).min(1, 'manage at least one line').default(['13-STABLE', '14-STABLE', '15-CURRENT']),
+        arches: z
+          .array(z.enum(['amd64', 'arm64']))
+          .min(1)
+          .default(['amd64', 'arm64']),
+        filesystems: z
+          .array(z.enum(['ufs', 'zfs']))
+          .min(1)
+          .default(['ufs', 'zfs']),
+        flavours: z
+          .array(z.enum(['base', 'cloud-init', 'small', 'builder']))
+          .min(1)
+          .default(['base', 'cloud-init', 'small', 'builder']),
+        includeReleases: z.boolean().default(true),
+      })
+      .prefault({}),
+    publish: z
+      .strictObject({
+        makeAmiPublic: z.boolean().default(true),
+        makeSnapshotPublic: z.boolean().default(true),
+        /** Snapshot builds deprecate this many days after their build date (AWS caps public AMIs at 2 years). */
+        deprecateAfterDays: days('publish.deprecateAfterDays')
+          .max(730, 'AWS deprecates public AMIs within 2 years')
+          .default(365),
+        ssmPrefix: z
+          .string()
+          .regex(
+            /^(\/[A-Za-z0-9_.-]+)+$/,
+            'an SSM path starts with / and has no trailing /, e.g. /ami-pipeline/freebsd',
+          )
+          .refine((p) => !p.startsWith('/aws'), 'the /aws prefix is reserved by AWS')
+          .default('/ami-pipeline/freebsd'),
+        copyConcurrency: z.number().int().min(1).max(300).default(10),
+        regionConcurrency: z.number().int().min(1).max(40).default(10),
+        maxCopyAttempts: z.number().int().min(1).max(10).default(3),
+        pollIntervalSeconds: z.number().int().min(0).max(3600).default(60),
+        copyTimeoutMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .default(180),
+        /** Whether the workflow may turn off image block public access in a region where it is on. */
+        disableBlockPublicAccess: z.boolean().default(false),
+      })
+      .prefault({}),
+    bootTest: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        instanceTypes: z
+          .strictObject({
+            arm64: instanceTypesFor('arm64').default(['c6g.large', 'c7g.large', 'c8g.large']),
+            amd64: instanceTypesFor('amd64').default(['c5.large', 'c7i.large', 'm7a.large']),
+          })
+          .prefault({}),
+        runs: z.number().int().min(1).max(10).default(1),
+        timeoutSeconds: z.number().int().min(30).max(3600).default(600),
+        probeIntervalMs: z.number().int().min(10).max(50).default(50),
+        /** Outbound-only internet for test instances whose boot needs it; isolated subnets by default. */
+        internetAccess: z.boolean().default(false),
+        stopCheck: z.boolean().default(true),
+        hotplugCycles: z.number().int().min(0).max(200).default(10),
+        regression: z
+          .strictObject({
+            weeks: z.number().int().min(1).max(52).default(8),
+            ratio: z.number().min(1).default(1.25),
+            absoluteSeconds: z.number().min(0).default(2),
+          })
+          .prefault({}),
+        sweepAfterMinutes: z.number().int().min(10).default(180),
+      })
+      .prefault({}),
+    retention: z
+      .strictObject({
+        keepNewest: z.number().int().min(1, 'keep at least the newest build of each series').default(4),
+        minAgeDays: days('retention.minAgeDays').default(90),
+        prereleaseGraceDays: days('retention.prereleaseGraceDays').default(30),
+        /** Release versions whose end-of-life date has passed may be pruned: `{ "13.4": "2025-06-30" }`. */
+        releaseEndOfLife: z
+          .record(
+            z.string().regex(/^\d+\.\d+$/, 'a release version looks like 14.3'),
+            z.iso.date('an end-of-life date is written YYYY-MM-DD'),
+          )
+          .default({}),
+        orphanSnapshotGraceDays: days('retention.orphanSnapshotGraceDays').default(14),
+        /** Keep images launched within this many days; 0 turns the rule off. */
+        keepLaunchedWithinDays: days('retention.keepLaunchedWithinDays').default(30),
+        softDeleteGraceDays: days('retention.softDeleteGraceDays').default(0),
+      })
+      .prefault({}),
+    safety: z
+      .strictObject({
+        dryRun: z.boolean().default(true),
+        maxDeletionsPerRun: z.number().int().min(0, 'safety.maxDeletionsPerRun cannot be negative').default(500),
+        maxDeleteShare: z.number().min(0).max(1, 'a share is between 0 and 1').default(0.5),
+        regionConcurrency: z.number().int().min(1).max(40).default(5),
+      })
+      .prefault({}),
+    schedules: z
+      .strictObject({
+        publish: cron.default('cron(0 6 ? * SAT *)'),
+        prune: cron.default('cron(0 6 ? * SUN *)'),
+        sweep: cron.default('cron(30 * * * ? *)'),
+        digest: cron.default('cron(0 18 ? * SUN *)'),
+      })
+      .prefault({}),
+    notifications: z
+      .strictObject({
+        emails: z.array(z.email('not an e-mail address')).default([]),
+        subjectPrefix: z.string().max(40).default('[ami-pipeline]'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const denied = new Set(config.regions.deny);
+    if (denied.has(config.buildRegion))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['regions', 'deny'],
+        message: `the build region ${config.buildRegion} cannot be denied`,
+      });
+    for (const allowed of config.regions.allow)
+      if (denied.has(allowed))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', 'allow'],
+          message: `${allowed} is both allowed and denied; keep it in one list`,
+        });
+  });
+
+export type PipelineConfig = z.output<typeof configSchema>;
+export type PipelineConfigInput = z.input<typeof configSchema>;
+
+/** Validates raw configuration; the error names every bad field, its value and what is allowed. */
+export function parseConfig(raw: unknown, source = 'configuration'): PipelineConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : '(top level)';
+    const value = valueAt(raw, issue.path);
+    const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s) ${issue.keys.join(', ')}; allowed: ${allowedKeys(issue.path)}`
+        : issue.message;
+    return `  ${path}: ${message}${issue.code === 'unrecognized_keys' ? '' : shown}`;
+  });
+  throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`, { issues: result.error.issues });
+}
+
+/** The FreeBSD defaults. */
+export function defaultConfig(): PipelineConfig {
+  return parseConfig({});
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = raw;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function allowedKeys(path: readonly PropertyKey[]): string {
+  let shape: z.ZodType = configSchema;
+  for (const key of path) {
+    const object = unwrapObject(shape);
+    if (!object) return '?';
+    shape = object.shape[key as string] as z.ZodType;
+  }
+  const object = unwrapObject(shape);
+  return object ? Object.keys(object.shape).join(', ') : '?';
+}
+
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let current: unknown = schema;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current instanceof z.ZodObject) return current;
+    const def = (current as { def?: { innerType?: unknown; in?: unknown; schema?: unknown } }).def;
+    current = def?.innerType ?? def?.in ?? def?.schema;
+  }
+  return undefined;
+}
+
+/** Deep merge of plain objects; arrays and scalars from `override` replace those in `base`. */
+export function mergeConfig(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) merged[key] = mergeConfig(base[key], value);
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Sets `value` at a dotted path such as `publish.deprecateAfterDays`, parsing JSON-looking strings. */
+export function setAtPath(target: Record<string, unknown>, dottedPath: string, value: unknown): void {
+  const keys = dottedPath.split('.');
+  let node: Record<string, unknown> = target;
+  for (const key of keys.slice(0, -1)) {
+    if (!isPlainObject(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]!] = typeof value === 'string' ? parseScalar(value) : value;
+}
+
+function parseScalar(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,51 @@
+/** Base class of the pipeline's own errors; `cause` keeps the original error. */
+export class PipelineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Configuration that does not satisfy the schema. */
+export class ConfigError extends PipelineError {
+  readonly issues: readonly unknown[];
+  constructor(message: string, details: { issues?: readonly unknown[]; cause?: unknown } = {}) {
+    super(message, { cause: details.cause });
+    this.issues = details.issues ?? [];
+  }
+}
+
+/** A Lambda or Step Functions event that does not match what the handler accepts. */
+export class EventValidationError extends PipelineError {}
+
+/** A run that finished with per-item failures; thrown once, at the end, after everything else was done. */
+export class PartialFailureError extends PipelineError {
+  readonly failures: readonly ItemFailure[];
+  constructor(message: string, failures: readonly ItemFailure[]) {
+    super(message);
+    this.failures = failures;
+  }
+}
+
+/** One item that could not be processed, with where and why. */
+export interface ItemFailure {
+  readonly id: string;
+  readonly region: string;
+  readonly error: string;
+  readonly code?: string;
+}
+
+/** Outcome of applying a plan: what worked and what did not, never an abort halfway. */
+export interface Outcome<T> {
+  readonly succeeded: T[];
+  readonly failed: ItemFailure[];
+}
+
+/** Short, log-safe description of any thrown value, keeping the AWS error code when there is one. */
+export function describeError(error: unknown): { message: string; code?: string } {
+  if (error instanceof Error) {
+    const code = (error as { name?: string; Code?: string }).Code ?? error.name;
+    return { message: error.message, code: code && code !== 'Error' ? code : undefined };
+  }
+  return { message: String(error) };
+}
