@@ -215,7 +215,10 @@ export const configSchema = z
       .prefault({}),
     notifications: z
       .strictObject({
+        /** Mailing-list addresses that receive announcements and the weekly digest. */
         emails: z.array(z.email('not an e-mail address')).default([]),
+        /** Operators who receive alarms (failed executions, regressions, leftovers found by the sweeper). */
+        alarmEmails: z.array(z.email('not an e-mail address')).default([]),
         subjectPrefix: z.string().max(40).default('[ami-pipeline]'),
       })
       .prefault({}),

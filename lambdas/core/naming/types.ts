@@ -33,6 +33,11 @@ export interface ParsedImageName {
   readonly bootMethod?: string;
   /** `current` for today's layout, `legacy` for the pre-flavour `FreeBSD 12.1-STABLE-arm64-2020-04-09` layout. */
   readonly layout: 'current' | 'legacy';
+  /**
+   * How a dated `legacy` name wrote its build date, so it can be written back exactly: `dashed` (`-2020-04-09`, until
+   * 2020) or `compact` (`-20210520`, from 2021). Absent on undated names and on `current` names (always compact).
+   */
+  readonly legacyDateStyle?: 'dashed' | 'compact';
 }
 
 /** A name the profile does not understand: reported, never touched. */

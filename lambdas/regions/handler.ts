@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { ClientFactory } from '../aws/clients';
+import { discoverRegions } from '../aws/regions';
+import { parseEvent } from '../shared/event';
+import { configFromEnv } from '../shared/env';
+import { Logger } from '../shared/logger';
+
+const eventSchema = z.object({
+  /** Restricts the run to these regions (a manual start); they must still be enabled and allowed. */
+  regions: z.array(z.string()).optional(),
+});
+
+const logger = new Logger({ service: 'regions' });
+const clients = new ClientFactory();
+
+/** Lists the regions this run works in, each with why it is in or out. */
+export async function handler(event: unknown) {
+  const input = parseEvent(eventSchema, event ?? {}, 'regions');
+  const config = configFromEnv();
+  const allow = input.regions?.length ? input.regions : config.regions.allow;
+  const selection = await discoverRegions(clients, config.buildRegion, { allow, deny: config.regions.deny });
+  logger.info('regions selected', { count: selection.selected.length, regions: selection.selected });
+  return { buildRegion: config.buildRegion, regions: selection.selected, decisions: selection.decisions };
+}

@@ -1,0 +1,39 @@
+import { Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { PipelineConfig } from '../lambdas/core/config';
+import { Notifications } from './notifications';
+import { PipelineFunction } from './pipeline-function';
+
+export interface PipelineStackProps extends StackProps {
+  readonly config: PipelineConfig;
+}
+
+/** The whole pipeline in the build region; regional work fans out from here through the SDK. */
+export class PipelineStack extends Stack {
+  readonly config: PipelineConfig;
+  readonly notifications: Notifications;
+  /** Lists the enabled, allowed regions; the first step of every workflow. */
+  readonly regionsFunction: PipelineFunction;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    this.config = props.config;
+    Tags.of(this).add(props.config.managedTag.key, props.config.managedTag.value);
+
+    this.notifications = new Notifications(this, 'Notifications', {
+      emails: props.config.notifications.emails,
+      alarmEmails: props.config.notifications.alarmEmails,
+    });
+
+    this.regionsFunction = new PipelineFunction(this, 'RegionsFunction', {
+      entry: 'regions/handler.ts',
+      description: 'lists the regions a run works in',
+      config: props.config,
+      timeout: Duration.seconds(30),
+    });
+    this.regionsFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ec2:DescribeRegions'], resources: ['*'] }),
+    );
+  }
+}

@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { acceptedCfnLintWarnings, cfnLint, synthesizePipeline } from '../support/cdk';
+
+const PROJECT_ROOT = join(__dirname, '..', '..');
+
+describe('pipeline stack with default configuration', () => {
+  const { template, templatePath } = synthesizePipeline({
+    notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] },
+  });
+
+  describe('Lambda functions', () => {
+    test('run Node.js 22 on arm64 with JSON logs, tracing and the validated configuration', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+        TracingConfig: { Mode: 'Active' },
+        Environment: {
+          Variables: Match.objectLike({
+            AMI_PIPELINE_CONFIG: Match.stringLikeRegexp('"buildRegion":"us-east-1"'),
+            NODE_OPTIONS: '--enable-source-maps',
+          }),
+        },
+      });
+    });
+
+    test('write to their own log groups with a retention period', () => {
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+      const functions = template.findResources('AWS::Lambda::Function');
+      for (const fn of Object.values(functions)) {
+        expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+      }
+    });
+
+    test('keep their configuration well under the 4 KB environment limit', () => {
+      const functions = template.findResources('AWS::Lambda::Function');
+      for (const fn of Object.values(functions)) {
+        expect(JSON.stringify(fn.Properties.Environment.Variables).length).toBeLessThan(4096);
+      }
+    });
+  });
+
+  describe('notification topics', () => {
+    test('are encrypted with a rotating customer-managed key that alarms and EventBridge may use', () => {
+      template.resourceCountIs('AWS::SNS::Topic', 2);
+      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      template.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+          ]),
+        },
+      });
+    });
+
+    test('refuse publishing without TLS', () => {
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    test('subscribe the mailing list and the operators by e-mail', () => {
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'freebsd-snapshots@example.org',
+      });
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'ec2-maintainer@example.org',
+      });
+    });
+  });
+
+  describe('static analysis', () => {
+    test('cfn-lint finds no errors and only warnings accepted with a reason', () => {
+      const findings = cfnLint(templatePath);
+      const accepted = acceptedCfnLintWarnings();
+
+      const errors = findings.filter((f) => f.Level === 'Error');
+      const unaccepted = findings.filter((f) => f.Level !== 'Error' && !accepted[f.Rule.Id]);
+
+      expect(errors).toEqual([]);
+      expect(unaccepted).toEqual([]);
+      for (const reason of Object.values(accepted)) expect(reason.length).toBeGreaterThan(20);
+    });
+
+    test('cdk-nag rejects an unacknowledged finding, so a clean synth means zero findings', () => {
+      const app = new App();
+      new sqs.Queue(new Stack(app, 'Insecure'), 'Queue');
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+      expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+    });
+
+    test('every cdk-nag acknowledgement in the code carries a reason', () => {
+      const sources = ['lib'].flatMap((dir) =>
+        readdirSync(join(PROJECT_ROOT, dir)).map((f) => readFileSync(join(PROJECT_ROOT, dir, f), 'utf8')),
+      );
+      const acknowledgements = sources.join('\n').match(/acknowledge\(\{[^}]*\}/g) ?? [];
+      expect(acknowledgements.length).toBeGreaterThan(0);
+      for (const ack of acknowledgements) expect(ack).toMatch(/reason: ['`"].{20,}/s);
+    });
+  });
+});
+
+describe('Lambda bundling', () => {
+  test('esbuild bundles each handler locally into a minified file with a source map', () => {
+    const { template, templatePath } = synthesizePipeline({}, true);
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0]!;
+    const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+    const assetDir = join(dirname(templatePath), `asset.${assetHash}`);
+
+    const files = readdirSync(assetDir);
+    expect(files).toEqual(expect.arrayContaining(['index.js', 'index.js.map']));
+    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
+    const lines = code.split('\n').length;
+    expect(statSync(join(assetDir, 'index.js')).size / lines).toBeGreaterThan(500);
+  });
+});
+
+describe('cdk synth from the command line', () => {
+  test('fails on bad configuration with the field, the bad value and what is allowed', () => {
+    let output = '';
+    try {
+      execFileSync(
+        'npx',
+        ['cdk', 'synth', '--quiet', '-c', 'ami-pipeline:buildRegion=mars-1', '-o', '/tmp/ami-pipeline-bad-synth'],
+        {
+          cwd: PROJECT_ROOT,
+          encoding: 'utf8',
+          stdio: 'pipe',
+          env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
+        },
+      );
+    } catch (error) {
+      output = `${(error as { stdout: string }).stdout}${(error as { stderr: string }).stderr}`;
+    }
+    expect(output).toContain('buildRegion: unknown region "mars-1"');
+    expect(output).toContain('allowed: a commercial AWS region such as us-east-1');
+  });
+});
