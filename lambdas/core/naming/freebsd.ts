@@ -84,7 +84,8 @@ function isCalendarDate(year: number, month: number, day: number): boolean {
 
 function checkBranch(branch: string): void {
   if (isBranch(branch)) return;
-  if (/^(ALPHA|BETA|RC)\d+$/.test(branch)) reject(`pre-release ${branch} must be numbered from 1 without leading zeros`);
+  if (/^(ALPHA|BETA|RC)\d+$/.test(branch))
+    reject(`pre-release ${branch} must be numbered from 1 without leading zeros`);
   if (/^(ALPHA|BETA|RC)$/.test(branch)) reject(`pre-release ${branch} needs a number, e.g. ${branch}1`);
   if (isBranch(branch.toUpperCase())) reject(`branch must be upper case, found '${branch}'`);
   reject(`unknown branch '${branch}'`);
