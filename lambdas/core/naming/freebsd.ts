@@ -274,6 +274,11 @@ const COMPARED_FIELDS = [
  * FreeBSD would never produce (or that would read back differently) throw ImageNameFormatError.
  */
 export function formatFreebsdName(fields: FreebsdNameFields): string {
+  if (fields.buildDate !== undefined && !DASHED_DATE.test(fields.buildDate)) {
+    throw new ImageNameFormatError(
+      `cannot write FreeBSD image name: buildDate must be YYYY-MM-DD, found '${fields.buildDate}'`,
+    );
+  }
   const legacyStyle =
     fields.layout === 'legacy' && fields.buildDate !== undefined ? (fields.legacyDateStyle ?? 'dashed') : undefined;
   const date =
