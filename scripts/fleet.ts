@@ -57,7 +57,12 @@ export function weeklyFleet(options: FleetOptions): FleetImage[] {
   const images: FleetImage[] = [];
   for (const region of options.regions) {
     for (const series of options.series) {
-      const [versionBranch, arch, flavour, fs] = series.split('/') as [string, 'amd64' | 'arm64', string, 'ufs' | 'zfs'];
+      const [versionBranch, arch, flavour, fs] = series.split('/') as [
+        string,
+        'amd64' | 'arm64',
+        string,
+        'ufs' | 'zfs',
+      ];
       const [version, branch] = versionBranch.split('-') as [string, string];
       const major = version.split('.')[0];
       const gitBranch = GIT_BRANCH[branch] ?? `stable/${major}`;
