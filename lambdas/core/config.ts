@@ -177,6 +177,24 @@ export const configSchema = z
           })
           .prefault({}),
         sweepAfterMinutes: z.number().int().min(10).default(180),
+        /** Instance type per architecture that runs the stop and hot-plug checks; the first listed type by default. */
+        referenceTypes: z
+          .strictObject({
+            arm64: z.string().optional(),
+            amd64: z.string().optional(),
+          })
+          .prefault({}),
+      })
+      .superRefine((bootTest, ctx) => {
+        for (const arch of ['arm64', 'amd64'] as const) {
+          const reference = bootTest.referenceTypes[arch];
+          if (reference !== undefined && !bootTest.instanceTypes[arch].includes(reference))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['referenceTypes', arch],
+              message: `"${reference}" is not one of bootTest.instanceTypes.${arch} (${bootTest.instanceTypes[arch].join(', ')})`,
+            });
+        }
       })
       .prefault({}),
     retention: z

@@ -1,0 +1,3 @@
+export * from './types';
+export { capKey, planPrune, prunePolicy } from './plan';
+export * from './report';
