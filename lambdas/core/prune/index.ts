@@ -1,3 +1,0 @@
-export * from './types';
-export { capKey, planPrune, prunePolicy } from './plan';
-export * from './report';

@@ -1,4 +1,0 @@
-export * from './copies';
-export * from './history';
-export * from './model';
-export * from './plan';
