@@ -72,7 +72,7 @@ export function configFields(): ConfigField[] {
 export function configReference(): string {
   const rows = configFields().map(
     (f) =>
-      `| \`${f.path}\` | ${f.type} | \`${JSON.stringify(f.defaultValue)}\` | ${f.allowed.replaceAll('|', '\\|')} | ${f.description ?? ''} |`,
+      `| \`${f.path}\` | ${f.type} | ${f.defaultValue === undefined ? '(unset)' : `\`${JSON.stringify(f.defaultValue)}\``} | ${f.allowed.replaceAll('|', '\\|')} | ${f.description ?? ''} |`,
   );
   return ['| field | type | default | allowed | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

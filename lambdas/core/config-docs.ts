@@ -34,6 +34,8 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'bootTest.regression.ratio': 'A boot slower than the median by this factor (and the absolute delta) is a regression',
   'bootTest.regression.absoluteSeconds':
     'A boot slower than the median by this many seconds (and the ratio) is a regression',
+  'bootTest.referenceTypes.arm64': 'arm64 type that runs the stop and hot-plug checks (default: the first arm64 type)',
+  'bootTest.referenceTypes.amd64': 'amd64 type that runs the stop and hot-plug checks (default: the first amd64 type)',
   'bootTest.sweepAfterMinutes': 'Test instances and volumes older than this are terminated by the sweeper',
   'retention.keepNewest': 'Snapshot builds kept per series, newest first',
   'retention.minAgeDays': 'Snapshot builds younger than this (from the build date in the name) are kept',
