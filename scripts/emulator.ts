@@ -68,6 +68,20 @@ export function resolveMotoPython(): string {
   );
 }
 
+/**
+ * Starts moto's server so that it receives SIGTERM when the process that spawned it dies (Linux prctl), even when
+ * that process is killed and cannot clean up: a crashed or killed test worker never leaves a server behind.
+ */
+const SERVER_BOOTSTRAP = [
+  'import ctypes, ctypes.util, runpy, signal, sys',
+  'try:',
+  '    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)',
+  'except Exception:',
+  '    pass',
+  'sys.argv = ["moto.server"] + sys.argv[1:]',
+  'runpy.run_module("moto.server", run_name="__main__")',
+].join('\n');
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -102,7 +116,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   const python = resolveMotoPython();
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(python, ['-c', SERVER_BOOTSTRAP, '-H', '127.0.0.1', '-p', String(port)], {
     env: { ...process.env, MOTO_EC2_LOAD_DEFAULT_AMIS: 'false', ...options.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
