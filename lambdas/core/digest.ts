@@ -1,0 +1,129 @@
+import type { ItemFailure } from './errors';
+
+/** What the publish run of the week did, as the digest tells it. */
+export interface PublishSummary {
+  readonly images: readonly string[];
+  readonly regions: number;
+  readonly copiesMade: number;
+  readonly regionsFailed: readonly string[];
+  readonly announced: boolean;
+  readonly failures: readonly ItemFailure[];
+}
+
+/** What the boot tests of the week found. */
+export interface BootTestSummary {
+  readonly runs: number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Human-readable lines, e.g. "15.0-CURRENT amd64 base/zfs on c7i.large: 11.2 s -> 22.9 s between ...". */
+  readonly regressions: readonly string[];
+  /** Slowest boots, one line each, for a quick look. */
+  readonly notable: readonly string[];
+  readonly failures: readonly ItemFailure[];
+}
+
+/** What the prune run of the week did (or would do, in dry-run). */
+export interface PruneSummary {
+  readonly dryRun: boolean;
+  readonly imagesDeregistered: number;
+  readonly snapshotsDeleted: number;
+  readonly reclaimedGiB: number;
+  readonly remainingOverCap: number;
+  readonly unmanagedFound: number;
+  readonly keptByReason: Readonly<Record<string, number>>;
+  readonly regionsRefused: readonly string[];
+  readonly failures: readonly ItemFailure[];
+}
+
+export interface DigestInput {
+  /** ISO date the digest is about, e.g. `2026-11-28`. */
+  readonly weekEnding: string;
+  readonly subjectPrefix: string;
+  readonly publish?: PublishSummary;
+  readonly bootTest?: BootTestSummary;
+  readonly prune?: PruneSummary;
+}
+
+export interface Digest {
+  readonly subject: string;
+  readonly text: string;
+  /** True when anything failed, regressed or was refused: worth an operator's look. */
+  readonly needsAttention: boolean;
+}
+
+const MAX_SUBJECT = 99;
+const MAX_FAILURE_LINES = 25;
+
+function failureLines(failures: readonly ItemFailure[]): string[] {
+  const lines = failures
+    .slice(0, MAX_FAILURE_LINES)
+    .map((f) => `    ${f.region} ${f.id}: ${f.code ? `${f.code}: ` : ''}${f.error}`);
+  if (failures.length > MAX_FAILURE_LINES) lines.push(`    ... and ${failures.length - MAX_FAILURE_LINES} more`);
+  return lines;
+}
+
+function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
+}
+
+/** The one weekly mail: what was published, how the boots went, what was pruned, and everything that failed. */
+export function renderDigest(input: DigestInput): Digest {
+  const sections: string[] = [`Weekly AMI pipeline report for the week ending ${input.weekEnding}`, ''];
+  const headline: string[] = [];
+  let needsAttention = false;
+
+  const { publish, bootTest, prune } = input;
+  if (publish) {
+    headline.push(`${publish.images.length} published`);
+    needsAttention ||= publish.failures.length > 0 || publish.regionsFailed.length > 0;
+    sections.push(
+      'Publish',
+      `  ${plural(publish.images.length, 'new image')} published to ${plural(publish.regions, 'region')} (${plural(publish.copiesMade, 'copy', 'copies')} made)${publish.announced ? ', announced on the mailing list' : ''}.`,
+      ...publish.images.map((name) => `    ${name}`),
+    );
+    if (publish.regionsFailed.length) sections.push(`  Regions that failed: ${publish.regionsFailed.join(', ')}`);
+    if (publish.failures.length) sections.push('  Failures:', ...failureLines(publish.failures));
+    sections.push('');
+  }
+  if (bootTest) {
+    headline.push(`${bootTest.passed}/${bootTest.runs} boots ok`);
+    if (bootTest.regressions.length) headline.push(plural(bootTest.regressions.length, 'regression'));
+    needsAttention ||= bootTest.failed > 0 || bootTest.regressions.length > 0 || bootTest.failures.length > 0;
+    sections.push(
+      'Boot tests',
+      `  ${plural(bootTest.runs, 'boot')}: ${bootTest.passed} passed, ${bootTest.failed} failed, ${bootTest.skipped} skipped (no capacity).`,
+    );
+    if (bootTest.regressions.length)
+      sections.push('  Regressions:', ...bootTest.regressions.map((line) => `    ${line}`));
+    if (bootTest.notable.length) sections.push('  Slowest boots:', ...bootTest.notable.map((line) => `    ${line}`));
+    if (bootTest.failures.length) sections.push('  Failures:', ...failureLines(bootTest.failures));
+    sections.push('');
+  }
+  if (prune) {
+    const verb = prune.dryRun ? 'would be' : 'were';
+    headline.push(`${prune.imagesDeregistered} pruned${prune.dryRun ? ' (dry-run)' : ''}`);
+    needsAttention ||= prune.failures.length > 0 || prune.regionsRefused.length > 0;
+    sections.push(
+      `Prune${prune.dryRun ? ' (dry-run: nothing was deleted)' : ''}`,
+      `  ${plural(prune.imagesDeregistered, 'image')} ${verb} deregistered and ${plural(prune.snapshotsDeleted, 'snapshot')} deleted, reclaiming ${prune.reclaimedGiB} GiB.`,
+    );
+    const kept = Object.entries(prune.keptByReason).sort(([a], [b]) => a.localeCompare(b));
+    if (kept.length) sections.push('  Kept:', ...kept.map(([reason, count]) => `    ${count} ${reason}`));
+    if (prune.unmanagedFound)
+      sections.push(`  ${plural(prune.unmanagedFound, 'unmanaged image')} found and left alone.`);
+    if (prune.remainingOverCap)
+      sections.push(`  ${prune.remainingOverCap} more ${verb} due but over the per-run cap; they follow next run.`);
+    if (prune.regionsRefused.length)
+      sections.push(`  Refused by the safety breaker in: ${prune.regionsRefused.join(', ')}`);
+    if (prune.failures.length) sections.push('  Failures:', ...failureLines(prune.failures));
+    sections.push('');
+  }
+  if (!publish && !bootTest && !prune) sections.push('Nothing ran this week.', '');
+
+  const failures = (publish?.failures.length ?? 0) + (bootTest?.failures.length ?? 0) + (prune?.failures.length ?? 0);
+  if (failures) headline.push(plural(failures, 'failure'));
+  let subject = `${input.subjectPrefix} ${input.weekEnding}: ${headline.join(', ') || 'no activity'}`.trim();
+  if (subject.length > MAX_SUBJECT) subject = `${subject.slice(0, MAX_SUBJECT - 3)}...`;
+  return { subject, text: sections.join('\n'), needsAttention };
+}
