@@ -28,9 +28,10 @@ function niceStep(range: number): number {
  * as a step that a person sees at a glance (in a browser, a mail attachment or the repository).
  */
 export function renderBootTimePlot(lines: readonly PlotLine[], options: PlotOptions): string {
-  const width = options.width ?? 960;
+  const longestLabel = Math.max(0, ...lines.map((l) => l.label.length));
+  const width = options.width ?? 720 + longestLabel * 7;
   const height = options.height ?? 480;
-  const margin = { top: 40, right: 260, bottom: 50, left: 60 };
+  const margin = { top: 40, right: 60 + longestLabel * 7, bottom: 50, left: 60 };
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
   const all = lines.flatMap((l) => l.points);
@@ -39,7 +40,7 @@ export function renderBootTimePlot(lines: readonly PlotLine[], options: PlotOpti
   const maxTime = all.length ? Math.max(...times) : 1;
   const maxSeconds = Math.max(1, ...all.map((p) => p.seconds));
   const step = niceStep(maxSeconds);
-  const top = Math.ceil(maxSeconds / step) * step;
+  const top = Math.ceil((maxSeconds * 1.05) / step) * step;
   const x = (date: string) =>
     margin.left +
     (maxTime === minTime
