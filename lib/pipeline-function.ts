@@ -68,6 +68,8 @@ export class PipelineFunction extends NodejsFunction {
       },
       bundling: {
         minify: true,
+        // Error class names reach Step Functions as error names; keep them readable.
+        keepNames: true,
         sourceMap: true,
         target: 'node22',
         format: OutputFormat.CJS,

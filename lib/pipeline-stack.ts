@@ -2,8 +2,11 @@ import { Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
+import { BootTestWorkflow } from './boot-test-workflow';
 import { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
+import { PruneWorkflow } from './prune-workflow';
+import { PublishWorkflow } from './publish-workflow';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
@@ -35,5 +38,16 @@ export class PipelineStack extends Stack {
     this.regionsFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ec2:DescribeRegions'], resources: ['*'] }),
     );
+    new PublishWorkflow(this, 'Publish', {
+      config: this.config,
+      notifications: this.notifications,
+      regionsFunction: this.regionsFunction,
+    });
+    new BootTestWorkflow(this, 'BootTest', { config: this.config, notifications: this.notifications });
+    new PruneWorkflow(this, 'Prune', {
+      config: this.config,
+      notifications: this.notifications,
+      regionsFunction: this.regionsFunction,
+    });
   }
 }

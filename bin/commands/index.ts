@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli/context';
+import { registerBootTest } from './boot-test';
 import { registerConfig } from './config';
+import { registerPrune } from './prune';
+import { registerPublish } from './publish';
 import { registerRegions } from './regions';
 
 /** Every subcommand; each registers itself on the program and builds its context lazily. */
 export const COMMANDS: readonly ((program: Command, context: () => CliContext) => void)[] = [
   registerConfig,
   registerRegions,
+  registerPublish,
+  registerBootTest,
+  registerPrune,
 ];

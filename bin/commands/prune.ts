@@ -1,0 +1,153 @@
+import type { Command } from 'commander';
+import { runAdopt, runPrune } from '../../lambdas/aws/prune';
+import type { ImagePlanEntry, PrunePlan, PruneReport } from '../../lambdas/core/prune';
+import type { CliContext } from '../cli/context';
+import { formatOutput, renderTable } from '../cli/output';
+
+interface SeriesRow {
+  readonly region: string;
+  readonly series: string;
+  readonly keep: number;
+  readonly deregister: number;
+  readonly softDelete: number;
+  readonly deferred: number;
+  readonly reasons: string;
+}
+
+/** One row per region and series (unparseable names under `(unmanaged)`), with counts and the reasons seen. */
+export function planRows(plan: PrunePlan): SeriesRow[] {
+  const rows: SeriesRow[] = [];
+  for (const region of plan.regions) {
+    const groups = new Map<string, ImagePlanEntry[]>();
+    for (const image of region.images) {
+      const series = image.seriesKey ?? '(unmanaged)';
+      groups.set(series, [...(groups.get(series) ?? []), image]);
+    }
+    for (const [series, images] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
+      const reasons = new Map<string, number>();
+      for (const image of images) reasons.set(image.reason, (reasons.get(image.reason) ?? 0) + 1);
+      rows.push({
+        region: region.region,
+        series,
+        keep: images.filter((i) => i.action === 'keep').length,
+        deregister: images.filter((i) => i.action === 'deregister').length,
+        softDelete: images.filter((i) => i.action === 'soft-delete').length,
+        deferred: images.filter((i) => i.action === 'deferred').length,
+        reasons: [...reasons].map(([reason, count]) => `${reason} ${count}`).join(', '),
+      });
+    }
+  }
+  return rows;
+}
+
+function detailTable(plan: PrunePlan): string {
+  const rows = plan.regions.flatMap((r) => r.images.map((image) => ({ region: r.region, ...image })));
+  return renderTable(rows, [
+    { header: 'REGION', value: (r) => r.region },
+    { header: 'IMAGE', value: (r) => r.imageId },
+    { header: 'NAME', value: (r) => r.name },
+    { header: 'ACTION', value: (r) => r.action },
+    { header: 'WHY', value: (r) => r.detail },
+  ]);
+}
+
+function reportTable(report: PruneReport): string {
+  return renderTable(report.regions, [
+    { header: 'REGION', value: (r) => r.region },
+    { header: report.dryRun ? 'WOULD DEREGISTER' : 'DEREGISTERED', value: (r) => r.imagesDeregistered, align: 'right' },
+    {
+      header: report.dryRun ? 'WOULD DELETE SNAPSHOTS' : 'SNAPSHOTS DELETED',
+      value: (r) => r.snapshotsDeleted,
+      align: 'right',
+    },
+    { header: 'GIB', value: (r) => r.gibReclaimed, align: 'right' },
+    { header: 'UNMANAGED', value: (r) => r.unmanagedFound, align: 'right' },
+    { header: 'OVER CAP', value: (r) => r.remainingOverCap, align: 'right' },
+    { header: 'BREAKER', value: (r) => (r.breaker.tripped ? 'tripped' : r.breaker.overridden ? 'overridden' : 'ok') },
+    { header: 'FAILURES', value: (r) => r.error ?? (r.failures.length || ''), align: 'right' },
+  ]);
+}
+
+/** `ami-pipeline prune` and `ami-pipeline adopt`: the retention plan, its execution, and adopting existing images. */
+export function registerPrune(program: Command, context: () => CliContext): void {
+  program
+    .command('prune')
+    .description('plan (default) or execute the retention of AMIs and snapshots in every region')
+    .option('--execute', 'deregister and delete for real (otherwise only when safety.dryRun is false)')
+    .option(
+      '--override-breaker',
+      'let regions delete more than safety.maxDeleteShare of their images (backlog clean-up)',
+    )
+    .option('--details', 'also list every image with its action and the reason for it')
+    .action(async (options: { execute?: boolean; overrideBreaker?: boolean; details?: boolean }) => {
+      const ctx = context();
+      const result = await runPrune({
+        config: ctx.config,
+        clients: ctx.clients,
+        now: ctx.now(),
+        logger: ctx.logger,
+        regions: ctx.regions,
+        execute: options.execute === true || !ctx.config.safety.dryRun,
+        overrideBreaker: options.overrideBreaker === true,
+      });
+      ctx.print(
+        formatOutput(ctx.output, { plan: result.plan, report: result.report }, ({ plan, report }) =>
+          [
+            renderTable(planRows(plan), [
+              { header: 'REGION', value: (r) => r.region },
+              { header: 'SERIES', value: (r) => r.series },
+              { header: 'KEEP', value: (r) => r.keep, align: 'right' },
+              { header: 'DEREGISTER', value: (r) => r.deregister, align: 'right' },
+              { header: 'SOFT-DELETE', value: (r) => r.softDelete, align: 'right' },
+              { header: 'DEFERRED', value: (r) => r.deferred, align: 'right' },
+              { header: 'REASONS', value: (r) => r.reasons },
+            ]),
+            ...(options.details ? ['', detailTable(plan)] : []),
+            '',
+            reportTable(report),
+            '',
+            report.dryRun
+              ? 'Dry run: nothing was deleted. Run with --execute to apply this plan.'
+              : `Deregistered ${report.totals.imagesDeregistered} images, deleted ${report.totals.snapshotsDeleted} snapshots, reclaimed ${report.totals.gibReclaimed} GiB.`,
+          ].join('\n'),
+        ),
+      );
+      if (result.report.totals.failures > 0) process.exitCode = 1;
+    });
+
+  program
+    .command('adopt')
+    .description('tag pre-existing images with parseable names, and their snapshots, as managed by the pipeline')
+    .option('--execute', 'write the tags (otherwise only when safety.dryRun is false)')
+    .action(async (options: { execute?: boolean }) => {
+      const ctx = context();
+      const result = await runAdopt({
+        config: ctx.config,
+        clients: ctx.clients,
+        now: ctx.now(),
+        logger: ctx.logger,
+        regions: ctx.regions,
+        execute: options.execute === true || !ctx.config.safety.dryRun,
+      });
+      const rows = result.plan.regions.flatMap((r) => r.entries.map((e) => ({ region: r.region, ...e })));
+      ctx.print(
+        formatOutput(ctx.output, result, () =>
+          [
+            renderTable(rows, [
+              { header: 'REGION', value: (r) => r.region },
+              { header: 'IMAGE', value: (r) => r.imageId },
+              { header: 'NAME', value: (r) => r.name },
+              { header: 'ACTION', value: (r) => r.action },
+              { header: 'RESOURCES', value: (r) => r.resources.length, align: 'right' },
+              { header: 'REASON', value: (r) => r.detail },
+            ]),
+            '',
+            result.executed
+              ? `Tagged ${result.tagged.length} images and snapshots; ${result.failed.length} failed.`
+              : 'Dry run: nothing was tagged. Run with --execute to adopt.',
+          ].join('\n'),
+        ),
+      );
+      if (result.failed.length > 0 || result.failedRegions.length > 0) process.exitCode = 1;
+    });
+}

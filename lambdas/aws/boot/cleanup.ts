@@ -1,0 +1,233 @@
+import {
+  DeleteVolumeCommand,
+  DescribeInstancesCommand,
+  DescribeVolumesCommand,
+  DetachVolumeCommand,
+  type EC2Client,
+  type Filter,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { describeError, type ItemFailure, type Outcome, PipelineError } from '../../core/errors';
+import { type ManagedTag, TAG } from '../../core/tags';
+import type { Clock, RateLimiter } from '../rate-limiter';
+
+const NOT_FOUND = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed', 'InvalidVolume.NotFound']);
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
+
+interface WaitOptions {
+  readonly cycleTimeoutMs: number;
+  readonly pollMs: number;
+}
+
+/** Terminates instances; one already gone counts as terminated. */
+export async function terminateInstances(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  region: string,
+  instanceIds: readonly string[],
+): Promise<Outcome<string>> {
+  const outcome: Outcome<string> = { succeeded: [], failed: [] };
+  if (instanceIds.length === 0) return outcome;
+  try {
+    await limiter.run(region, 'TerminateInstances', () =>
+      ec2.send(new TerminateInstancesCommand({ InstanceIds: [...instanceIds] })),
+    );
+    outcome.succeeded.push(...instanceIds);
+  } catch (error) {
+    // One unknown id fails the whole call; retry one by one so the others are still terminated.
+    if (instanceIds.length === 1) {
+      const { message, code } = describeError(error);
+      if (code && NOT_FOUND.has(code)) outcome.succeeded.push(instanceIds[0]!);
+      else outcome.failed.push({ id: instanceIds[0]!, region, error: message, code });
+    } else {
+      for (const id of instanceIds) {
+        const single = await terminateInstances(ec2, limiter, region, [id]);
+        outcome.succeeded.push(...single.succeeded);
+        outcome.failed.push(...single.failed);
+      }
+    }
+  }
+  return outcome;
+}
+
+/** Deletes a volume, force-detaching it first if it is attached; NotFound is success. */
+export async function deleteVolume(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  region: string,
+  volumeId: string,
+  options: WaitOptions,
+): Promise<void> {
+  const deadline = clock.now() + options.cycleTimeoutMs;
+  for (;;) {
+    let state: string | undefined;
+    let attachment: { InstanceId?: string; Device?: string } | undefined;
+    try {
+      const response = await limiter.run(region, 'DescribeVolumes', () =>
+        ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] })),
+      );
+      state = response.Volumes?.[0]?.State;
+      attachment = response.Volumes?.[0]?.Attachments?.[0];
+    } catch (error) {
+      if (NOT_FOUND.has(describeError(error).code ?? '')) return;
+      throw error;
+    }
+    if (state === undefined || state === 'deleted' || state === 'deleting') return;
+    if (state === 'available') {
+      try {
+        await limiter.run(region, 'DeleteVolume', () => ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })));
+        return;
+      } catch (error) {
+        if (NOT_FOUND.has(describeError(error).code ?? '')) return;
+        if (clock.now() >= deadline) throw error;
+      }
+    } else if (state === 'in-use') {
+      await limiter
+        .run(region, 'DetachVolume', () =>
+          ec2.send(
+            new DetachVolumeCommand({
+              VolumeId: volumeId,
+              InstanceId: attachment?.InstanceId,
+              Device: attachment?.Device,
+              Force: true,
+            }),
+          ),
+        )
+        .catch((error) => {
+          // Detaching may already be under way, or the instance is being terminated and lets go by itself.
+          if (clock.now() >= deadline) throw error;
+        });
+    }
+    if (clock.now() >= deadline)
+      throw new VolumeCleanupError(`volume ${volumeId} still ${state} after ${options.cycleTimeoutMs / 1000} s`);
+    await clock.sleep(options.pollMs);
+  }
+}
+
+/** A test volume that could not be deleted in time; the sweeper will try again. */
+export class VolumeCleanupError extends PipelineError {}
+
+/** A tagged test resource found by a cleanup or the sweeper. */
+export interface TestResource {
+  readonly id: string;
+  readonly kind: 'instance' | 'volume';
+  readonly runId?: string;
+  readonly createdAt?: string;
+  readonly state?: string;
+}
+
+/** What a cleanup or sweep found and removed. */
+export interface CleanupReport {
+  readonly found: TestResource[];
+  readonly terminated: string[];
+  readonly volumesDeleted: string[];
+  readonly failed: ItemFailure[];
+}
+
+async function findTestResources(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  region: string,
+  filters: Filter[],
+): Promise<TestResource[]> {
+  const found: TestResource[] = [];
+  let token: string | undefined;
+  do {
+    const page = await limiter.run(region, 'DescribeInstances', () =>
+      ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [...filters, { Name: 'instance-state-name', Values: LIVE_STATES }],
+          NextToken: token,
+        }),
+      ),
+    );
+    for (const reservation of page.Reservations ?? [])
+      for (const instance of reservation.Instances ?? [])
+        found.push({
+          id: instance.InstanceId!,
+          kind: 'instance',
+          runId: instance.Tags?.find((t) => t.Key === TAG.bootTest)?.Value,
+          createdAt: instance.LaunchTime?.toISOString(),
+          state: instance.State?.Name,
+        });
+    token = page.NextToken;
+  } while (token);
+  token = undefined;
+  do {
+    const page = await limiter.run(region, 'DescribeVolumes', () =>
+      ec2.send(new DescribeVolumesCommand({ Filters: filters, NextToken: token })),
+    );
+    for (const volume of page.Volumes ?? [])
+      if (volume.State !== 'deleted' && volume.State !== 'deleting')
+        found.push({
+          id: volume.VolumeId!,
+          kind: 'volume',
+          runId: volume.Tags?.find((t) => t.Key === TAG.bootTest)?.Value,
+          createdAt: volume.CreateTime?.toISOString(),
+          state: volume.State,
+        });
+    token = page.NextToken;
+  } while (token);
+  return found;
+}
+
+async function removeAll(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  region: string,
+  found: TestResource[],
+  waits: WaitOptions,
+): Promise<CleanupReport> {
+  const instances = found.filter((r) => r.kind === 'instance' && r.state !== 'shutting-down').map((r) => r.id);
+  const terminated = await terminateInstances(ec2, limiter, region, instances);
+  const volumesDeleted: string[] = [];
+  const failed = [...terminated.failed];
+  for (const volume of found.filter((r) => r.kind === 'volume')) {
+    try {
+      await deleteVolume(ec2, limiter, clock, region, volume.id, waits);
+      volumesDeleted.push(volume.id);
+    } catch (error) {
+      const { message, code } = describeError(error);
+      failed.push({ id: volume.id, region, error: message, code });
+    }
+  }
+  return { found, terminated: terminated.succeeded, volumesDeleted, failed };
+}
+
+/** Terminates every instance and deletes every volume a run tagged, whatever state the run ended in. */
+export async function cleanupRun(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  region: string,
+  managed: ManagedTag,
+  runId: string,
+  waits: WaitOptions,
+): Promise<CleanupReport> {
+  const filters = [
+    { Name: `tag:${managed.key}`, Values: [managed.value] },
+    { Name: `tag:${TAG.bootTest}`, Values: [runId] },
+  ];
+  return removeAll(ec2, limiter, clock, region, await findTestResources(ec2, limiter, region, filters), waits);
+}
+
+/** Terminates tagged test instances and deletes tagged test volumes created before `olderThan`, and reports them. */
+export async function sweepTestResources(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  region: string,
+  managed: ManagedTag,
+  olderThan: Date,
+  waits: WaitOptions,
+): Promise<CleanupReport> {
+  const filters = [
+    { Name: `tag:${managed.key}`, Values: [managed.value] },
+    { Name: 'tag-key', Values: [TAG.bootTest] },
+  ];
+  const all = await findTestResources(ec2, limiter, region, filters);
+  const stale = all.filter((r) => r.createdAt !== undefined && Date.parse(r.createdAt) < olderThan.getTime());
+  return removeAll(ec2, limiter, clock, region, stale, waits);
+}

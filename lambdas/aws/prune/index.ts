@@ -1,0 +1,11 @@
+export { executeRegionPlan, type ExecuteOptions } from './execute';
+export { callerAccount, InventoryError, readRegionInventory, type InventoryOptions } from './inventory';
+export {
+  mapLimit,
+  runAdopt,
+  runPrune,
+  type AdoptRunOptions,
+  type AdoptRunResult,
+  type PruneRunOptions,
+  type PruneRunResult,
+} from './run';

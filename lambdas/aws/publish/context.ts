@@ -1,0 +1,79 @@
+import { DescribeImagesCommand, type DescribeImagesRequest, type Image } from '@aws-sdk/client-ec2';
+import type { PipelineConfig } from '../../core/config';
+import type { NamingProfile } from '../../core/naming/types';
+import type { PublishOptions } from '../../core/publish/model';
+import type { Logger } from '../../shared/logger';
+import type { ClientFactory } from '../clients';
+import type { RateLimiter } from '../rate-limiter';
+
+/** What every publish step runs with; handlers and the CLI build it the same way. */
+export interface PublishContext {
+  readonly config: PipelineConfig;
+  readonly clients: ClientFactory;
+  readonly limiter: RateLimiter;
+  readonly logger: Logger;
+  readonly profile: NamingProfile;
+  readonly now: () => Date;
+}
+
+/** The planner's options, read from the configuration. */
+export function publishOptions(config: PipelineConfig): PublishOptions {
+  return {
+    buildRegion: config.buildRegion,
+    makeAmiPublic: config.publish.makeAmiPublic,
+    makeSnapshotPublic: config.publish.makeSnapshotPublic,
+    deprecateAfterDays: config.publish.deprecateAfterDays,
+    ssmPrefix: config.publish.ssmPrefix,
+    managedTag: config.managedTag,
+  };
+}
+
+/** Every page of a DescribeImages request, each page rate-limited (the emulator returns one page; AWS may not). */
+export async function describeAllImages(
+  ctx: Pick<PublishContext, 'clients' | 'limiter'>,
+  region: string,
+  request: DescribeImagesRequest,
+): Promise<Image[]> {
+  const images: Image[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ctx.limiter.run(region, 'DescribeImages', () =>
+      ctx.clients.ec2(region).send(new DescribeImagesCommand({ ...request, NextToken: token })),
+    );
+    images.push(...(page.Images ?? []));
+    token = page.NextToken;
+  } while (token);
+  return images;
+}
+
+/** Splits `items` into chunks of at most `size` (filter values and batch APIs have limits). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight, keeping the input order in the result. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** The AWS error code of a thrown SDK error. */
+export function errorCode(error: unknown): string | undefined {
+  const e = error as { name?: string; Code?: string; code?: string };
+  return e?.Code ?? e?.code ?? e?.name;
+}
+
+/** Whether an error says the resource is already gone, which removal treats as success. */
+export function isNotFound(error: unknown): boolean {
+  return /NotFound/.test(errorCode(error) ?? '');
+}

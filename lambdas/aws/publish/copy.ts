@@ -1,0 +1,105 @@
+import { CopyImageCommand, DeregisterImageCommand, type Tag } from '@aws-sdk/client-ec2';
+import { PipelineError } from '../../core/errors';
+import { copyClientToken } from '../../core/publish/copies';
+import type { SourceImage } from '../../core/publish/model';
+import { chunks, describeAllImages, errorCode, isNotFound, type PublishContext } from './context';
+
+/** A copy could not be started and no copy of that name exists either. */
+export class CopyStartError extends PipelineError {}
+
+function toTags(tags: Readonly<Record<string, string>>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+/**
+ * Starts copying `source` into `region` (attempt number `attempt`, from 1) and returns the new image id. The client
+ * token is derived from source, region and attempt, so a retried invocation gets the copy it already started; a name
+ * already taken (`InvalidAMIName.Duplicate`, e.g. a copy started by an earlier run) means the copy exists, and it is
+ * looked up by name. Tags are requested on the copy and its snapshots (applied again once it is available, since not
+ * every endpoint honours them on CopyImage).
+ */
+export async function startCopy(
+  ctx: PublishContext,
+  region: string,
+  source: SourceImage,
+  attempt: number,
+  tags: Readonly<Record<string, string>>,
+): Promise<string> {
+  try {
+    const copied = await ctx.limiter.run(region, 'CopyImage', () =>
+      ctx.clients.ec2(region).send(
+        new CopyImageCommand({
+          Name: source.name,
+          Description: source.description,
+          SourceImageId: source.imageId,
+          SourceRegion: source.region,
+          ClientToken: copyClientToken(source.imageId, region, attempt),
+          CopyImageTags: false,
+          TagSpecifications: [
+            { ResourceType: 'image', Tags: toTags(tags) },
+            { ResourceType: 'snapshot', Tags: toTags(tags) },
+          ],
+        }),
+      ),
+    );
+    if (!copied.ImageId) throw new CopyStartError(`CopyImage of ${source.imageId} to ${region} returned no image id`);
+    return copied.ImageId;
+  } catch (error) {
+    if (errorCode(error) !== 'InvalidAMIName.Duplicate') throw error;
+    const existing = await findByName(ctx, region, source.name);
+    if (!existing) {
+      throw new CopyStartError(
+        `${source.name} is reported as a duplicate in ${region} but no image of ours has that name`,
+        {
+          cause: error,
+        },
+      );
+    }
+    ctx.logger.info('copy already exists', { region, source: source.imageId, imageId: existing });
+    return existing;
+  }
+}
+
+/** Our image called `name` in `region`, preferring one that is not failed. */
+export async function findByName(ctx: PublishContext, region: string, name: string): Promise<string | undefined> {
+  const images = await describeAllImages(ctx, region, {
+    Owners: ['self'],
+    Filters: [{ Name: 'name', Values: [name] }],
+  });
+  const usable = images.find((i) => i.State === 'available' || i.State === 'pending') ?? images[0];
+  return usable?.ImageId;
+}
+
+/**
+ * States of `imageIds` in `region` from one DescribeImages (a filter, so an id EC2 does not list yet does not fail
+ * the call); ids beyond 200 go into further requests because filters take at most 200 values.
+ */
+export async function observeImages(
+  ctx: PublishContext,
+  region: string,
+  imageIds: readonly string[],
+): Promise<Record<string, { state: string; reason?: string }>> {
+  const observed: Record<string, { state: string; reason?: string }> = {};
+  for (const ids of chunks(imageIds, 200)) {
+    const images = await describeAllImages(ctx, region, {
+      Owners: ['self'],
+      Filters: [{ Name: 'image-id', Values: ids }],
+    });
+    for (const image of images) {
+      if (image.ImageId)
+        observed[image.ImageId] = { state: image.State ?? 'unknown', reason: image.StateReason?.Message };
+    }
+  }
+  return observed;
+}
+
+/** Deregisters a failed copy with its snapshots; an image already gone counts as done. */
+export async function deregisterCopy(ctx: PublishContext, region: string, imageId: string): Promise<void> {
+  try {
+    await ctx.limiter.run(region, 'DeregisterImage', () =>
+      ctx.clients.ec2(region).send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true })),
+    );
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}

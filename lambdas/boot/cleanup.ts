@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { cleanupRun } from '../aws/boot/cleanup';
+import { ClientFactory } from '../aws/clients';
+import { RateLimiter, realClock } from '../aws/rate-limiter';
+import { PartialFailureError } from '../core/errors';
+import { parseEvent } from '../shared/event';
+import { configFromEnv } from '../shared/env';
+import { Logger } from '../shared/logger';
+import { runId } from './schemas';
+
+const eventSchema = z.object({ runId });
+
+const logger = new Logger({ service: 'boot-cleanup' });
+const clients = new ClientFactory();
+const limiter = new RateLimiter();
+
+/** Terminates every instance and deletes every volume tagged with the run, on success, failure and timeout alike. */
+export async function handler(event: unknown) {
+  const input = parseEvent(eventSchema, event, 'boot-cleanup');
+  const config = configFromEnv();
+  const region = config.buildRegion;
+  const report = await cleanupRun(clients.ec2(region), limiter, realClock, region, config.managedTag, input.runId, {
+    cycleTimeoutMs: 300_000,
+    pollMs: 2000,
+  });
+  logger.info('boot test cleaned up', {
+    region,
+    runId: input.runId,
+    terminated: report.terminated,
+    volumesDeleted: report.volumesDeleted,
+    failed: report.failed,
+  });
+  if (report.failed.length)
+    throw new PartialFailureError(
+      `cleanup of ${input.runId} left ${report.failed.length} resource(s); the sweeper retries`,
+      report.failed,
+    );
+  return { terminated: report.terminated.length, volumesDeleted: report.volumesDeleted.length };
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { LaunchSpec } from '../core/boot/plan';
+import type { BootRunResult, CheckResult, ProbeObservation } from '../core/boot/result';
+import type { LaunchedInstance } from '../aws/boot/run';
+import { ConfigError } from '../core/errors';
+import { requiredEnv } from '../shared/env';
+import type { BootNetworkConfig } from '../aws/boot/instances';
+
+const hasKeys =
+  <T>(what: string, ...keys: string[]) =>
+  () =>
+    z.custom<T>(
+      (value) => typeof value === 'object' && value !== null && keys.every((k) => k in (value as object)),
+      `expected ${what} with ${keys.join(', ')}`,
+    );
+
+/** Shapes passed between the boot test workflow's steps; each step checks the fields it relies on. */
+export const runId = z.string().regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'a run id is 1-80 letters, digits, _ . : or -');
+export const launchSpec = hasKeys<LaunchSpec>(
+  'a planned launch',
+  'key',
+  'imageId',
+  'instanceType',
+  'clientToken',
+  'checks',
+);
+export const launchedInstance = hasKeys<LaunchedInstance>(
+  'a launched instance',
+  'instanceId',
+  'runInstancesReturnedAt',
+);
+export const probeObservation = hasKeys<ProbeObservation>('a probe observation', 'outcome', 'startedAt');
+export const checkResult = hasKeys<CheckResult>('a check result', 'name', 'passed', 'reason');
+export const bootRunResult = hasKeys<BootRunResult>('a boot result', 'key', 'status', 'seriesKey', 'instanceType');
+
+/** Environment variables the stack sets on the boot test functions. */
+export const BOOT_ENV = {
+  subnets: 'BOOT_SUBNET_IDS',
+  securityGroups: 'BOOT_SECURITY_GROUP_IDS',
+  network: 'BOOT_NETWORK',
+  historyTable: 'BOOT_HISTORY_TABLE',
+  alarmTopic: 'ALARM_TOPIC_ARN',
+} as const;
+
+/** The test network the stack made, from the environment. */
+export function bootNetworkFromEnv(env: NodeJS.ProcessEnv = process.env): BootNetworkConfig {
+  const kind = requiredEnv(BOOT_ENV.network, env);
+  if (kind !== 'isolated' && kind !== 'outbound-internet')
+    throw new ConfigError(`${BOOT_ENV.network} must be isolated or outbound-internet (got ${kind})`);
+  return {
+    kind,
+    subnetIds: requiredEnv(BOOT_ENV.subnets, env).split(','),
+    securityGroupIds: requiredEnv(BOOT_ENV.securityGroups, env).split(','),
+  };
+}

@@ -1,0 +1,49 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { sweepTestResources } from '../aws/boot/cleanup';
+import { ClientFactory } from '../aws/clients';
+import { RateLimiter, realClock } from '../aws/rate-limiter';
+import { configFromEnv, requiredEnv } from '../shared/env';
+import { Logger } from '../shared/logger';
+import { BOOT_ENV } from './schemas';
+
+const logger = new Logger({ service: 'boot-sweep' });
+const clients = new ClientFactory();
+const limiter = new RateLimiter();
+
+/** Scheduled: removes tagged test instances and volumes older than the bound, and reports any it found. */
+export async function handler() {
+  const config = configFromEnv();
+  const region = config.buildRegion;
+  const olderThan = new Date(Date.now() - config.bootTest.sweepAfterMinutes * 60_000);
+  const report = await sweepTestResources(
+    clients.ec2(region),
+    limiter,
+    realClock,
+    region,
+    config.managedTag,
+    olderThan,
+    {
+      cycleTimeoutMs: 300_000,
+      pollMs: 2000,
+    },
+  );
+  if (report.found.length) {
+    const lines = report.found.map(
+      (r) => `${r.kind} ${r.id} (run ${r.runId ?? '?'}, created ${r.createdAt}, ${r.state})`,
+    );
+    await clients.sns(region).send(
+      new PublishCommand({
+        TopicArn: requiredEnv(BOOT_ENV.alarmTopic),
+        Subject: `${config.notifications.subjectPrefix} boot test leftovers swept`.slice(0, 100),
+        Message: `The sweeper found test resources older than ${config.bootTest.sweepAfterMinutes} minutes:\n${lines.join('\n')}\n${report.failed.length ? `Not removed: ${JSON.stringify(report.failed)}` : ''}`,
+      }),
+    );
+  }
+  logger.info('test resources swept', { region, found: report.found, failed: report.failed });
+  return {
+    found: report.found.length,
+    terminated: report.terminated.length,
+    volumesDeleted: report.volumesDeleted.length,
+    failed: report.failed,
+  };
+}

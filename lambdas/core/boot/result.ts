@@ -1,0 +1,170 @@
+import { type ConsoleVerdict, consoleFails } from './console';
+import type { BootPoint } from './regression';
+import { type BootIntervals, type BootTimeline, bootIntervals, summariseRuns } from './stats';
+
+/** Which network a test instance booted on: the isolated subnets, or the outbound-only public subnet. */
+export type BootNetwork = 'isolated' | 'outbound-internet' | 'operator';
+
+export type BootStatus = 'passed' | 'failed' | 'skipped' | 'timeout';
+
+/** What the TCP probe saw, in epoch milliseconds. */
+export interface ProbeObservation {
+  readonly outcome: 'open' | 'timeout';
+  readonly startedAt: number;
+  readonly closedAt?: number;
+  readonly openAt?: number;
+  /** The first line sshd sent, e.g. `SSH-2.0-OpenSSH_9.9 FreeBSD-20250219`. */
+  readonly banner?: string;
+  readonly attempts: number;
+  readonly reason: string;
+}
+
+/** One seed-derived check (stop, hot-plug) on a booted instance, or the inspection itself when it failed. */
+export interface CheckResult {
+  readonly name: 'stop' | 'hotplug' | 'inspection';
+  readonly passed: boolean;
+  readonly seconds?: number;
+  readonly cycles?: number;
+  readonly reason: string;
+}
+
+/** The outcome of one launch. */
+export interface BootRunResult {
+  readonly key: string;
+  readonly imageId: string;
+  readonly region: string;
+  readonly imageName: string;
+  readonly seriesKey: string;
+  readonly instanceType: string;
+  readonly round: number;
+  readonly buildDate?: string;
+  readonly revision?: string;
+  readonly network: BootNetwork;
+  readonly status: BootStatus;
+  readonly reason: string;
+  readonly instanceId?: string;
+  readonly availabilityZone?: string;
+  readonly timeline?: BootTimeline;
+  readonly intervals?: BootIntervals;
+  readonly banner?: string;
+  readonly console?: Pick<ConsoleVerdict, 'status' | 'reason' | 'excerpt'>;
+  readonly checks: readonly CheckResult[];
+}
+
+/** Verdict of one launch from what was observed; the reason names the deciding observation. */
+export function judgeRun(observed: {
+  readonly probe?: ProbeObservation;
+  readonly console?: ConsoleVerdict;
+  readonly checks: readonly CheckResult[];
+}): { status: BootStatus; reason: string } {
+  const { probe, console, checks } = observed;
+  if (console && consoleFails(console)) return { status: 'failed', reason: console.reason };
+  if (!probe || probe.outcome === 'timeout') {
+    const seen = console ? `; console: ${console.reason}` : '';
+    return { status: 'timeout', reason: `${probe?.reason ?? 'port 22 was never probed'}${seen}` };
+  }
+  const failed = checks.filter((c) => !c.passed);
+  if (failed.length) return { status: 'failed', reason: failed.map((c) => `${c.name}: ${c.reason}`).join('; ') };
+  return { status: 'passed', reason: probe.reason };
+}
+
+/** One history row: a build of a series on an instance type, all repeats summarised. */
+export interface BootHistoryRow {
+  readonly seriesKey: string;
+  readonly instanceType: string;
+  readonly buildDate: string;
+  readonly imageId: string;
+  readonly imageName: string;
+  readonly region: string;
+  readonly revision?: string;
+  readonly network: BootNetwork;
+  readonly status: BootStatus;
+  readonly reason: string;
+  readonly runs: number;
+  readonly median: BootIntervals;
+  readonly testedAt: string;
+  readonly runId: string;
+}
+
+/** History rows of a run: one per (image, instance type), medians over its passed repeats. */
+export function historyRows(results: readonly BootRunResult[], runId: string, now: Date): BootHistoryRow[] {
+  const groups = new Map<string, BootRunResult[]>();
+  for (const result of results) {
+    const key = `${result.imageId}/${result.instanceType}`;
+    groups.set(key, [...(groups.get(key) ?? []), result]);
+  }
+  return [...groups.values()].map((group) => {
+    const ordered = [...group].sort((a, b) => a.round - b.round);
+    const first = ordered[0]!;
+    const bad = ordered.find((r) => r.status === 'failed' || r.status === 'timeout');
+    const allSkipped = ordered.every((r) => r.status === 'skipped');
+    const timed = ordered.filter((r) => r.status === 'passed' && r.intervals).map((r) => r.intervals!);
+    const summary = summariseRuns(timed);
+    const status = bad ? bad.status : allSkipped ? 'skipped' : 'passed';
+    return {
+      seriesKey: first.seriesKey,
+      instanceType: first.instanceType,
+      buildDate: first.buildDate ?? now.toISOString().slice(0, 10),
+      imageId: first.imageId,
+      imageName: first.imageName,
+      region: first.region,
+      revision: first.revision,
+      network: first.network,
+      status,
+      reason: bad ? `run ${bad.round + 1}: ${bad.reason}` : allSkipped ? first.reason : summary.reason,
+      runs: ordered.length,
+      median: summary.median,
+      testedAt: now.toISOString(),
+      runId,
+    };
+  });
+}
+
+/** The regression detector's view of a history row; only passed rows with a boot time count. */
+export function toBootPoint(row: BootHistoryRow): BootPoint | undefined {
+  if (row.status !== 'passed' || row.median.bootSeconds === undefined) return undefined;
+  return {
+    seriesKey: row.seriesKey,
+    instanceType: row.instanceType,
+    buildDate: row.buildDate,
+    bootSeconds: row.median.bootSeconds,
+    imageId: row.imageId,
+    revision: row.revision,
+  };
+}
+
+/** CloudWatch namespace of the boot metrics. */
+export const BOOT_METRIC_NAMESPACE = 'AmiPipeline/BootTest';
+
+/** A CloudWatch embedded-metric-format record of a history row: one JSON log line becomes metrics. */
+export function emfRecord(row: BootHistoryRow, timestampMs: number): Record<string, unknown> {
+  const metrics: Record<string, number> = {};
+  const m = row.median;
+  if (m.bootSeconds !== undefined) metrics.BootSeconds = m.bootSeconds;
+  metrics.RunInstancesSeconds = m.runInstancesSeconds;
+  if (m.pendingToRunningSeconds !== undefined) metrics.PendingToRunningSeconds = m.pendingToRunningSeconds;
+  if (m.runningToClosedSeconds !== undefined) metrics.RunningToPortClosedSeconds = m.runningToClosedSeconds;
+  if (m.closedToOpenSeconds !== undefined) metrics.PortClosedToOpenSeconds = m.closedToOpenSeconds;
+  metrics.BootFailed = row.status === 'failed' || row.status === 'timeout' ? 1 : 0;
+  return {
+    _aws: {
+      Timestamp: timestampMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: BOOT_METRIC_NAMESPACE,
+          Dimensions: [['Series', 'InstanceType']],
+          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: Name === 'BootFailed' ? 'Count' : 'Seconds' })),
+        },
+      ],
+    },
+    Series: row.seriesKey,
+    InstanceType: row.instanceType,
+    ImageId: row.imageId,
+    BuildDate: row.buildDate,
+    Network: row.network,
+    Status: row.status,
+    ...metrics,
+  };
+}
+
+export { bootIntervals };

@@ -1,0 +1,4 @@
+export * from './copies';
+export * from './history';
+export * from './model';
+export * from './plan';

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { runAdopt } from '../aws/prune';
+import { ClientFactory } from '../aws/clients';
+import { discoverRegions } from '../aws/regions';
+import { parseEvent } from '../shared/event';
+import { configFromEnv } from '../shared/env';
+import { Logger } from '../shared/logger';
+
+const eventSchema = z.object({
+  regions: z.array(z.string()).optional(),
+  /** Writes the tags; absent: `!safety.dryRun`. */
+  execute: z.boolean().optional(),
+});
+
+const logger = new Logger({ service: 'prune-adopt' });
+const clients = new ClientFactory();
+
+/** Tags pre-existing parseable images and their snapshots as managed (started by hand, once per account). */
+export async function handler(event: unknown) {
+  const input = parseEvent(eventSchema, event ?? {}, 'prune-adopt');
+  const config = configFromEnv();
+  const regions = input.regions ?? (await discoverRegions(clients, config.buildRegion, config.regions)).selected;
+  const result = await runAdopt({ config, clients, now: new Date(), logger, regions, execute: input.execute });
+  const planned = result.plan.regions.flatMap((r) => r.entries.filter((e) => e.action === 'tag'));
+  const summary = {
+    executed: result.executed,
+    planned: planned.length,
+    tagged: result.tagged.length,
+    failed: result.failed,
+    failedRegions: result.failedRegions,
+  };
+  logger.info('adopt summary', { ...summary, failed: result.failed.length });
+  return summary;
+}

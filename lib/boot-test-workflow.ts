@@ -1,0 +1,454 @@
+import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { PipelineConfig } from '../lambdas/core/config';
+import { TAG } from '../lambdas/core/tags';
+import { BOOT_ENV } from '../lambdas/boot/schemas';
+import type { Notifications } from './notifications';
+import { PipelineFunction } from './pipeline-function';
+
+export interface BootTestWorkflowProps {
+  readonly config: PipelineConfig;
+  readonly notifications: Notifications;
+}
+
+const TEST_SUBNETS = 'BootTest';
+const OUTBOUND_SUBNETS = 'BootTestOutbound';
+const PROBE_MARGIN_SECONDS = 60;
+
+/**
+ * Boot smoke tests: a VPC of isolated subnets (no NAT, no internet route) where test instances boot, a probe function
+ * inside that VPC that needs no AWS API, every API call in functions outside it, a state machine whose Catch paths
+ * always terminate and delete, a scheduled sweeper, and the boot history table.
+ */
+export class BootTestWorkflow extends Construct {
+  readonly vpc: ec2.Vpc;
+  readonly instanceSecurityGroup: ec2.SecurityGroup;
+  readonly probeSecurityGroup: ec2.SecurityGroup;
+  readonly history: dynamodb.Table;
+  readonly stateMachine: sfn.StateMachine;
+  readonly probeFunction: PipelineFunction;
+  readonly sweepFunction: PipelineFunction;
+  /** Every function that calls AWS APIs; none of them is in the VPC. */
+  readonly apiFunctions: Record<string, PipelineFunction>;
+
+  constructor(scope: Construct, id: string, props: BootTestWorkflowProps) {
+    super(scope, id);
+    const { config } = props;
+    const internet = config.bootTest.internetAccess;
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.20.0.0/16'),
+      // Resolved at deploy time: the account's own first three AZs, never names baked into the template.
+      availabilityZones: [0, 1, 2].map((index) => Fn.select(index, Fn.getAzs())),
+      natGateways: 0,
+      createInternetGateway: internet,
+      subnetConfiguration: [
+        { name: TEST_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+        ...(internet
+          ? [{ name: OUTBOUND_SUBNETS, subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: true }]
+          : []),
+      ],
+    });
+    this.vpc.addFlowLog('FlowLogs', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'FlowLogGroup', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      ),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+    const instanceSubnets = this.vpc.selectSubnets({ subnetGroupName: internet ? OUTBOUND_SUBNETS : TEST_SUBNETS });
+    const probeSubnets = this.vpc.selectSubnets({ subnetGroupName: TEST_SUBNETS });
+
+    this.probeSecurityGroup = new ec2.SecurityGroup(this, 'ProbeSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Boot test probe: may only open TCP 22 to test instances',
+      allowAllOutbound: false,
+    });
+    this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Boot test instances: TCP 22 from the probe only',
+      // Outbound-only internet when configured; otherwise nothing leaves the instance but DHCP, DNS and IMDS.
+      allowAllOutbound: internet,
+    });
+    this.instanceSecurityGroup.addIngressRule(this.probeSecurityGroup, ec2.Port.tcp(22), 'SSH port probe');
+    this.probeSecurityGroup.addEgressRule(this.instanceSecurityGroup, ec2.Port.tcp(22), 'SSH port probe');
+
+    this.history = new dynamodb.Table(this, 'History', {
+      partitionKey: { name: 'seriesType', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'buildImage', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const environment = {
+      [BOOT_ENV.subnets]: instanceSubnets.subnetIds.join(','),
+      [BOOT_ENV.securityGroups]: this.instanceSecurityGroup.securityGroupId,
+      [BOOT_ENV.network]: internet ? 'outbound-internet' : 'isolated',
+      [BOOT_ENV.historyTable]: this.history.tableName,
+      [BOOT_ENV.alarmTopic]: props.notifications.alarms.topicArn,
+    };
+    const fn = (name: string, entry: string, description: string, timeout: Duration) =>
+      new PipelineFunction(this, `${name}Function`, {
+        entry: `boot/${entry}.ts`,
+        description,
+        config,
+        timeout,
+        environment,
+      });
+    const probeTimeout = Math.min(config.bootTest.timeoutSeconds + PROBE_MARGIN_SECONDS, 900);
+    this.probeFunction = new PipelineFunction(this, 'ProbeFunction', {
+      entry: 'boot/probe.ts',
+      description: 'boot test TCP probe inside the test VPC (no AWS API access)',
+      config,
+      timeout: Duration.seconds(probeTimeout),
+      vpc: this.vpc,
+      vpcSubnets: { subnets: probeSubnets.subnets },
+      securityGroups: [this.probeSecurityGroup],
+    });
+    Validations.of(this.probeFunction.role!).acknowledge({
+      reason: 'The AWS managed policy is exactly the ENI management Lambda needs to attach a function to a VPC.',
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+    });
+    Validations.of(this.probeFunction.role!).acknowledge({
+      reason: 'Added by CDK beside the VPC access policy; it only lets the probe write its own logs.',
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    });
+    this.apiFunctions = {
+      plan: fn('Plan', 'plan', 'boot test: plan launches', Duration.minutes(1)),
+      launch: fn('Launch', 'launch', 'boot test: launch test instances', Duration.minutes(5)),
+      waitRunning: fn('WaitRunning', 'wait-running', 'boot test: poll pending to running', Duration.minutes(15)),
+      hotplug: fn('Hotplug', 'hotplug', 'boot test: EBS hot-plug cycles', Duration.minutes(15)),
+      inspect: fn('Inspect', 'inspect', 'boot test: console and stop checks', Duration.minutes(15)),
+      cleanup: fn('Cleanup', 'cleanup', 'boot test: terminate and delete a run', Duration.minutes(10)),
+      record: fn('Record', 'record', 'boot test: history, metrics, regressions', Duration.minutes(2)),
+    };
+    this.sweepFunction = fn('Sweep', 'sweep', 'boot test: sweep leftover test resources', Duration.minutes(10));
+    this.grant(props);
+
+    new events.Rule(this, 'SweepSchedule', {
+      description: 'Removes boot test instances and volumes that outlived their run',
+      schedule: events.Schedule.expression(config.schedules.sweep),
+      targets: [new targets.LambdaFunction(this.sweepFunction)],
+    });
+    this.stateMachine = this.buildStateMachine();
+  }
+
+  private buildStateMachine(): sfn.StateMachine {
+    const f = this.apiFunctions;
+    const invoke = (
+      id: string,
+      lambdaFunction: PipelineFunction,
+      payload: Record<string, unknown>,
+      resultPath: string,
+    ) =>
+      new tasks.LambdaInvoke(this, id, {
+        lambdaFunction,
+        payload: sfn.TaskInput.fromObject(payload),
+        resultSelector: { 'value.$': '$.Payload' },
+        resultPath,
+        retryOnServiceExceptions: true,
+      });
+    const cleanupPayload = { 'runId.$': '$$.Execution.Name' };
+
+    // Execution input: { imageIds, instanceTypes?, runs? }; the execution name is the run id in tags and tokens.
+    const plan = invoke('Plan', f.plan!, { 'runId.$': '$$.Execution.Name', 'request.$': '$' }, '$.plan');
+    const launch = invoke('Launch', f.launch!, { 'runId.$': '$.runId', 'launches.$': '$.launches' }, '$.launch');
+    const waitRunning = invoke(
+      'WaitRunning',
+      f.waitRunning!,
+      { 'instanceIds.$': '$.launch.value.instanceIds' },
+      '$.running',
+    );
+    const watchPort = invoke(
+      'WatchPort',
+      this.probeFunction,
+      {
+        'host.$': '$.item.host',
+        mode: 'watch',
+        'timeoutSeconds.$': '$.probe.timeoutSeconds',
+        'intervalMs.$': '$.probe.intervalMs',
+      },
+      '$.observation',
+    );
+    const probes = new sfn.Map(this, 'ProbeEach', {
+      itemsPath: '$.launch.value.launched',
+      itemSelector: { 'item.$': '$$.Map.Item.Value', 'probe.$': '$.probe' },
+      resultPath: '$.probes',
+    }).itemProcessor(watchPort);
+    const watch = new sfn.Parallel(this, 'WatchBoot', {
+      comment: 'Polls DescribeInstances outside the VPC while the probe inside it watches port 22',
+      resultSelector: { 'running.$': '$[0].running.value', 'probes.$': '$[1].probes' },
+      resultPath: '$.watch',
+    })
+      .branch(waitRunning)
+      .branch(probes);
+
+    const inspected = {
+      'runId.$': '$.runId',
+      'spec.$': '$.item.spec',
+      'launch.$': '$.item.launch',
+      'probe.$': '$.observation',
+      'running.$': '$.running',
+    };
+    const hotplug = invoke(
+      'Hotplug',
+      f.hotplug!,
+      { 'runId.$': '$.runId', 'spec.$': '$.item.spec', 'launch.$': '$.item.launch', 'resume.$': '$.resume' },
+      '$.hotplug',
+    );
+    const nextBatch = new sfn.Pass(this, 'NextHotplugBatch', {
+      parameters: {
+        'runId.$': '$.runId',
+        'item.$': '$.item',
+        'observation.$': '$.observation',
+        'running.$': '$.running',
+        resume: { 'volumeId.$': '$.hotplug.value.volumeId', 'completed.$': '$.hotplug.value.cycles' },
+      },
+    });
+    const recheck = invoke(
+      'RecheckPort',
+      this.probeFunction,
+      { 'host.$': '$.item.host', mode: 'check', timeoutSeconds: 10 },
+      '$.recheck',
+    );
+    const inspectAfterHotplug = invoke(
+      'InspectAfterHotplug',
+      f.inspect!,
+      { ...inspected, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
+      '$.result',
+    );
+    const inspect = invoke('Inspect', f.inspect!, inspected, '$.result');
+    const firstBatch = new sfn.Pass(this, 'FirstHotplugBatch', {
+      result: sfn.Result.fromObject({ completed: 0 }),
+      resultPath: '$.resume',
+    });
+    const hotplugLoop = firstBatch
+      .next(hotplug)
+      .next(
+        new sfn.Choice(this, 'HotplugFinished')
+          .when(sfn.Condition.booleanEquals('$.hotplug.value.finished', false), nextBatch.next(hotplug))
+          .otherwise(recheck.next(inspectAfterHotplug)),
+      );
+    const checks = new sfn.Map(this, 'InspectEach', {
+      itemsPath: '$.watch.probes',
+      itemSelector: {
+        'runId.$': '$.runId',
+        'item.$': '$$.Map.Item.Value.item',
+        'observation.$': '$$.Map.Item.Value.observation.value',
+        'running.$': '$.watch.running',
+      },
+      resultSelector: { 'value.$': '$[*].result.value' },
+      resultPath: '$.results',
+    }).itemProcessor(
+      new sfn.Choice(this, 'HotplugPlanned')
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.numberGreaterThan('$.item.spec.checks.hotplugCycles', 0),
+            sfn.Condition.stringEquals('$.observation.outcome', 'open'),
+          ),
+          hotplugLoop,
+        )
+        .otherwise(inspect),
+    );
+    const cleanupRound = invoke('CleanupRound', f.cleanup!, cleanupPayload, '$.cleanup');
+    const roundOutput = new sfn.Pass(this, 'RoundResults', {
+      parameters: { 'results.$': '$.results.value', 'notLaunched.$': '$.launch.value.notLaunched' },
+    });
+    const cleanupAfterRoundError = invoke('CleanupAfterRoundError', f.cleanup!, cleanupPayload, '$.cleanup');
+    const round = new sfn.Parallel(this, 'Round', { outputPath: '$[0]' })
+      .branch(launch.next(watch).next(checks).next(cleanupRound).next(roundOutput))
+      .addCatch(
+        cleanupAfterRoundError.next(
+          new sfn.Fail(this, 'RoundFailed', { cause: 'a boot test round failed; its instances were terminated' }),
+        ),
+        { resultPath: '$.error' },
+      );
+    const rounds = new sfn.Map(this, 'Rounds', {
+      comment: 'Rounds run one after the other, so repeats are later boots of an image already launched once',
+      maxConcurrency: 1,
+      itemsPath: '$.plan.value.rounds',
+      itemSelector: {
+        'runId.$': '$.plan.value.runId',
+        'launches.$': '$$.Map.Item.Value.launches',
+        'probe.$': '$.plan.value.probe',
+      },
+      resultPath: '$.rounds',
+    }).itemProcessor(round);
+    const record = invoke('Record', f.record!, { 'runId.$': '$$.Execution.Name', 'rounds.$': '$.rounds' }, '$.record');
+    const finalCleanup = invoke('FinalCleanup', f.cleanup!, cleanupPayload, '$.cleanup');
+    const cleanupOnError = invoke('CleanupOnError', f.cleanup!, cleanupPayload, '$.cleanup');
+    cleanupOnError.next(
+      new sfn.Fail(this, 'BootTestFailed', {
+        cause: 'the boot test failed; every test instance and volume was removed',
+      }),
+    );
+    plan.addCatch(cleanupOnError, { resultPath: '$.error' });
+    rounds.addCatch(cleanupOnError, { resultPath: '$.error' });
+    record.addCatch(cleanupOnError, { resultPath: '$.error' });
+
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Boots new images on Graviton and x86, measures, checks, always cleans up, records history',
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(rounds).next(record).next(finalCleanup)),
+      timeout: Duration.hours(6),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    Validations.of(stateMachine.role).acknowledge({
+      reason: 'X-Ray and CloudWatch Logs delivery actions of Step Functions accept only Resource "*".',
+      id: 'AwsSolutions-IAM5[Resource::*]',
+    });
+    for (const target of [...Object.values(f), this.probeFunction])
+      Validations.of(stateMachine.role).acknowledge({
+        reason: 'The LambdaInvoke task may call any version or alias of its own function, and no other function.',
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(target.node.defaultChild as never)}.Arn>:*]`,
+      });
+    return stateMachine;
+  }
+
+  private grant(props: BootTestWorkflowProps): void {
+    const { config } = props;
+    const stack = Stack.of(this);
+    const arn = (resource: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
+    const managed = config.managedTag;
+    const requestTags = {
+      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
+      StringLike: { [`aws:RequestTag/${TAG.bootTest}`]: '?*' },
+    };
+    const resourceTags = {
+      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
+      StringLike: { [`aws:ResourceTag/${TAG.bootTest}`]: '?*' },
+    };
+    const f = this.apiFunctions;
+    const describe = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
+
+    f.plan!.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
+    // RunInstances authorises each resource it touches: the new instance must carry our tags and require IMDSv2,
+    // volumes and interfaces it creates must carry our tags, and only our subnets and security group may be used.
+    f.launch!.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'LaunchTaggedInstancesWithImdsv2',
+        actions: ['ec2:RunInstances'],
+        resources: [arn('instance/*')],
+        conditions: {
+          ...requestTags,
+          StringEquals: { ...requestTags.StringEquals, 'ec2:MetadataHttpTokens': 'required' },
+        },
+      }),
+    );
+    f.launch!.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'LaunchTaggedVolumesAndInterfaces',
+        actions: ['ec2:RunInstances'],
+        resources: [arn('volume/*'), arn('network-interface/*')],
+        conditions: requestTags,
+      }),
+    );
+    const subnets = this.vpc.selectSubnets({
+      subnetGroupName: config.bootTest.internetAccess ? OUTBOUND_SUBNETS : TEST_SUBNETS,
+    });
+    f.launch!.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'LaunchOnlyIntoTestSubnets',
+        actions: ['ec2:RunInstances'],
+        resources: [
+          ...subnets.subnetIds.map((id) => arn(`subnet/${id}`)),
+          arn(`security-group/${this.instanceSecurityGroup.securityGroupId}`),
+          `arn:${stack.partition}:ec2:${stack.region}::image/*`,
+        ],
+      }),
+    );
+    f.launch!.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TagOnLaunch',
+        actions: ['ec2:CreateTags'],
+        resources: [arn('instance/*'), arn('volume/*'), arn('network-interface/*')],
+        conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      }),
+    );
+
+    f.waitRunning!.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+
+    for (const name of ['hotplug', 'inspect'] as const)
+      f[name]!.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ec2:GetConsoleOutput'],
+          resources: [arn('instance/*')],
+          conditions: resourceTags,
+        }),
+      );
+    f.inspect!.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:StopInstances'],
+        resources: [arn('instance/*')],
+        conditions: resourceTags,
+      }),
+    );
+    f.inspect!.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+
+    f.hotplug!.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ec2:CreateVolume'], resources: [arn('volume/*')], conditions: requestTags }),
+    );
+    f.hotplug!.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateTags'],
+        resources: [arn('volume/*')],
+        conditions: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
+      }),
+    );
+    for (const fn of [f.hotplug!, f.cleanup!, this.sweepFunction]) {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume'],
+          resources: [arn('instance/*'), arn('volume/*')],
+          conditions: resourceTags,
+        }),
+      );
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+    }
+    for (const fn of [f.cleanup!, this.sweepFunction])
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'TerminateOnlyTestInstances',
+          actions: ['ec2:TerminateInstances'],
+          resources: [arn('instance/*')],
+          conditions: resourceTags,
+        }),
+      );
+
+    this.history.grant(f.record!, 'dynamodb:PutItem', 'dynamodb:Query');
+    props.notifications.alarms.grantPublish(f.record!);
+    props.notifications.alarms.grantPublish(this.sweepFunction);
+    for (const fn of [f.record!, this.sweepFunction])
+      Validations.of(fn.role!).acknowledge({
+        reason: 'Publishing to the KMS-encrypted alarms topic needs the GenerateDataKey family on that one key only.',
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      });
+
+    // cdk-nag names resources as synthesized: concrete region and account when the stack has them, tokens otherwise.
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    for (const resource of ['instance/*', 'volume/*', 'network-interface/*'])
+      Validations.of(this).acknowledge({
+        reason: 'Test instance and volume ids are made by EC2 at launch; request or resource tag conditions limit it.',
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:${resource}]`,
+      });
+    Validations.of(this).acknowledge({
+      reason: 'Any newly published image of the build region may be launched, only into the test subnets.',
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::image/*]`,
+    });
+  }
+}

@@ -1,0 +1,312 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildSync } from 'esbuild';
+import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
+import { BootTestWorkflow } from '../../lib/boot-test-workflow';
+import { Notifications } from '../../lib/notifications';
+import { acceptedCfnLintWarnings, cfnLint } from '../support/cdk';
+
+const PROJECT_ROOT = join(__dirname, '..', '..');
+
+/** The workflow in a stack of its own, checked by cdk-nag (synth throws on any unacknowledged finding). */
+function synth(input: PipelineConfigInput = {}) {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new Stack(app, 'BootTestOnly', { env: { account: '123456789012', region: 'us-east-1' } });
+  const notifications = new Notifications(stack, 'Notifications', { emails: [], alarmEmails: [] });
+  const workflow = new BootTestWorkflow(stack, 'BootTest', { config: parseConfig(input), notifications });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  const artifact = app.synth().getStackByName('BootTestOnly');
+  const templatePath = join(mkdtempSync(join(tmpdir(), 'boot-cdk-')), 'template.json');
+  writeFileSync(templatePath, JSON.stringify(artifact.template));
+  return { workflow, stack, template: Template.fromJSON(artifact.template), templatePath };
+}
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+
+function statementsOf(template: Template, roleLogicalIdPart: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(roleLogicalIdPart))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+/** The state machine definition with CloudFormation tokens replaced, parsed. */
+function definition(template: Template): { States: Record<string, State> } {
+  const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
+  const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+  return JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'TOKEN')).join(''));
+}
+interface State {
+  Type: string;
+  Next?: string;
+  Catch?: { Next: string }[];
+  Parameters?: { Payload?: Record<string, unknown> };
+  ItemProcessor?: { States: Record<string, State> };
+  Branches?: { States: Record<string, State> }[];
+}
+function allStates(states: Record<string, State>): Record<string, State> {
+  const found: Record<string, State> = {};
+  for (const [name, state] of Object.entries(states)) {
+    found[name] = state;
+    if (state.ItemProcessor) Object.assign(found, allStates(state.ItemProcessor.States));
+    for (const branch of state.Branches ?? []) Object.assign(found, allStates(branch.States));
+  }
+  return found;
+}
+
+describe('boot test workflow with default configuration', () => {
+  const { template, templatePath, workflow, stack } = synth();
+
+  describe('test network', () => {
+    test('has isolated subnets in several AZs and no internet gateway, NAT or VPC endpoint', () => {
+      const subnets = Object.values(template.findResources('AWS::EC2::Subnet'));
+      expect(subnets).toHaveLength(3);
+      expect(new Set(subnets.map((s) => JSON.stringify(s.Properties.AvailabilityZone))).size).toBe(subnets.length);
+      for (const subnet of subnets) expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
+      template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+      template.resourceCountIs('AWS::EC2::NatGateway', 0);
+      template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+      template.resourceCountIs('AWS::EC2::EgressOnlyInternetGateway', 0);
+    });
+
+    test('the test subnets have no route to the internet: their route tables hold no route at all beyond local', () => {
+      const associations = Object.values(template.findResources('AWS::EC2::SubnetRouteTableAssociation'));
+      const tables = new Set(associations.map((a) => JSON.stringify(a.Properties.RouteTableId)));
+      expect(tables.size).toBeGreaterThanOrEqual(2);
+      const routes = Object.values(template.findResources('AWS::EC2::Route'));
+      for (const route of routes) expect(tables.has(JSON.stringify(route.Properties.RouteTableId))).toBe(false);
+      expect(routes).toEqual([]);
+    });
+
+    test('admits TCP 22 to the instances only from the probe, and the probe may open nothing else', () => {
+      const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'));
+      expect(ingress).toHaveLength(1);
+      expect(ingress[0]!.Properties).toMatchObject({
+        IpProtocol: 'tcp',
+        FromPort: 22,
+        ToPort: 22,
+        SourceSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/ProbeSecurityGroup/), 'GroupId'] },
+      });
+      const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'));
+      expect(egress.map((e) => e.Properties)).toEqual([
+        expect.objectContaining({
+          IpProtocol: 'tcp',
+          FromPort: 22,
+          ToPort: 22,
+          DestinationSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/InstanceSecurityGroup/), 'GroupId'] },
+        }),
+      ]);
+      for (const group of Object.values(template.findResources('AWS::EC2::SecurityGroup'))) {
+        expect(group.Properties.SecurityGroupIngress ?? []).toEqual([]);
+        for (const rule of group.Properties.SecurityGroupEgress ?? []) expect(rule.CidrIp).toBe('255.255.255.255/32');
+      }
+    });
+
+    test('records rejected traffic in VPC flow logs', () => {
+      template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+    });
+  });
+
+  describe('functions', () => {
+    test('only the probe runs inside the VPC, in the isolated subnets with the probe security group', () => {
+      const inVpc = Object.entries(template.findResources('AWS::Lambda::Function')).filter(
+        ([, fn]) => fn.Properties.VpcConfig,
+      );
+      expect(inVpc.map(([id]) => id)).toEqual([expect.stringMatching(/^BootTestProbeFunction/)]);
+      expect(inVpc[0]![1].Properties.VpcConfig.SecurityGroupIds).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/ProbeSecurityGroup/), 'GroupId'] },
+      ]);
+      expect(workflow.probeFunction.isBoundToVpc).toBe(true);
+      for (const fn of Object.values(workflow.apiFunctions)) expect(fn.isBoundToVpc).toBe(false);
+      expect(workflow.sweepFunction.isBoundToVpc).toBe(false);
+    });
+
+    test('no function in the VPC needs an AWS API: no grant beyond tracing, and no SDK in its bundle', () => {
+      const probeRole = stack.getLogicalId(workflow.probeFunction.role!.node.defaultChild as never);
+      const granted = statementsOf(template, probeRole).flatMap(actions);
+      expect(granted.filter((a) => !a.startsWith('xray:'))).toEqual([]);
+
+      const bundle = (entry: string) =>
+        Object.keys(
+          buildSync({
+            entryPoints: [join(PROJECT_ROOT, 'lambdas', entry)],
+            bundle: true,
+            platform: 'node',
+            write: false,
+            metafile: true,
+            logLevel: 'silent',
+          }).metafile.inputs,
+        );
+      const probeInputs = bundle('boot/probe.ts');
+      expect(probeInputs.filter((path) => /@aws-sdk|@smithy|aws\/clients/.test(path))).toEqual([]);
+      // The same check finds the SDK where it is used, so an empty list above means something.
+      expect(bundle('boot/launch.ts').some((path) => path.includes('@aws-sdk/client-ec2'))).toBe(true);
+    });
+
+    test('are configured with the test subnets, security group, network kind, table and alarm topic', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: 'boot test: launch test instances',
+        Environment: {
+          Variables: Match.objectLike({
+            BOOT_SUBNET_IDS: Match.anyValue(),
+            BOOT_SECURITY_GROUP_IDS: { 'Fn::GetAtt': [Match.stringLikeRegexp('InstanceSecurityGroup'), 'GroupId'] },
+            BOOT_NETWORK: 'isolated',
+            BOOT_HISTORY_TABLE: { Ref: Match.stringLikeRegexp('History') },
+          }),
+        },
+      });
+    });
+  });
+
+  describe('IAM', () => {
+    const launchRole = stack.getLogicalId(workflow.apiFunctions.launch!.role!.node.defaultChild as never);
+    const launch = statementsOf(template, launchRole).filter((s) => actions(s).includes('ec2:RunInstances'));
+
+    test('RunInstances creates only instances that carry our tags and require IMDSv2', () => {
+      const instance = launch.find((s) => JSON.stringify(s.Resource).includes(':instance/*'))!;
+      expect(instance.Condition).toEqual({
+        StringEquals: {
+          'aws:RequestTag/ami-pipeline:managed-by': 'ami-pipeline',
+          'ec2:MetadataHttpTokens': 'required',
+        },
+        StringLike: { 'aws:RequestTag/ami-pipeline:boot-test': '?*' },
+      });
+      const created = launch.find((s) => JSON.stringify(s.Resource).includes(':volume/*'))!;
+      expect(created.Condition).toMatchObject({ StringLike: { 'aws:RequestTag/ami-pipeline:boot-test': '?*' } });
+    });
+
+    test('RunInstances may use only our test subnets and security group', () => {
+      const network = launch.find((s) => JSON.stringify(s.Resource).includes(':subnet/'))!;
+      const resources = JSON.stringify(network.Resource);
+      const subnets = Object.keys(template.findResources('AWS::EC2::Subnet'));
+      for (const subnet of subnets) expect(resources).toContain(subnet);
+      expect(resources.match(/:subnet\//g)).toHaveLength(subnets.length);
+      expect(resources).toContain('InstanceSecurityGroup');
+      expect(resources).not.toContain('ProbeSecurityGroup');
+    });
+
+    test('TerminateInstances, StopInstances and volume actions apply only to resources carrying our tags', () => {
+      const all = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as Statement[],
+      );
+      const guarded = [
+        'ec2:TerminateInstances',
+        'ec2:StopInstances',
+        'ec2:DeleteVolume',
+        'ec2:DetachVolume',
+        'ec2:AttachVolume',
+        'ec2:GetConsoleOutput',
+      ];
+      const relevant = all.filter((s) => actions(s).some((a) => guarded.includes(a)));
+      expect(relevant.filter((s) => actions(s).includes('ec2:TerminateInstances'))).toHaveLength(2);
+      for (const statement of relevant)
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'aws:ResourceTag/ami-pipeline:managed-by': 'ami-pipeline' },
+          StringLike: { 'aws:ResourceTag/ami-pipeline:boot-test': '?*' },
+        });
+      const tagging = all.filter((s) => actions(s).includes('ec2:CreateTags'));
+      for (const statement of tagging)
+        expect(Object.keys(statement.Condition!.StringEquals!)).toEqual(['ec2:CreateAction']);
+    });
+  });
+
+  describe('state machine', () => {
+    const states = allStates(definition(template).States);
+    const cleanups = Object.entries(states).filter(([name]) => name.startsWith('Cleanup') || name === 'FinalCleanup');
+
+    test('every Catch path goes through a cleanup that terminates and deletes by the run tag', () => {
+      const catches = Object.entries(states).flatMap(([name, state]) => (state.Catch ?? []).map((c) => [name, c.Next]));
+      expect(catches).toEqual(
+        expect.arrayContaining([
+          ['Plan', 'CleanupOnError'],
+          ['Rounds', 'CleanupOnError'],
+          ['Round', 'CleanupAfterRoundError'],
+          ['Record', 'CleanupOnError'],
+        ]),
+      );
+      for (const [, next] of catches)
+        expect(states[next!]!.Parameters!.Payload).toEqual({ 'runId.$': '$$.Execution.Name' });
+      for (const [, state] of cleanups) expect(state.Parameters!.Payload).toEqual({ 'runId.$': '$$.Execution.Name' });
+      expect(states.CleanupOnError!.Next).toBe('BootTestFailed');
+      expect(states.CleanupRound!.Next).toBe('RoundResults');
+    });
+
+    test('probes inside the VPC run alongside the DescribeInstances poller, in a Parallel state', () => {
+      const watch = states.WatchBoot!;
+      expect(watch.Type).toBe('Parallel');
+      expect(watch.Branches!.map((b) => Object.keys(b.States))).toEqual([['WaitRunning'], ['ProbeEach']]);
+      expect(Object.keys(watch.Branches![1]!.States.ProbeEach!.ItemProcessor!.States)).toEqual(['WatchPort']);
+      expect((definition(template).States.Rounds as unknown as { MaxConcurrency: number }).MaxConcurrency).toBe(1);
+    });
+
+    test('logs every execution and traces it', () => {
+      template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+      });
+    });
+  });
+
+  describe('history, sweeper and static analysis', () => {
+    test('keeps the history in a DynamoDB table with point-in-time recovery, retained on stack deletion', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        Properties: Match.objectLike({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    test('runs the sweeper on the configured schedule', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'cron(30 * * * ? *)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SweepFunction'), 'Arn'] } })],
+      });
+    });
+
+    test('cfn-lint finds no errors and only accepted warnings', () => {
+      const findings = cfnLint(templatePath);
+      const accepted = acceptedCfnLintWarnings();
+      expect(findings.filter((f) => f.Level === 'Error' || !accepted[f.Rule.Id])).toEqual([]);
+    });
+  });
+});
+
+describe('boot test workflow with outbound internet access', () => {
+  const { template, templatePath } = synth({ bootTest: { internetAccess: true } });
+
+  test('launches into public subnets whose only way out is the internet gateway, still only reachable from the probe', () => {
+    template.resourceCountIs('AWS::EC2::InternetGateway', 1);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::EC2::Route', {
+      DestinationCidrBlock: '0.0.0.0/0',
+      GatewayId: { Ref: Match.stringLikeRegexp('IGW') },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'boot test: launch test instances',
+      Environment: { Variables: Match.objectLike({ BOOT_NETWORK: 'outbound-internet' }) },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'Boot test instances: TCP 22 from the probe only',
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0' })],
+    });
+    expect(Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))).toHaveLength(1);
+  });
+
+  test('keeps the probe in the isolated subnets', () => {
+    const probe = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.VpcConfig,
+    )!;
+    const isolated = Object.keys(template.findResources('AWS::EC2::Subnet')).filter((id) => !/Outbound/.test(id));
+    expect(probe[1].Properties.VpcConfig.SubnetIds.map((s: { Ref: string }) => s.Ref).sort()).toEqual(isolated.sort());
+    const findings = cfnLint(templatePath);
+    expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
+  });
+});

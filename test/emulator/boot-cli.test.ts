@@ -1,0 +1,130 @@
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { buildProgram } from '../../bin/ami-pipeline';
+import { DynamoBootHistory, HISTORY_KEYS } from '../../lambdas/aws/boot/history';
+import { ClientFactory } from '../../lambdas/aws/clients';
+import type { BootHistoryRow } from '../../lambdas/core/boot/result';
+import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { emulatorEndpoint } from '../support/emulator';
+
+async function runCli(...args: string[]): Promise<string> {
+  const chunks: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['node', 'ami-pipeline', ...args, '--endpoint-url', emulatorEndpoint()]);
+  } finally {
+    spy.mockRestore();
+  }
+  return chunks.join('');
+}
+
+const clients = new ClientFactory({ maxAttempts: 1 });
+const TABLE = 'cli-boot-history';
+
+function row(seriesKey: string, instanceType: string, buildDate: string, bootSeconds: number): BootHistoryRow {
+  return {
+    seriesKey,
+    instanceType,
+    buildDate,
+    imageId: `ami-${buildDate.replaceAll('-', '')}`,
+    imageName: 'n',
+    region: 'us-east-1',
+    revision: 'main@a1b2c3d',
+    network: 'isolated',
+    status: 'passed',
+    reason: 'single run',
+    runs: 1,
+    median: { runInstancesSeconds: 1.2, bootSeconds },
+    testedAt: `${buildDate}T09:00:00.000Z`,
+    runId: 'weekly',
+  };
+}
+
+beforeAll(async () => {
+  await clients.dynamodb('us-east-1').send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: HISTORY_KEYS.partition, AttributeType: 'S' },
+        { AttributeName: HISTORY_KEYS.sort, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: HISTORY_KEYS.partition, KeyType: 'HASH' },
+        { AttributeName: HISTORY_KEYS.sort, KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  const history = new DynamoBootHistory(clients.dynamodb('us-east-1'), TABLE);
+  await history.put(row('15.0-CURRENT/arm64/base/zfs', 'c7g.large', '2026-11-19', 8.2));
+  await history.put(row('15.0-CURRENT/arm64/base/zfs', 'c7g.large', '2026-11-26', 25.1));
+  await history.put(row('14.3-STABLE/amd64/base/ufs', 'c7i.large', '2026-11-26', 11.2));
+});
+
+describe('boot-history command', () => {
+  test('lists the rows of a series as JSON', async () => {
+    const output = await runCli('boot-history', '--table', TABLE, '--series', '15.0-CURRENT/arm64', '--output', 'json');
+
+    const rows = JSON.parse(output) as BootHistoryRow[];
+    expect(rows.map((r) => [r.buildDate, r.median.bootSeconds])).toEqual([
+      ['2026-11-19', 8.2],
+      ['2026-11-26', 25.1],
+    ]);
+  });
+
+  test('prints a table with the boot time, revision and network of each build', async () => {
+    const output = await runCli('boot-history', '--table', TABLE, '--type', 'c7i.large');
+
+    const lines = output.trim().split('\n');
+    expect(lines[0]).toMatch(/^SERIES\s+TYPE\s+BUILD\s+REVISION\s+STATUS\s+BOOT S\s+RUNS\s+NETWORK\s+IMAGE$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(
+      /^14\.3-STABLE\/amd64\/base\/ufs\s+c7i\.large\s+2026-11-26\s+main@a1b2c3d\s+passed\s+11\.200\s+1\s+isolated/,
+    );
+  });
+
+  test('asks for the table when neither --table nor the environment names it', async () => {
+    await expect(runCli('boot-history')).rejects.toThrow(/name the boot history table with --table/);
+  });
+});
+
+describe('boot-test command', () => {
+  test('refuses to run without a subnet and security group it can reach', async () => {
+    await expect(runCli('boot-test', '--ami', 'ami-0123456789abcdef0')).rejects.toThrow(
+      /needs --subnet and --security-group/,
+    );
+  });
+
+  test('rejects an instance type of the wrong architecture before launching anything', async () => {
+    const [image] = await seedFleet(
+      clients,
+      weeklyFleet({
+        regions: ['us-east-1'],
+        series: ['15.0-CURRENT/amd64/base/ufs'],
+        weeks: 1,
+        newestBuildDate: '2026-11-26',
+      }),
+    );
+
+    await expect(
+      runCli(
+        'boot-test',
+        '--ami',
+        image!.imageId,
+        '--types',
+        'c7g.large',
+        '--subnet',
+        'subnet-1',
+        '--security-group',
+        'sg-1',
+      ),
+    ).rejects.toThrow(/is amd64 but c7g.large is arm64/);
+    const instances = await clients.ec2('us-east-1').send(new DescribeInstancesCommand({}));
+    expect(instances.Reservations ?? []).toEqual([]);
+  });
+});

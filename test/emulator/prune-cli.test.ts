@@ -1,0 +1,99 @@
+import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { buildProgram } from '../../bin/ami-pipeline';
+import { ClientFactory } from '../../lambdas/aws/clients';
+import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { emulatorEndpoint } from '../support/emulator';
+
+/** Runs the CLI in-process and returns what it printed on stdout. */
+async function runCli(...args: string[]): Promise<string> {
+  const chunks: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['node', 'ami-pipeline', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return chunks.join('');
+}
+
+const DAY = 86_400_000;
+const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+const common = () => ['--endpoint-url', emulatorEndpoint(), '--regions', 'sa-east-1'];
+const retention = [
+  '--set',
+  'retention.keepNewest=2',
+  '--set',
+  'retention.minAgeDays=0',
+  '--set',
+  'safety.maxDeleteShare=1',
+];
+
+describe('ami-pipeline prune and adopt', () => {
+  const clients = new ClientFactory({ maxAttempts: 1 });
+  const images = async () =>
+    (await clients.ec2('sa-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+
+  beforeAll(async () => {
+    await seedFleet(
+      clients,
+      weeklyFleet({
+        regions: ['sa-east-1'],
+        series: ['14.3-STABLE/amd64/base/ufs'],
+        weeks: 5,
+        newestBuildDate: newest,
+      }),
+    );
+    await seedFleet(
+      clients,
+      weeklyFleet({
+        regions: ['sa-east-1'],
+        series: ['13.5-STABLE/arm64/small/ufs'],
+        weeks: 1,
+        newestBuildDate: newest,
+        tags: {},
+      }),
+    );
+  });
+
+  test('plans by default: a table grouped by region and series, and nothing deleted', async () => {
+    const output = await runCli('prune', ...common(), ...retention, '--details');
+
+    expect(output.split('\n')[0]).toMatch(/^REGION\s+SERIES\s+KEEP\s+DEREGISTER\s+SOFT-DELETE\s+DEFERRED\s+REASONS$/);
+    expect(output).toMatch(/sa-east-1\s+14\.3-STABLE\/amd64\/base\/ufs\s+2\s+3\s+0\s+0\s+aged-out 3, newest-builds 2/);
+    expect(output).toMatch(/sa-east-1\s+13\.5-STABLE\/arm64\/small\/ufs\s+1\s+0\s+0\s+0\s+untagged 1/);
+    expect(output).toContain('Dry run: nothing was deleted');
+    expect(output).toMatch(
+      /sa-east-1\s+ami-\w+\s+FreeBSD 13\.5-STABLE-arm64-\d{8} small UFS\s+keep\s+no ami-pipeline:managed-by/,
+    );
+    expect(await images()).toHaveLength(6);
+  });
+
+  test('--output json gives the plan and the report', async () => {
+    const output = JSON.parse(await runCli('prune', ...common(), ...retention, '--output', 'json'));
+
+    expect(output.report).toMatchObject({ dryRun: true, totals: { imagesDeregistered: 3, snapshotsDeleted: 3 } });
+    expect(output.plan.regions[0].images).toHaveLength(6);
+  });
+
+  test('adopt --execute tags the untagged build; prune --execute then deletes what the plan said', async () => {
+    const adopted = await runCli('adopt', ...common(), '--execute');
+    const pruned = await runCli('prune', ...common(), ...retention, '--execute');
+
+    expect(adopted).toContain('Tagged 2 images and snapshots; 0 failed.');
+    expect(pruned).toContain('Deregistered 3 images, deleted 3 snapshots, reclaimed 45 GiB.');
+    expect((await images()).map((i) => i.Name).sort()).toEqual(
+      [0, 1]
+        .map(
+          (w) =>
+            `FreeBSD 14.3-STABLE-amd64-${new Date(Date.parse(newest) - w * 7 * DAY).toISOString().slice(0, 10).replaceAll('-', '')} base UFS`,
+        )
+        .concat([`FreeBSD 13.5-STABLE-arm64-${newest.replaceAll('-', '')} small UFS`])
+        .sort(),
+    );
+  });
+});

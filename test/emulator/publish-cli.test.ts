@@ -1,0 +1,89 @@
+import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { buildProgram } from '../../bin/ami-pipeline';
+import { ClientFactory } from '../../lambdas/aws/clients';
+import { type FleetImage, seedFleet } from '../../scripts/fleet';
+import { emulatorEndpoint } from '../support/emulator';
+
+const REGIONS = 'us-east-1,eu-west-1,us-west-2';
+const clients = new ClientFactory({ maxAttempts: 2 });
+
+/** Runs the CLI in-process and returns what it printed on stdout. */
+async function runCli(...args: string[]): Promise<string> {
+  const printed: string[] = [];
+  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    printed.push(String(chunk));
+    return true;
+  });
+  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['node', 'ami-pipeline', ...args]);
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  return printed.join('');
+}
+
+// Release builds carry no deprecation, and private images need no block-public-access check: the emulator lacks
+// both APIs, and the CLI (unlike the adapter tests) talks to it without stand-ins.
+const privateRun = [
+  '--endpoint-url',
+  emulatorEndpoint(),
+  '--regions',
+  REGIONS,
+  '--set',
+  'publish.makeAmiPublic=false',
+  '--set',
+  'publish.makeSnapshotPublic=false',
+  '--set',
+  'publish.pollIntervalSeconds=0',
+];
+
+const releases: FleetImage[] = ['amd64', 'arm64'].map((arch) => ({
+  region: 'us-east-1',
+  arch: arch as 'amd64' | 'arm64',
+  name: `FreeBSD 14.3-RELEASE-${arch} base UFS`,
+  description: `FreeBSD/${arch} releng/14.3@1a2b3c4d5e`,
+  tags: {},
+}));
+
+describe('ami-pipeline publish', () => {
+  beforeAll(async () => {
+    await seedFleet(clients, releases);
+  });
+
+  test('--dry-run prints the plan as JSON and touches nothing', async () => {
+    const output = await runCli('publish', '--dry-run', '--output', 'json', ...privateRun);
+
+    const dry = JSON.parse(output) as {
+      plan: { regions: { region: string; images: { copy: { action: string }; reason: string }[] }[] };
+    };
+    expect(dry.plan.regions.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1', 'us-west-2']);
+    const copies = dry.plan.regions.flatMap((r) => r.images).filter((i) => i.copy.action === 'copy');
+    expect(copies).toHaveLength(4);
+    const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    expect(europe.Images).toEqual([]);
+  });
+
+  test('publishes with the same executors and prints one row per region', async () => {
+    const output = await runCli('publish', ...privateRun);
+
+    expect(output).toMatch(/^2 source image\(s\) from us-east-1/);
+    expect(output).toMatch(/REGION\s+STATUS\s+PUBLISHED\s+FAILED\s+CHANGES/);
+    for (const region of REGIONS.split(',')) expect(output).toMatch(new RegExp(`${region}\\s+published\\s+2\\s+0`));
+    const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    expect(europe.Images?.map((i) => i.Name).sort()).toEqual(releases.map((r) => r.name).sort());
+  });
+
+  test('--ami re-checks named images: nothing left to plan, and unknown ids are reported', async () => {
+    const sources = await clients.ec2('us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const ids = sources.Images!.map((i) => i.ImageId!);
+
+    const output = await runCli('publish', '--dry-run', '--ami', ...ids, 'ami-0000000000000dead', ...privateRun);
+
+    expect(output).toContain('2 source image(s); 0 copies and 0 changes planned');
+    expect(output).toContain('left out ami-0000000000000dead');
+  });
+});

@@ -1,0 +1,659 @@
+import fc from 'fast-check';
+import { defaultConfig, parseConfig } from '../../lambdas/core/config';
+import { freebsdProfile } from '../../lambdas/core/naming';
+import {
+  planAdopt,
+  pruneReport,
+  type InventoryImage,
+  type InventorySnapshot,
+  type PrunePlan,
+  type PrunePolicy,
+  planPrune,
+  prunePolicy,
+  type RegionInventory,
+} from '../../lambdas/core/prune';
+import { TAG } from '../../lambdas/core/tags';
+
+const ACCOUNT = '111111111111';
+const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
+const NOW = new Date('2026-11-26T12:00:00Z');
+const DAY = 86_400_000;
+
+function daysAgo(days: number): string {
+  return new Date(NOW.getTime() - days * DAY).toISOString().slice(0, 10);
+}
+
+function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {
+  return {
+    imageId: id,
+    name,
+    ownerId: ACCOUNT,
+    state: 'available',
+    public: true,
+    snapshotIds: [`snap-${id.slice(4)}`],
+    tags: MANAGED,
+    ...extra,
+  };
+}
+
+function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): InventorySnapshot {
+  return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: daysAgo(400), tags: MANAGED, ...extra };
+}
+
+function regionOf(images: InventoryImage[], extra: Partial<RegionInventory> = {}): RegionInventory {
+  const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
+  return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
+}
+
+function weekly(series: string, weeks: number, newestDaysAgo: number, prefix: string): InventoryImage[] {
+  const [versionBranch, arch, flavour, fs] = series.split('/') as [string, string, string, string];
+  return Array.from({ length: weeks }, (_, week) => {
+    const date = daysAgo(newestDaysAgo + 7 * week).replaceAll('-', '');
+    return image(
+      `ami-${prefix}${String(week).padStart(3, '0')}`,
+      `FreeBSD ${versionBranch}-${arch}-${date} ${flavour} ${fs.toUpperCase()}`,
+    );
+  });
+}
+
+const policy = (overrides: Record<string, unknown> = {}, options: { overrideBreaker?: boolean } = {}): PrunePolicy =>
+  prunePolicy(parseConfig({ safety: { maxDeleteShare: 1 }, ...overrides }), options);
+
+function actionOf(plan: PrunePlan, id: string) {
+  for (const region of plan.regions) {
+    const found = region.images.find((i) => i.imageId === id) ?? region.snapshots.find((s) => s.snapshotId === id);
+    if (found) return { action: found.action, reason: found.reason };
+  }
+  return undefined;
+}
+
+const deletions = (plan: PrunePlan) =>
+  plan.regions.flatMap((r) => [
+    ...r.images.filter((i) => i.action === 'deregister' || i.action === 'soft-delete').map((i) => i.imageId),
+    ...r.snapshots.filter((s) => s.action === 'delete').map((s) => s.snapshotId),
+  ]);
+
+describe('planPrune retention rules', () => {
+  test('keeps the newest N builds of a line and every build younger than the minimum age, by the date in the name', () => {
+    const images = weekly('15.0-CURRENT/amd64/base/ufs', 20, 3, 'c');
+    // A copy's CreationDate is its copy time: a brand-new copy of an old build still ages from its name.
+    const copied = images.map((i) => ({ ...i, creationDate: NOW.toISOString() }));
+
+    const plan = planPrune([regionOf(copied)], policy({ retention: { keepNewest: 4, minAgeDays: 90 } }), NOW);
+
+    const byWeek = copied.map((i) => actionOf(plan, i.imageId)!);
+    expect(byWeek.slice(0, 4).every((a) => a.reason === 'newest-builds')).toBe(true);
+    // weeks 4..12 are 31..87 days old, week 13 is 94 days old
+    expect(byWeek.slice(4, 13).every((a) => a.reason === 'min-age' && a.action === 'keep')).toBe(true);
+    expect(byWeek.slice(13).every((a) => a.action === 'deregister' && a.reason === 'aged-out')).toBe(true);
+    expect(actionOf(plan, `snap-${copied[19]!.imageId.slice(4)}`)).toEqual({
+      action: 'delete',
+      reason: 'image-deregistered',
+    });
+  });
+
+  test('counts builds per line, so a STABLE series that stopped at a minor version bump does not keep its last N forever', () => {
+    const current = weekly('14.3-STABLE/amd64/base/ufs', 6, 1, 'n');
+    const stopped = weekly('14.2-STABLE/amd64/base/ufs', 6, 200, 'o');
+
+    const plan = planPrune(
+      [regionOf([...current, ...stopped])],
+      policy({ retention: { keepNewest: 4, minAgeDays: 90 } }),
+      NOW,
+    );
+
+    expect(stopped.map((i) => actionOf(plan, i.imageId)!.action)).toEqual(Array(6).fill('deregister'));
+    expect(current.slice(0, 4).map((i) => actionOf(plan, i.imageId)!.reason)).toEqual(Array(4).fill('newest-builds'));
+  });
+
+  test('a CURRENT line followed by a newer major version loses the keep-newest guarantee but keeps young builds', () => {
+    const old = weekly('15.0-CURRENT/amd64/base/ufs', 6, 80, 'o');
+    const next = weekly('16.0-CURRENT/amd64/base/ufs', 2, 1, 'n');
+
+    const plan = planPrune(
+      [regionOf([...old, ...next])],
+      policy({ retention: { keepNewest: 4, minAgeDays: 90 } }),
+      NOW,
+    );
+
+    expect(old.map((i) => actionOf(plan, i.imageId)!.action)).toEqual([
+      'keep',
+      'keep',
+      'deregister',
+      'deregister',
+      'deregister',
+      'deregister',
+    ]);
+    expect(actionOf(plan, old[0]!.imageId)!.reason).toBe('min-age');
+    expect(plan.regions[0]!.images.find((i) => i.imageId === old[5]!.imageId)!.detail).toContain('16-CURRENT');
+  });
+
+  test('pre-releases go a grace period after their RELEASE is published here; releases stay until end of life', () => {
+    const release = image('ami-r143', 'FreeBSD 14.3-RELEASE-amd64 base UFS', {
+      tags: { ...MANAGED, [TAG.publishedAt]: `${daysAgo(40)}T00:00:00Z` },
+    });
+    const beta = image('ami-b143', 'FreeBSD 14.3-BETA2-amd64 base UFS');
+    const rc = image('ami-c143', 'FreeBSD 14.3-RC1-amd64 base UFS');
+    const otherFlavourRc = image('ami-d143', 'FreeBSD 14.3-RC1-amd64 small UFS');
+    const recentRelease = image('ami-r144', 'FreeBSD 14.4-RELEASE-amd64 base UFS', {
+      tags: { ...MANAGED, [TAG.publishedAt]: `${daysAgo(10)}T00:00:00Z` },
+    });
+    const recentRc = image('ami-c144', 'FreeBSD 14.4-RC1-amd64 base UFS');
+    const oldRelease = image('ami-r134', 'FreeBSD 13.4-RELEASE-amd64 base UFS');
+    const oldRc = image('ami-c134', 'FreeBSD 13.4-RC3-amd64 base UFS');
+    const fleet = [release, beta, rc, otherFlavourRc, recentRelease, recentRc, oldRelease, oldRc];
+
+    const plan = planPrune(
+      [regionOf(fleet)],
+      policy({
+        retention: { prereleaseGraceDays: 30, releaseEndOfLife: { '13.4': '2026-06-30', '14.3': '2027-06-30' } },
+      }),
+      NOW,
+    );
+
+    expect(actionOf(plan, 'ami-r143')).toEqual({ action: 'keep', reason: 'release' });
+    expect(actionOf(plan, 'ami-b143')).toEqual({ action: 'deregister', reason: 'prerelease-after-release' });
+    expect(actionOf(plan, 'ami-c143')).toEqual({ action: 'deregister', reason: 'prerelease-after-release' });
+    expect(actionOf(plan, 'ami-d143')).toEqual({ action: 'keep', reason: 'prerelease-awaiting-release' });
+    expect(actionOf(plan, 'ami-c144')).toEqual({ action: 'keep', reason: 'prerelease-grace' });
+    expect(actionOf(plan, 'ami-r134')).toEqual({ action: 'deregister', reason: 'release-end-of-life' });
+    expect(actionOf(plan, 'ami-c134')).toEqual({ action: 'deregister', reason: 'release-end-of-life' });
+  });
+
+  test('keeps and reports unmanaged names, untagged, foreign, SSM-referenced, protected, recently launched and pending images', () => {
+    const old = (id: string, extra: Partial<InventoryImage> = {}) =>
+      image(id, `FreeBSD 14.3-STABLE-amd64-${daysAgo(300 + Number(id.slice(-2))).replaceAll('-', '')} base UFS`, extra);
+    const fleet = [
+      ...weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'n'),
+      image('ami-x01', 'my golden image'),
+      old('ami-x02', { tags: {} }),
+      old('ami-x03', { ownerId: '222222222222' }),
+      old('ami-x04'),
+      old('ami-x05', { deregistrationProtection: 'enabled-with-cooldown' }),
+      old('ami-x06', { lastLaunchedTime: new Date(NOW.getTime() - 3 * DAY).toISOString() }),
+      old('ami-x07', { state: 'pending' }),
+      old('ami-x08', { lastLaunchedTime: new Date(NOW.getTime() - 100 * DAY).toISOString() }),
+    ];
+
+    const plan = planPrune(
+      [regionOf(fleet, { ssmReferences: { 'ami-x04': ['/ami-pipeline/freebsd/amd64/base/ufs/14.3/STABLE'] } })],
+      policy({ retention: { keepLaunchedWithinDays: 30 } }),
+      NOW,
+    );
+
+    expect(
+      ['ami-x01', 'ami-x02', 'ami-x03', 'ami-x04', 'ami-x05', 'ami-x06', 'ami-x07', 'ami-x08'].map(
+        (id) => actionOf(plan, id)?.reason,
+      ),
+    ).toEqual([
+      'unmanaged-name',
+      'untagged',
+      'not-owned',
+      'ssm-referenced',
+      'deregistration-protected',
+      'recently-launched',
+      'not-settled',
+      'aged-out',
+    ]);
+  });
+
+  test('never deletes a snapshot that a remaining image uses, nor an untagged one, and uses DeleteAssociatedSnapshots only when all go', () => {
+    const kept = image('ami-k01', 'FreeBSD 14.3-STABLE-amd64-20261120 base UFS');
+    const sharing = image('ami-a01', 'FreeBSD 14.3-STABLE-amd64-20250101 base UFS', {
+      snapshotIds: ['snap-a01', 'snap-k01'],
+    });
+    const untaggedSnapshot = image('ami-a02', 'FreeBSD 14.3-STABLE-amd64-20250108 base UFS');
+    const region = regionOf([kept, sharing, untaggedSnapshot]);
+    const snapshots = region.snapshots.map((s) => (s.snapshotId === 'snap-a02' ? { ...s, tags: {} } : s));
+
+    const plan = planPrune([{ ...region, snapshots }], policy({ retention: { keepNewest: 1, minAgeDays: 30 } }), NOW);
+
+    expect(actionOf(plan, 'snap-k01')).toEqual({ action: 'keep', reason: 'used-by-remaining-image' });
+    expect(actionOf(plan, 'snap-a01')).toEqual({ action: 'delete', reason: 'image-deregistered' });
+    expect(actionOf(plan, 'snap-a02')).toEqual({ action: 'keep', reason: 'snapshot-untagged' });
+    const entries = plan.regions[0]!.images;
+    expect(entries.find((i) => i.imageId === 'ami-a01')!.deleteAllSnapshots).toBe(false);
+    expect(entries.find((i) => i.imageId === 'ami-a02')!.deleteAllSnapshots).toBe(false);
+  });
+
+  test('deletes tagged orphan snapshots after a grace period and reports untagged ones made for a vanished AMI', () => {
+    const region = regionOf([], {
+      snapshots: [
+        snapshot('snap-o1', { startTime: daysAgo(30) }),
+        snapshot('snap-o2', { startTime: daysAgo(3) }),
+        snapshot('snap-o3', { tags: {}, description: 'Copied for DestinationAmi ami-0abc from SourceAmi ami-0def' }),
+        snapshot('snap-o4', { tags: {}, description: 'backup of my database' }),
+      ],
+    });
+
+    const plan = planPrune([region], policy({ retention: { orphanSnapshotGraceDays: 14 } }), NOW);
+
+    expect(actionOf(plan, 'snap-o1')).toEqual({ action: 'delete', reason: 'orphan' });
+    expect(actionOf(plan, 'snap-o2')).toEqual({ action: 'keep', reason: 'orphan-grace' });
+    expect(actionOf(plan, 'snap-o3')).toEqual({ action: 'keep', reason: 'orphan-untagged' });
+    expect(actionOf(plan, 'snap-o4')).toBeUndefined();
+  });
+
+  test('soft-delete makes images private first and deletes them once the tagged date has passed', () => {
+    const [fresh, pending, due] = weekly('14.3-STABLE/amd64/base/ufs', 3, 200, 'a');
+    const fleet = [
+      fresh!,
+      { ...pending!, tags: { ...MANAGED, [TAG.deleteAfter]: daysAgo(-3) } },
+      { ...due!, tags: { ...MANAGED, [TAG.deleteAfter]: daysAgo(1) } },
+      ...weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'n'),
+    ];
+
+    const plan = planPrune([regionOf(fleet)], policy({ retention: { softDeleteGraceDays: 14 } }), NOW);
+
+    expect(actionOf(plan, fresh!.imageId)).toEqual({ action: 'soft-delete', reason: 'aged-out' });
+    expect(actionOf(plan, pending!.imageId)).toEqual({ action: 'keep', reason: 'soft-delete-pending' });
+    expect(actionOf(plan, due!.imageId)).toEqual({ action: 'deregister', reason: 'soft-delete-due' });
+    expect(actionOf(plan, `snap-${fresh!.imageId.slice(4)}`)?.action).toBe('keep');
+  });
+});
+
+describe('planPrune safety', () => {
+  const backlog = () => [
+    ...weekly('14.3-STABLE/amd64/base/ufs', 30, 1, 'a'),
+    ...weekly('15.0-CURRENT/arm64/base/zfs', 30, 4, 'b'),
+  ];
+
+  test('the breaker refuses a region whose plan deletes more than the configured share, unless overridden', () => {
+    const refused = planPrune([regionOf(backlog())], policy({ safety: { maxDeleteShare: 0.5 } }), NOW);
+    const overridden = planPrune(
+      [regionOf(backlog())],
+      policy({ safety: { maxDeleteShare: 0.5 } }, { overrideBreaker: true }),
+      NOW,
+    );
+
+    expect(refused.regions[0]!.breaker).toMatchObject({ tripped: true, managedImages: 60, plannedDeletions: 34 });
+    expect(deletions(refused)).toEqual([]);
+    expect(refused.regions[0]!.images.filter((i) => i.reason === 'breaker')).toHaveLength(34);
+    expect(overridden.regions[0]!.breaker).toMatchObject({ tripped: false, overridden: true });
+    expect(deletions(overridden)).toHaveLength(68);
+  });
+
+  test('the cap deletes the oldest first across regions and reports the rest; its boundary continues the same run', () => {
+    const east = regionOf(backlog());
+    const west = {
+      ...regionOf(backlog().map((i) => ({ ...i, imageId: i.imageId.replace('ami-', 'ami-w') }))),
+      region: 'us-west-2',
+    };
+
+    const first = planPrune([east, west], policy({ safety: { maxDeletionsPerRun: 10, maxDeleteShare: 1 } }), NOW);
+
+    const deregistered = first.regions.flatMap((r) => r.images.filter((i) => i.action === 'deregister'));
+    const deferred = first.regions.flatMap((r) => r.images.filter((i) => i.action === 'deferred'));
+    expect(deregistered).toHaveLength(10);
+    expect(deferred).toHaveLength(58);
+    expect(first.deferred).toBe(58);
+    const newestDeleted = deregistered
+      .map((i) => i.ageDate!)
+      .sort()
+      .at(-1)!;
+    expect(deferred.every((i) => i.ageDate! >= newestDeleted)).toBe(true);
+    expect(first.capBoundary).toBeDefined();
+    // A later batch of the same run, after 4 of the 10 went, deletes exactly the other 6.
+    const gone = new Set(deregistered.slice(0, 4).map((i) => i.imageId));
+    const shrink = (r: RegionInventory) => ({ ...r, images: r.images.filter((i) => !gone.has(i.imageId)) });
+    const resumed = planPrune(
+      [shrink(east), shrink(west)],
+      { ...policy({ safety: { maxDeletionsPerRun: 10, maxDeleteShare: 1 } }), capBoundary: first.capBoundary },
+      NOW,
+    );
+    const resumedIds = resumed.regions.flatMap((r) => r.images.filter((i) => i.action === 'deregister'));
+    expect(resumedIds.map((i) => i.imageId).sort()).toEqual(
+      deregistered
+        .slice(4)
+        .map((i) => i.imageId)
+        .sort(),
+    );
+  });
+
+  test('the default configuration is a dry run with a cap and a 50% breaker', () => {
+    const config = defaultConfig();
+    expect(config.safety).toMatchObject({ dryRun: true, maxDeleteShare: 0.5, maxDeletionsPerRun: 500 });
+  });
+});
+
+describe('adopt plan and report', () => {
+  test('adopts untagged parseable images whole, and the untagged snapshots of managed images', () => {
+    const untagged = image('ami-u01', 'FreeBSD 14.3-STABLE-amd64-20250101 base UFS', { tags: {} });
+    const halfTagged = image('ami-h01', 'FreeBSD 14.3-STABLE-amd64-20250108 base UFS');
+    const region = regionOf([untagged, halfTagged, image('ami-n01', 'golden', { tags: {} })]);
+    const snapshots = region.snapshots.map((s) => ({ ...s, tags: {} }));
+
+    const plan = planAdopt([{ ...region, snapshots }], policy());
+
+    expect(plan.regions[0]!.entries.map((e) => [e.imageId, e.action, e.reason, e.resources])).toEqual([
+      ['ami-u01', 'tag', 'adopt-image-and-snapshots', ['ami-u01', 'snap-u01']],
+      ['ami-h01', 'tag', 'adopt-snapshots', ['snap-h01']],
+      ['ami-n01', 'skip', 'unmanaged-name', []],
+    ]);
+  });
+
+  test('the report counts kept images and snapshots by reason, unmanaged images, the cap remainder and sizes', () => {
+    const fleet = [...weekly('14.3-STABLE/amd64/base/ufs', 8, 1, 'a'), image('ami-x01', 'golden', { tags: {} })];
+    const region = regionOf(fleet);
+    const sized = { ...region, snapshots: region.snapshots.map((s) => ({ ...s, fullSizeBytes: 1_000 })) };
+    const plan = planPrune(
+      [sized],
+      policy({ retention: { keepNewest: 2, minAgeDays: 0 }, safety: { maxDeletionsPerRun: 4, maxDeleteShare: 1 } }),
+      NOW,
+    );
+
+    const report = pruneReport(plan, [], { dryRun: true, failedRegions: [{ region: 'eu-west-1', error: 'boom' }] });
+
+    expect(report.regions.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1']);
+    expect(report.regions[1]).toMatchObject({
+      imagesDeregistered: 4,
+      snapshotsDeleted: 4,
+      gibReclaimed: 24,
+      fullBytesReclaimed: 4_000,
+      unmanagedFound: 1,
+      remainingOverCap: 2,
+      keptByReason: { 'newest-builds': 2, 'unmanaged-name': 1, 'snapshot:used-by-remaining-image': 3 },
+    });
+    expect(report.totals).toMatchObject({ imagesDeregistered: 4, failures: 1, remainingOverCap: 2 });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Random fleets
+
+const SNAPSHOT_SERIES = [
+  ['14.2', 'STABLE'],
+  ['14.3', 'STABLE'],
+  ['15.0', 'CURRENT'],
+  ['16.0', 'CURRENT'],
+] as const;
+const VARIANTS = ['amd64 base UFS', 'arm64 small ZFS'] as const;
+const PRE = ['BETA1', 'BETA2', 'RC1'] as const;
+
+const nameArb = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...SNAPSHOT_SERIES), fc.constantFrom(...VARIANTS), fc.integer({ min: 0, max: 400 }))
+      .map(([[version, branch], variant, age]) => {
+        const [arch, rest] = [variant.split(' ')[0], variant.split(' ').slice(1).join(' ')];
+        return `FreeBSD ${version}-${branch}-${arch}-${daysAgo(age).replaceAll('-', '')} ${rest}`;
+      }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('13.4', '14.3'), fc.constantFrom(...VARIANTS))
+      .map(([v, variant]) => `FreeBSD ${v}-RELEASE-${variant}`),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom('13.4', '14.3'), fc.constantFrom(...PRE), fc.constantFrom(...VARIANTS))
+      .map(([v, pre, variant]) => `FreeBSD ${v}-${pre}-${variant}`),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('my golden image', 'FreeBSD 14.3-STABLE-amd64', 'FreeBSD 12.1-RELEASE-p3-amd64'),
+  },
+);
+
+const imageSpecArb = fc.record({
+  name: nameArb,
+  owner: fc.constantFrom(ACCOUNT, ACCOUNT, ACCOUNT, ACCOUNT, '222222222222'),
+  tagged: fc.constantFrom(true, true, true, false),
+  state: fc.constantFrom('available', 'available', 'available', 'disabled', 'pending'),
+  ssm: fc.constantFrom(false, false, false, false, true),
+  protection: fc.constantFrom(undefined, undefined, undefined, 'disabled', 'enabled'),
+  launchedDaysAgo: fc.option(fc.integer({ min: 0, max: 200 }), { freq: 3 }),
+  deleteAfterOffset: fc.option(fc.integer({ min: -20, max: 20 }), { freq: 4 }),
+  publishedDaysAgo: fc.integer({ min: 0, max: 90 }),
+  extraSnapshot: fc.option(fc.integer({ min: 0, max: 29 }), { freq: 4 }),
+  ownSnapshot: fc.constantFrom('tagged', 'tagged', 'tagged', 'untagged', 'missing', 'foreign'),
+});
+
+const regionArb = (region: string) =>
+  fc
+    .record({
+      specs: fc.array(imageSpecArb, { maxLength: 24 }),
+      orphans: fc.array(
+        fc.record({ age: fc.integer({ min: 0, max: 60 }), tagged: fc.boolean(), forAmi: fc.boolean() }),
+        { maxLength: 4 },
+      ),
+    })
+    .map(({ specs, orphans }): RegionInventory => {
+      const snapshots: InventorySnapshot[] = [];
+      const images = specs.map((spec, index): InventoryImage => {
+        const id = `ami-${region}-${index}`;
+        const own = `snap-${region}-${index}`;
+        if (spec.ownSnapshot !== 'missing') {
+          snapshots.push(
+            snapshot(own, {
+              ownerId: spec.ownSnapshot === 'foreign' ? '222222222222' : ACCOUNT,
+              tags: spec.ownSnapshot === 'untagged' ? {} : MANAGED,
+            }),
+          );
+        }
+        const tags: Record<string, string> = spec.tagged ? { ...MANAGED } : {};
+        if (spec.deleteAfterOffset !== null) tags[TAG.deleteAfter] = daysAgo(-spec.deleteAfterOffset);
+        tags[TAG.publishedAt] = `${daysAgo(spec.publishedDaysAgo)}T00:00:00Z`;
+        return {
+          imageId: id,
+          name: spec.name,
+          ownerId: spec.owner,
+          state: spec.state,
+          public: true,
+          ...(spec.protection !== undefined && { deregistrationProtection: spec.protection }),
+          ...(spec.launchedDaysAgo !== null && {
+            lastLaunchedTime: new Date(NOW.getTime() - spec.launchedDaysAgo * DAY).toISOString(),
+          }),
+          snapshotIds:
+            spec.extraSnapshot !== null && spec.extraSnapshot < specs.length && spec.extraSnapshot !== index
+              ? [own, `snap-${region}-${spec.extraSnapshot}`]
+              : [own],
+          tags,
+        };
+      });
+      orphans.forEach((o, index) => {
+        snapshots.push(
+          snapshot(`snap-${region}-orphan-${index}`, {
+            startTime: daysAgo(o.age),
+            tags: o.tagged ? MANAGED : {},
+            ...(o.forAmi && { description: `Copied for DestinationAmi ami-0${index}f from SourceAmi ami-0e` }),
+          }),
+        );
+      });
+      const ssmReferences = Object.fromEntries(
+        specs.flatMap((spec, index) => (spec.ssm ? [[`ami-${region}-${index}`, [`/p/${index}`]]] : [])),
+      );
+      return { region, accountId: ACCOUNT, images, snapshots, ssmReferences };
+    });
+
+const policyArb = fc
+  .record({
+    keepNewest: fc.integer({ min: 1, max: 5 }),
+    minAgeDays: fc.integer({ min: 0, max: 120 }),
+    prereleaseGraceDays: fc.integer({ min: 0, max: 60 }),
+    eol13: fc.boolean(),
+    orphanSnapshotGraceDays: fc.integer({ min: 0, max: 30 }),
+    keepLaunchedWithinDays: fc.integer({ min: 0, max: 60 }),
+    softDeleteGraceDays: fc.constantFrom(0, 0, 7),
+    maxDeletionsPerRun: fc.integer({ min: 0, max: 80 }),
+    maxDeleteShare: fc.double({ min: 0, max: 1, noNaN: true }),
+    overrideBreaker: fc.boolean(),
+  })
+  .map((p) => ({
+    keepNewest: p.keepNewest,
+    minAgeDays: p.minAgeDays,
+    prereleaseGraceDays: p.prereleaseGraceDays,
+    releaseEndOfLife: (p.eol13 ? { '13.4': '2026-06-30' } : {}) as Record<string, string>,
+    orphanSnapshotGraceDays: p.orphanSnapshotGraceDays,
+    keepLaunchedWithinDays: p.keepLaunchedWithinDays,
+    softDeleteGraceDays: p.softDeleteGraceDays,
+    maxDeletionsPerRun: p.maxDeletionsPerRun,
+    maxDeleteShare: p.maxDeleteShare,
+    overrideBreaker: p.overrideBreaker,
+  }));
+
+// Arbitraries yield plain settings, so that a shrunk counterexample prints without the naming profile's code.
+const toPolicy = (settings: Partial<PrunePolicy>): PrunePolicy => ({ ...policy(), ...settings });
+
+const fleetArb = fc.tuple(regionArb('use1'), regionArb('euw1')).map(([a, b]) => [a, { ...b, region: 'eu-west-1' }]);
+
+/** What executing a plan does to an inventory: deregistered images and deleted snapshots vanish, soft-deletes are tagged. */
+function applyPlan(inventory: readonly RegionInventory[], plan: PrunePlan, now: Date, policyUsed: PrunePolicy) {
+  return inventory.map((region) => {
+    const regionPlan = plan.regions.find((r) => r.region === region.region)!;
+    const gone = new Set(regionPlan.images.filter((i) => i.action === 'deregister').map((i) => i.imageId));
+    const soft = new Set(regionPlan.images.filter((i) => i.action === 'soft-delete').map((i) => i.imageId));
+    const deleted = new Set(regionPlan.snapshots.filter((s) => s.action === 'delete').map((s) => s.snapshotId));
+    const due = new Date(now.getTime() + policyUsed.softDeleteGraceDays * DAY).toISOString().slice(0, 10);
+    return {
+      ...region,
+      images: region.images
+        .filter((i) => !gone.has(i.imageId))
+        .map((i) => (soft.has(i.imageId) ? { ...i, public: false, tags: { ...i.tags, [TAG.deleteAfter]: due } } : i)),
+      snapshots: region.snapshots.filter((s) => !deleted.has(s.snapshotId)),
+    };
+  });
+}
+
+/** Reasons an independent reading of the image says it must be kept, whatever the retention rules decide. */
+const parsedNames = new Map<string, ReturnType<typeof freebsdProfile.parse>>();
+function parse(name: string) {
+  const known = parsedNames.get(name);
+  if (known) return known;
+  const parsed = freebsdProfile.parse(name);
+  parsedNames.set(name, parsed);
+  return parsed;
+}
+
+function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy): string | undefined {
+  const parsed = parse(img.name);
+  if (!parsed.managed) return 'unmanaged';
+  if (img.ownerId !== ACCOUNT) return 'foreign';
+  if (img.tags['ami-pipeline:managed-by'] !== 'ami-pipeline') return 'untagged';
+  if (region.ssmReferences[img.imageId]) return 'ssm';
+  if (img.deregistrationProtection === 'enabled') return 'protected';
+  if (img.state === 'pending') return 'pending';
+  if (
+    p.keepLaunchedWithinDays > 0 &&
+    img.lastLaunchedTime &&
+    NOW.getTime() - Date.parse(img.lastLaunchedTime) < p.keepLaunchedWithinDays * DAY
+  )
+    return 'launched';
+  if (parsed.kind === 'release' && !(parsed.version === '13.4' && p.releaseEndOfLife['13.4'])) return 'release';
+  if (parsed.kind === 'snapshot' && NOW.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`) < p.minAgeDays * DAY)
+    return 'young';
+  if (parsed.kind === 'snapshot') {
+    // the newest N builds of a line whose major version is the newest of its variant
+    const variant = parsed.lineKey.slice(parsed.lineKey.indexOf('/') + 1);
+    const siblings = region.images.map((i) => parse(i.name)).filter((q) => q.managed && q.kind === 'snapshot');
+    const newerMajor = siblings.some(
+      (q) =>
+        q.managed &&
+        parsed.branch === 'CURRENT' &&
+        q.branch === 'CURRENT' &&
+        q.lineKey.endsWith(variant) &&
+        Number(q.version) > Number(parsed.version),
+    );
+    const sameLine = region.images.filter((i) => {
+      const q = parse(i.name);
+      return q.managed && q.lineKey === parsed.lineKey;
+    });
+    const newer = sameLine.filter((i) => {
+      const q = parse(i.name);
+      return (
+        q.managed &&
+        (q.version > parsed.version ||
+          (q.version === parsed.version &&
+            (q.buildDate! > parsed.buildDate! ||
+              (q.buildDate === parsed.buildDate &&
+                (i.name > img.name || (i.name === img.name && i.imageId < img.imageId))))))
+      );
+    }).length;
+    if (!newerMajor && newer < p.keepNewest) return 'newest';
+  }
+  return undefined;
+}
+
+describe('planPrune properties over random fleets', () => {
+  const RUNS = 10_000;
+
+  test(`nothing kept by a rule is planned, snapshots of remaining images stay, caps and breakers hold (${RUNS} fleets)`, () => {
+    fc.assert(
+      fc.property(fleetArb, policyArb, (fleet, settings) => {
+        const p = toPolicy(settings);
+        const plan = planPrune(fleet, p, NOW);
+        // Violations are collected as text, so a failure names the rule and the entry; expect() per item is slow.
+        const violations: string[] = [];
+        let units = 0;
+        for (const region of fleet) {
+          const regionPlan = plan.regions.find((r) => r.region === region.region)!;
+          if (regionPlan.images.length !== region.images.length) violations.push(`${region.region}: images missing`);
+          const actions = new Map(regionPlan.images.map((i) => [i.imageId, i.action]));
+          for (const entry of [...regionPlan.images, ...regionPlan.snapshots])
+            if (!entry.reason || !entry.detail) violations.push(`entry without reason: ${JSON.stringify(entry)}`);
+          for (const img of region.images) {
+            const rule = mustKeep(img, region, p);
+            const action = actions.get(img.imageId)!;
+            if (rule && action !== 'keep' && action !== 'deferred')
+              violations.push(`${img.imageId} (${rule}) ${action}`);
+          }
+          const remaining = new Set(
+            region.images.filter((i) => actions.get(i.imageId) !== 'deregister').map((i) => i.imageId),
+          );
+          const inventory = new Map(region.snapshots.map((s) => [s.snapshotId, s]));
+          for (const s of regionPlan.snapshots.filter((e) => e.action === 'delete')) {
+            const usedByRemaining = region.images.filter(
+              (i) => i.snapshotIds.includes(s.snapshotId) && remaining.has(i.imageId),
+            );
+            if (usedByRemaining.length > 0) violations.push(`${s.snapshotId} used by ${usedByRemaining[0]!.imageId}`);
+            const stored = inventory.get(s.snapshotId)!;
+            if (stored.tags['ami-pipeline:managed-by'] !== 'ami-pipeline') violations.push(`${s.snapshotId} untagged`);
+            if (stored.ownerId !== ACCOUNT) violations.push(`${s.snapshotId} not ours`);
+          }
+          const deleting = regionPlan.images.filter((i) => i.action === 'deregister' || i.action === 'soft-delete');
+          units +=
+            deleting.length + regionPlan.snapshots.filter((s) => s.action === 'delete' && s.usedBy.length === 0).length;
+          if (!p.overrideBreaker && deleting.length / regionPlan.breaker.managedImages > p.maxDeleteShare)
+            violations.push(`${region.region}: breaker let ${deleting.length} deletions through`);
+        }
+        if (units > p.maxDeletionsPerRun) violations.push(`${units} deletions over the cap`);
+        expect(violations).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test(`planning again after executing a plan yields no deletions (${RUNS} fleets)`, () => {
+    fc.assert(
+      fc.property(fleetArb, policyArb, (fleet, settings) => {
+        const unlimited = { ...toPolicy(settings), maxDeletionsPerRun: 1_000_000 };
+        const first = planPrune(fleet, unlimited, NOW);
+        const second = planPrune(applyPlan(fleet, first, NOW, unlimited), unlimited, NOW);
+        expect(deletions(second)).toEqual([]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test('with a cap, repeated runs converge to the same survivors as one uncapped run', () => {
+    fc.assert(
+      fc.property(fleetArb, policyArb, fc.integer({ min: 1, max: 7 }), (fleet, settings, cap) => {
+        const open = { ...toPolicy(settings), overrideBreaker: true, maxDeletionsPerRun: 1_000_000 };
+        const oneRun = applyPlan(fleet, planPrune(fleet, open, NOW), NOW, open);
+        let state: RegionInventory[] = fleet;
+        for (let run = 0; run < 100; run++) {
+          const plan = planPrune(state, { ...open, maxDeletionsPerRun: cap }, NOW);
+          if (deletions(plan).length === 0) break;
+          state = applyPlan(state, plan, NOW, open);
+        }
+        const ids = (inv: readonly RegionInventory[]) =>
+          inv.flatMap((r) => [...r.images.map((i) => i.imageId), ...r.snapshots.map((s) => s.snapshotId)]).sort();
+        expect(ids(state)).toEqual(ids(oneRun));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

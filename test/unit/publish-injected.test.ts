@@ -1,0 +1,293 @@
+import {
+  CopyImageCommand,
+  CreateTagsCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DisableImageBlockPublicAccessCommand,
+  EC2Client,
+  EnableImageDeprecationCommand,
+  GetEbsEncryptionByDefaultCommand,
+  GetImageBlockPublicAccessStateCommand,
+  ModifyImageAttributeCommand,
+} from '@aws-sdk/client-ec2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ClientFactory } from '../../lambdas/aws/clients';
+import { applyActions } from '../../lambdas/aws/publish/apply';
+import { startCopy } from '../../lambdas/aws/publish/copy';
+import { preflightRegion } from '../../lambdas/aws/publish/preflight';
+import { pollRegion, prepareRegion, publishContext, type RegionProgress } from '../../lambdas/aws/publish/service';
+import { type Clock, RateLimiter, unlimited } from '../../lambdas/aws/rate-limiter';
+import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
+import { freebsdProfile } from '../../lambdas/core/naming';
+import { copyClientToken, type SourceImage } from '../../lambdas/core/publish';
+
+const ec2 = mockClient(EC2Client);
+const NOW = new Date('2026-11-21T06:00:00Z');
+const SOURCE_NAME = 'FreeBSD 15.0-CURRENT-amd64-20261120 base UFS';
+const SOURCE_ID = 'ami-0000000000000aaaa';
+
+function throttled(): Error {
+  return Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: {} });
+}
+
+function awsError(name: string, message = name): Error {
+  return Object.assign(new Error(message), { name, $metadata: {} });
+}
+
+function context(config: PipelineConfigInput = {}, limiter = unlimited) {
+  return publishContext({
+    config: parseConfig({ regions: { allow: ['us-east-1', 'eu-west-1'] }, ...config }),
+    clients: new ClientFactory({ maxAttempts: 1 }),
+    limiter,
+    now: () => NOW,
+  });
+}
+
+const parsed = freebsdProfile.parse(SOURCE_NAME);
+if (!parsed.managed) throw new Error('fixture name must parse');
+const source: SourceImage = {
+  imageId: SOURCE_ID,
+  region: 'us-east-1',
+  name: SOURCE_NAME,
+  description: 'FreeBSD/amd64 main@abc1234',
+  architecture: 'x86_64',
+  parsed,
+  snapshotIds: ['snap-0000000000000aaaa'],
+};
+const sourceImage = {
+  ImageId: SOURCE_ID,
+  Name: SOURCE_NAME,
+  State: 'available',
+  Architecture: 'x86_64' as const,
+  Description: 'FreeBSD/amd64 main@abc1234',
+};
+
+beforeEach(() => ec2.reset());
+
+describe('starting a copy', () => {
+  test('sends the same client token for the same source, region and attempt', async () => {
+    ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0000000000000c0py' });
+
+    await startCopy(context(), 'eu-west-1', source, 1, {});
+    await startCopy(context(), 'eu-west-1', source, 1, {});
+
+    const tokens = ec2.commandCalls(CopyImageCommand).map((c) => c.args[0].input.ClientToken);
+    expect(tokens).toEqual([copyClientToken(SOURCE_ID, 'eu-west-1', 1), copyClientToken(SOURCE_ID, 'eu-west-1', 1)]);
+    expect(ec2.commandCalls(CopyImageCommand)[0]!.args[0].input).toMatchObject({
+      SourceRegion: 'us-east-1',
+      CopyImageTags: false,
+      TagSpecifications: [{ ResourceType: 'image' }, { ResourceType: 'snapshot' }],
+    });
+  });
+
+  test('treats InvalidAMIName.Duplicate as already copied and finds the copy by name', async () => {
+    ec2.on(CopyImageCommand).rejects(awsError('InvalidAMIName.Duplicate', `AMI name ${SOURCE_NAME} is already in use`));
+    ec2
+      .on(DescribeImagesCommand)
+      .resolves({ Images: [{ ImageId: 'ami-0000000000000dup1', Name: SOURCE_NAME, State: 'pending' }] });
+
+    const imageId = await startCopy(context(), 'eu-west-1', source, 1, {});
+
+    expect(imageId).toBe('ami-0000000000000dup1');
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Filters).toEqual([
+      { Name: 'name', Values: [SOURCE_NAME] },
+    ]);
+  });
+});
+
+describe('a copy that fails', () => {
+  test('is deregistered with its snapshots and copied again with a new token, up to the bound', async () => {
+    const ctx = context({ publish: { maxCopyAttempts: 2, pollIntervalSeconds: 0 } });
+    let copies = 0;
+    ec2.on(CopyImageCommand).callsFake(async () => ({ ImageId: `ami-00000000000000c${++copies}` }));
+    ec2.on(GetImageBlockPublicAccessStateCommand).resolves({ ImageBlockPublicAccessState: 'unblocked' });
+    ec2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: false });
+    ec2.on(DeregisterImageCommand).resolves({});
+    ec2.on(DescribeImagesCommand).callsFake(async (input) => {
+      const filter = input.Filters?.[0];
+      if (filter?.Name === 'image-id' && filter.Values.includes(SOURCE_ID)) return { Images: [sourceImage] };
+      if (filter?.Name === 'image-id') {
+        return {
+          Images: filter.Values.map((id: string) => ({
+            ImageId: id,
+            State: 'failed',
+            StateReason: { Message: 'InternalError' },
+          })),
+        };
+      }
+      return { Images: [] };
+    });
+
+    const prepared = await prepareRegion(ctx, { region: 'eu-west-1', images: [SOURCE_ID], pollSeconds: 0 });
+    const retried = await pollRegion(ctx, prepared);
+    const given: RegionProgress = await pollRegion(ctx, retried);
+
+    expect(prepared.copies).toEqual([
+      expect.objectContaining({ imageId: 'ami-00000000000000c1', state: 'copying', attempt: 1 }),
+    ]);
+    expect(retried.copies).toEqual([
+      expect.objectContaining({ imageId: 'ami-00000000000000c2', state: 'copying', attempt: 2 }),
+    ]);
+    expect(given.copies[0]).toMatchObject({ state: 'failed', error: expect.stringContaining('attempt 2 of 2') });
+    expect(given.pending).toBe(false);
+    expect(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input)).toEqual([
+      { ImageId: 'ami-00000000000000c1', DeleteAssociatedSnapshots: true },
+      { ImageId: 'ami-00000000000000c2', DeleteAssociatedSnapshots: true },
+    ]);
+    const tokens = ec2.commandCalls(CopyImageCommand).map((c) => c.args[0].input.ClientToken);
+    expect(new Set(tokens).size).toBe(2);
+    // One DescribeImages per poll for the region's copies in flight.
+    const polls = ec2
+      .commandCalls(DescribeImagesCommand)
+      .filter((c) => c.args[0].input.Filters?.[0]?.Values?.[0]?.startsWith('ami-00000000000000c'));
+    expect(polls).toHaveLength(2);
+  });
+});
+
+describe('a RequestLimitExceeded storm that outlasts the SDK retries', () => {
+  test('fails only the throttled changes and still applies the rest', async () => {
+    let calls = 0;
+    ec2.on(ModifyImageAttributeCommand).callsFake(async () => {
+      calls++;
+      if (calls % 2 === 0) throw throttled();
+      return {};
+    });
+    ec2.on(CreateTagsCommand).rejects(throttled());
+    const actions = Array.from({ length: 6 }, (_, i) => ({
+      kind: 'launch-permission' as const,
+      imageId: `ami-00000000000000${i}0`,
+      reason: 'launch permission for all is missing',
+    }));
+
+    const outcome = await applyActions(context(), 'eu-west-1', [
+      ...actions,
+      { kind: 'tag', resourceIds: ['ami-0000000000000000'], tags: { a: 'b' }, reason: 'tags missing' },
+    ]);
+
+    expect(outcome.succeeded).toHaveLength(3);
+    expect(outcome.failed).toHaveLength(4);
+    expect(outcome.failed.every((f) => f.code === 'RequestLimitExceeded' && f.region === 'eu-west-1')).toBe(true);
+  });
+
+  test('fails the copies that could not start and reports them, without throwing', async () => {
+    ec2.on(GetImageBlockPublicAccessStateCommand).resolves({ ImageBlockPublicAccessState: 'unblocked' });
+    ec2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: false });
+    ec2
+      .on(DescribeImagesCommand)
+      .callsFake(async (input) =>
+        input.Filters?.[0]?.Values?.includes(SOURCE_ID) ? { Images: [sourceImage] } : { Images: [] },
+      );
+    ec2.on(CopyImageCommand).rejects(throttled());
+
+    const progress = await prepareRegion(context(), { region: 'eu-west-1', images: [SOURCE_ID], pollSeconds: 0 });
+
+    expect(progress.copies[0]).toMatchObject({ state: 'failed', error: 'Request limit exceeded.' });
+    expect(progress.pending).toBe(false);
+  });
+});
+
+describe('preflight of a region with image block public access on', () => {
+  beforeEach(() => {
+    ec2
+      .on(GetImageBlockPublicAccessStateCommand)
+      .resolves({ ImageBlockPublicAccessState: 'block-new-sharing', ManagedBy: 'account' });
+    ec2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: false });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+    ec2.on(DisableImageBlockPublicAccessCommand).resolves({ ImageBlockPublicAccessState: 'unblocked' });
+  });
+
+  test('reports it and fails the region when the configuration does not allow turning it off', async () => {
+    const report = await preflightRegion(context(), 'eu-west-1');
+
+    expect(report.ok).toBe(false);
+    expect(report.problems[0]).toContain('set publish.disableBlockPublicAccess');
+    expect(ec2.commandCalls(DisableImageBlockPublicAccessCommand)).toHaveLength(0);
+  });
+
+  test('turns it off when allowed, no more often than its bucket of 1 per 10 s', async () => {
+    const sleeps: number[] = [];
+    let time = 0;
+    const clock: Clock = {
+      now: () => time,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        time += ms;
+      },
+    };
+    const ctx = context({ publish: { disableBlockPublicAccess: true } }, new RateLimiter(undefined, clock));
+
+    const first = await preflightRegion(ctx, 'eu-west-1');
+    const second = await preflightRegion(ctx, 'eu-west-1');
+
+    expect(first.ok).toBe(true);
+    expect(first.notes).toContain('image block public access was on and has been turned off');
+    expect(second.ok).toBe(true);
+    expect(ec2.commandCalls(DisableImageBlockPublicAccessCommand)).toHaveLength(2);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10_000);
+  });
+
+  test('leaves a setting managed by a declarative policy alone and reports it', async () => {
+    ec2
+      .on(GetImageBlockPublicAccessStateCommand)
+      .resolves({ ImageBlockPublicAccessState: 'block-new-sharing', ManagedBy: 'declarative-policy' });
+
+    const report = await preflightRegion(context({ publish: { disableBlockPublicAccess: true } }), 'eu-west-1');
+
+    expect(report.ok).toBe(false);
+    expect(report.problems[0]).toContain('declarative policy');
+    expect(ec2.commandCalls(DisableImageBlockPublicAccessCommand)).toHaveLength(0);
+  });
+
+  test('only reports in a dry run', async () => {
+    const report = await preflightRegion(context({ publish: { disableBlockPublicAccess: true } }), 'eu-west-1', {
+      dryRun: true,
+    });
+
+    expect(report.notes).toContain('image block public access is on and would be turned off');
+    expect(ec2.commandCalls(DisableImageBlockPublicAccessCommand)).toHaveLength(0);
+  });
+
+  test('reports encryption by default, since an encrypted copy cannot be public', async () => {
+    ec2.on(GetImageBlockPublicAccessStateCommand).resolves({ ImageBlockPublicAccessState: 'unblocked' });
+    ec2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: true });
+
+    const report = await preflightRegion(context(), 'eu-west-1');
+
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([expect.stringContaining('EBS encryption by default is on')]);
+  });
+});
+
+describe('deprecation calls', () => {
+  test('set the planned time on the image and collect a refusal as a failure', async () => {
+    ec2.on(EnableImageDeprecationCommand, { ImageId: 'ami-00000000000000d1' }).resolves({ Return: true });
+    ec2
+      .on(EnableImageDeprecationCommand, { ImageId: 'ami-00000000000000d2' })
+      .rejects(awsError('InvalidParameterValue'));
+
+    const outcome = await applyActions(context(), 'eu-west-1', [
+      {
+        kind: 'deprecate',
+        imageId: 'ami-00000000000000d1',
+        deprecateAt: '2027-11-20T00:00:00.000Z',
+        reason: 'none set',
+      },
+      {
+        kind: 'deprecate',
+        imageId: 'ami-00000000000000d2',
+        deprecateAt: '2027-11-20T00:00:00.000Z',
+        reason: 'none set',
+      },
+    ]);
+
+    const calls = ec2.commandCalls(EnableImageDeprecationCommand).map((c) => c.args[0].input);
+    expect(calls).toEqual([
+      { ImageId: 'ami-00000000000000d1', DeprecateAt: new Date('2027-11-20T00:00:00.000Z') },
+      { ImageId: 'ami-00000000000000d2', DeprecateAt: new Date('2027-11-20T00:00:00.000Z') },
+    ]);
+    expect(outcome.succeeded).toHaveLength(1);
+    expect(outcome.failed).toEqual([
+      expect.objectContaining({ id: 'deprecate:ami-00000000000000d2', code: 'InvalidParameterValue' }),
+    ]);
+  });
+});

@@ -1,0 +1,306 @@
+import fc from 'fast-check';
+import { freebsdProfile, parseFreebsdName, type ParsedImageName } from '../../lambdas/core/naming';
+import {
+  deprecationTime,
+  expectedTags,
+  type PublishAction,
+  type PublishOptions,
+  planCounts,
+  planPublish,
+  planRegion,
+  type RegionImage,
+  type RegionInventory,
+  type SourceImage,
+} from '../../lambdas/core/publish';
+
+const BUILD_REGION = 'us-east-1';
+const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
+const NOW = new Date('2026-11-27T00:00:00Z');
+const OPTIONS: PublishOptions = {
+  buildRegion: BUILD_REGION,
+  makeAmiPublic: true,
+  makeSnapshotPublic: true,
+  deprecateAfterDays: 365,
+  ssmPrefix: '/ami-pipeline/freebsd',
+  managedTag: { key: 'ami-pipeline:managed-by', value: 'ami-pipeline' },
+};
+
+function parsed(name: string): ParsedImageName {
+  const result = parseFreebsdName(name);
+  if (!result.managed) throw new Error(result.reason);
+  return result;
+}
+
+function source(name: string, imageId: string): SourceImage {
+  const p = parsed(name);
+  return {
+    imageId,
+    region: BUILD_REGION,
+    name,
+    description: `FreeBSD/${p.arch} main@abc1234`,
+    architecture: p.arch === 'amd64' ? 'x86_64' : 'arm64',
+    parsed: p,
+    gitBranch: 'main',
+    gitRevision: 'abc1234',
+    snapshotIds: [`snap-${imageId.slice(4)}`],
+  };
+}
+
+const SOURCES = [
+  source('FreeBSD 15.0-CURRENT-amd64-20261120 base UFS', 'ami-00000000000000001'),
+  source('FreeBSD 15.0-CURRENT-arm64-20261120 base ZFS', 'ami-00000000000000002'),
+  source('FreeBSD 14.3-RELEASE-amd64 cloud-init UFS', 'ami-00000000000000003'),
+];
+
+function bareImage(imageId: string, name: string, overrides: Partial<RegionImage> = {}): RegionImage {
+  return {
+    imageId,
+    name,
+    state: 'available',
+    public: false,
+    snapshotIds: [`snap-${imageId.slice(4)}`],
+    publicSnapshotIds: [],
+    tags: {},
+    snapshotTags: {},
+    ...overrides,
+  };
+}
+
+function emptyInventory(region: string): RegionInventory {
+  const images = region === BUILD_REGION ? SOURCES.map((s) => bareImage(s.imageId, s.name)) : [];
+  return { region, images, ssm: {} };
+}
+
+function copyId(sourceIndex: number, regionIndex: number): string {
+  return `ami-1${regionIndex}${String(sourceIndex).padStart(15, '0')}`;
+}
+
+/** Applies actions to an inventory the way EC2 and SSM would, so a re-plan can be checked. */
+function apply(inventory: RegionInventory, actions: readonly PublishAction[]): RegionInventory {
+  const ssm = { ...inventory.ssm };
+  const images = inventory.images.map((image) => {
+    let next = { ...image, tags: { ...image.tags }, snapshotTags: { ...image.snapshotTags } };
+    for (const action of actions) {
+      if (action.kind === 'launch-permission' && action.imageId === image.imageId) next = { ...next, public: true };
+      if (action.kind === 'snapshot-permission' && image.snapshotIds.includes(action.snapshotId)) {
+        next = { ...next, publicSnapshotIds: [...next.publicSnapshotIds, action.snapshotId] };
+      }
+      if (action.kind === 'deprecate' && action.imageId === image.imageId) {
+        next = { ...next, deprecationTime: action.deprecateAt };
+      }
+      if (action.kind === 'tag') {
+        if (action.resourceIds.includes(image.imageId)) next.tags = { ...next.tags, ...action.tags };
+        for (const id of image.snapshotIds) {
+          if (action.resourceIds.includes(id)) next.snapshotTags[id] = { ...next.snapshotTags[id], ...action.tags };
+        }
+      }
+      if (action.kind === 'ssm' && action.imageId === image.imageId) {
+        ssm[action.parameter] = { imageId: image.imageId, imageName: image.name };
+      }
+    }
+    return next;
+  });
+  return { region: inventory.region, images, ssm };
+}
+
+describe('publish planner', () => {
+  test('copies every source into every other region and publishes the source in the build region', () => {
+    const plan = planPublish({
+      sources: SOURCES,
+      inventories: REGIONS.map(emptyInventory),
+      options: OPTIONS,
+      profile: freebsdProfile,
+      now: NOW,
+    });
+
+    const counts = planCounts(plan);
+    expect(counts.copies).toBe(SOURCES.length * (REGIONS.length - 1));
+    const build = plan.regions.find((r) => r.region === BUILD_REGION)!;
+    expect(build.images.every((i) => i.copy.action === 'source')).toBe(true);
+    const kinds = build.images.find((i) => i.name.includes('amd64-20261120'))!.actions.map((a) => a.kind);
+    expect(kinds).toEqual(['launch-permission', 'snapshot-permission', 'tag', 'deprecate', 'ssm']);
+    const europe = plan.regions.find((r) => r.region === 'eu-west-1')!;
+    expect(europe.images.every((i) => i.copy.action === 'copy' && i.actions.length === 0)).toBe(true);
+    expect(europe.images.find((i) => i.name.includes('RELEASE'))!.afterCopy).toEqual([
+      'tag',
+      'launch-permission',
+      'snapshot-permission',
+      'ssm',
+    ]);
+  });
+
+  test('gives every image plan, copy decision and action a reason', () => {
+    const plan = planPublish({
+      sources: SOURCES,
+      inventories: REGIONS.map(emptyInventory),
+      options: OPTIONS,
+      profile: freebsdProfile,
+      now: NOW,
+    });
+
+    for (const image of plan.regions.flatMap((r) => r.images)) {
+      expect(image.reason.length).toBeGreaterThan(5);
+      expect(image.copy.reason.length).toBeGreaterThan(5);
+      for (const action of image.actions) expect(action.reason.length).toBeGreaterThan(5);
+    }
+  });
+
+  test('tags copies with series, build date, source image and region, git revision and the managed-by tag', () => {
+    const tags = expectedTags(SOURCES[0]!, 'eu-west-1', OPTIONS);
+
+    expect(tags).toEqual({
+      'ami-pipeline:managed-by': 'ami-pipeline',
+      'ami-pipeline:series': '15.0-CURRENT/amd64/base/ufs',
+      'ami-pipeline:build-date': '2026-11-20',
+      'ami-pipeline:source-image': 'ami-00000000000000001',
+      'ami-pipeline:source-region': 'us-east-1',
+      'ami-pipeline:git-branch': 'main',
+      'ami-pipeline:git-revision': 'abc1234',
+    });
+    expect(expectedTags(SOURCES[0]!, BUILD_REGION, OPTIONS)).not.toHaveProperty('ami-pipeline:source-image');
+  });
+
+  test('deprecates snapshot builds after the configured days, never in the past, and never releases', () => {
+    expect(deprecationTime(SOURCES[0]!, OPTIONS, NOW)).toBe('2027-11-20T00:00:00.000Z');
+    expect(deprecationTime(SOURCES[2]!, OPTIONS, NOW)).toBeUndefined();
+    const late = deprecationTime(SOURCES[0]!, { ...OPTIONS, deprecateAfterDays: 0 }, NOW);
+    expect(late).toBe('2026-11-27T01:00:00.000Z');
+  });
+
+  test('waits for a pending copy and re-copies a failed one', () => {
+    const inventory: RegionInventory = {
+      region: 'eu-west-1',
+      images: [
+        bareImage('ami-20000000000000001', SOURCES[0]!.name, { state: 'pending' }),
+        bareImage('ami-20000000000000002', SOURCES[1]!.name, { state: 'failed' }),
+      ],
+      ssm: {},
+    };
+
+    const plan = planRegion({ sources: SOURCES, inventory, options: OPTIONS, profile: freebsdProfile, now: NOW });
+
+    const byName = Object.fromEntries(plan.images.map((i) => [i.name, i]));
+    expect(byName[SOURCES[0]!.name]!.copy).toMatchObject({ action: 'exists', state: 'pending' });
+    expect(byName[SOURCES[0]!.name]!.actions).toEqual([]);
+    expect(byName[SOURCES[1]!.name]!.copy).toMatchObject({ action: 'recopy', imageId: 'ami-20000000000000002' });
+    expect(byName[SOURCES[2]!.name]!.copy.action).toBe('copy');
+  });
+
+  describe('SSM parameters move only forward', () => {
+    const name = SOURCES[0]!.name;
+    const parameter = '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT';
+    const planWith = (ssm: RegionInventory['ssm'], sources = [SOURCES[0]!]) =>
+      planRegion({
+        sources,
+        inventory: { region: 'eu-west-1', images: [bareImage('ami-30000000000000001', name)], ssm },
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+      }).images[0]!.actions.filter((a) => a.kind === 'ssm');
+
+    test('writes a parameter that does not exist or points at an older build', () => {
+      expect(planWith({})).toEqual([expect.objectContaining({ parameter, imageId: 'ami-30000000000000001' })]);
+      const older = { imageId: 'ami-0old', imageName: 'FreeBSD 15.0-CURRENT-amd64-20261113 base UFS' };
+      expect(planWith({ [parameter]: older })[0]!.reason).toContain('moves forward from');
+    });
+
+    test('leaves a parameter that points at a newer build or at this image', () => {
+      const newer = { imageId: 'ami-0new', imageName: 'FreeBSD 15.0-CURRENT-amd64-20261127 base UFS' };
+      expect(planWith({ [parameter]: newer })).toEqual([]);
+      expect(planWith({ [parameter]: { imageId: 'ami-30000000000000001', imageName: name } })).toEqual([]);
+    });
+
+    test('overwrites a parameter whose image is gone', () => {
+      expect(planWith({ [parameter]: { imageId: 'ami-0gone' } })[0]!.reason).toContain('no longer exists');
+    });
+
+    test('gives a parameter only to the newest of two builds of one series in the same run', () => {
+      const older = source('FreeBSD 15.0-CURRENT-amd64-20261113 base UFS', 'ami-00000000000000009');
+      const plan = planRegion({
+        sources: [SOURCES[0]!, older],
+        inventory: {
+          region: 'eu-west-1',
+          images: [bareImage('ami-30000000000000001', name), bareImage('ami-30000000000000009', older.name)],
+          ssm: {},
+        },
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+      });
+
+      const writes = plan.images.flatMap((i) => i.actions.filter((a) => a.kind === 'ssm'));
+      expect(writes).toEqual([expect.objectContaining({ imageId: 'ami-30000000000000001' })]);
+    });
+  });
+
+  test('plans nothing for images that are not to be made public when publishing is switched off', () => {
+    const plan = planRegion({
+      sources: SOURCES,
+      inventory: emptyInventory(BUILD_REGION),
+      options: { ...OPTIONS, makeAmiPublic: false, makeSnapshotPublic: false },
+      profile: freebsdProfile,
+      now: NOW,
+    });
+
+    const kinds = new Set(plan.images.flatMap((i) => i.actions.map((a) => a.kind)));
+    expect(kinds.has('launch-permission')).toBe(false);
+    expect(kinds.has('snapshot-permission')).toBe(false);
+  });
+
+  test('re-planning a half-done region plans exactly what is missing, and applying it leaves nothing', () => {
+    // Each copy exists with a random subset of its attributes already in place.
+    const done = fc.record({
+      public: fc.boolean(),
+      snapshotPublic: fc.boolean(),
+      tagged: fc.boolean(),
+      snapshotTagged: fc.boolean(),
+      deprecated: fc.boolean(),
+      ssm: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(done, { minLength: SOURCES.length, maxLength: SOURCES.length }), (states) => {
+        const ssm: Record<string, { imageId: string; imageName: string }> = {};
+        const images = SOURCES.map((s, index) => {
+          const state = states[index]!;
+          const id = copyId(index, 1);
+          const snapshot = `snap-${id.slice(4)}`;
+          const tags = expectedTags(s, 'eu-west-1', OPTIONS);
+          const deprecateAt = deprecationTime(s, OPTIONS, NOW);
+          if (state.ssm)
+            ssm[freebsdProfile.ssmParameterName(OPTIONS.ssmPrefix, s.parsed)] = { imageId: id, imageName: s.name };
+          return bareImage(id, s.name, {
+            public: state.public,
+            publicSnapshotIds: state.snapshotPublic ? [snapshot] : [],
+            tags: state.tagged ? tags : {},
+            snapshotTags: state.snapshotTagged ? { [snapshot]: tags } : {},
+            deprecationTime: state.deprecated ? deprecateAt : undefined,
+          });
+        });
+        const inventory: RegionInventory = { region: 'eu-west-1', images, ssm };
+        const plan = planRegion({ sources: SOURCES, inventory, options: OPTIONS, profile: freebsdProfile, now: NOW });
+
+        SOURCES.forEach((s, index) => {
+          const state = states[index]!;
+          const kinds = plan.images.find((i) => i.sourceImageId === s.imageId)!.actions.map((a) => a.kind);
+          expect(kinds.includes('launch-permission')).toBe(!state.public);
+          expect(kinds.includes('snapshot-permission')).toBe(!state.snapshotPublic);
+          expect(kinds.includes('tag')).toBe(!state.tagged || !state.snapshotTagged);
+          expect(kinds.includes('deprecate')).toBe(s.parsed.kind === 'snapshot' && !state.deprecated);
+          expect(kinds.includes('ssm')).toBe(!state.ssm);
+        });
+        const after = apply(
+          inventory,
+          plan.images.flatMap((i) => i.actions),
+        );
+        const replan = planRegion({
+          sources: SOURCES,
+          inventory: after,
+          options: OPTIONS,
+          profile: freebsdProfile,
+          now: NOW,
+        });
+        expect(planCounts({ regions: [replan] })).toEqual({ copies: 0, actions: 0, pending: 0 });
+      }),
+    );
+  });
+});
