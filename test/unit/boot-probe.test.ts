@@ -10,7 +10,7 @@ const TOLERANCE_MS = 100;
 // while the instance's network is still down. Node accepts every connection itself, so a small Python process
 // holds such a socket.
 const SILENT_LISTENER = `
-import socket, sys
+import socket, sys, time
 s = socket.socket()
 s.bind(('127.0.0.1', 0))
 s.listen(0)
@@ -21,6 +21,9 @@ for _ in range(3):
     except BlockingIOError: pass
     fill.append(c)
 print(s.getsockname()[1], flush=True)
+sys.stdin.readline()
+s.close()
+print(int(time.time() * 1000), flush=True)
 sys.stdin.read()
 `;
 
@@ -42,6 +45,14 @@ function closeSilent(silent: SilentPort): Promise<void> {
     if (silent.child.exitCode !== null || silent.child.signalCode !== null) return resolve();
     silent.child.once('exit', () => resolve());
     silent.child.kill('SIGKILL');
+  });
+}
+
+/** Closes the silent listener's socket; resolves with the wall-clock time the port started refusing. */
+function startRefusing(silent: SilentPort): Promise<number> {
+  return new Promise((resolve) => {
+    silent.child.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    silent.child.stdin!.write('close\n');
   });
 }
 
@@ -71,8 +82,8 @@ describe('TCP port probe against loopback listeners', () => {
     const watching = probe.watch({ host: '127.0.0.1', port: silent.port }, { intervalMs: 50, timeoutMs: 10_000 });
     const start = Date.now();
     await sleep(400);
-    const refusingFrom = Date.now();
-    await closeSilent(silent);
+    // The listener process reports when its socket closed, so the truth does not depend on process scheduling.
+    const refusingFrom = await startRefusing(silent);
     await sleep(600 - (Date.now() - refusingFrom));
     const server = await sshListener(silent.port);
     const acceptingFrom = Date.now();
