@@ -1,4 +1,5 @@
 import { Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import { BOOT_ENV } from '../lambdas/boot/schemas';
@@ -141,6 +143,32 @@ export class BootTestWorkflow extends Construct {
       targets: [new targets.LambdaFunction(this.sweepFunction)],
     });
     this.stateMachine = this.buildStateMachine();
+
+    props.notifications.notifyOnAlarm(
+      new cloudwatch.Alarm(this, 'ExecutionFailedAlarm', {
+        alarmDescription: 'A boot test execution failed (its instances were cleaned up by the Catch path)',
+        metric: this.stateMachine.metricFailed({ period: Duration.hours(1), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    props.notifications.notifyOnAlarm(
+      new cloudwatch.Alarm(this, 'BootFailedAlarm', {
+        alarmDescription: 'A boot test found an image that panicked, failed to mount root, timed out or failed a check',
+        metric: new cloudwatch.Metric({
+          namespace: BOOT_METRIC_NAMESPACE,
+          metricName: 'BootFailed',
+          period: Duration.hours(1),
+          statistic: 'Sum',
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
   }
 
   private buildStateMachine(): sfn.StateMachine {

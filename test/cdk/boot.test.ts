@@ -264,6 +264,21 @@ describe('boot test workflow with default configuration', () => {
       });
     });
 
+    test('alarms the operators on a failed execution and on any failed boot', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ExecutionsFailed',
+        Namespace: 'AWS/States',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('NotificationsAlarms') }],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'BootFailed',
+        Namespace: 'AmiPipeline/BootTest',
+        Threshold: 1,
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('NotificationsAlarms') }],
+      });
+    });
+
     test('runs the sweeper on the configured schedule', () => {
       template.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: 'cron(30 * * * ? *)',

@@ -86,7 +86,7 @@ describe('boot history in DynamoDB', () => {
       CloudWatchMetrics: [
         {
           Namespace: 'AmiPipeline/BootTest',
-          Dimensions: [['Series', 'InstanceType']],
+          Dimensions: [['Series', 'InstanceType'], []],
           Metrics: expect.arrayContaining([
             { Name: 'BootSeconds', Unit: 'Seconds' },
             { Name: 'BootFailed', Unit: 'Count' },

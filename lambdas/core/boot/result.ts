@@ -152,7 +152,8 @@ export function emfRecord(row: BootHistoryRow, timestampMs: number): Record<stri
       CloudWatchMetrics: [
         {
           Namespace: BOOT_METRIC_NAMESPACE,
-          Dimensions: [['Series', 'InstanceType']],
+          // The empty set also publishes each metric without dimensions, which one alarm can watch for all series.
+          Dimensions: [['Series', 'InstanceType'], []],
           Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: Name === 'BootFailed' ? 'Count' : 'Seconds' })),
         },
       ],

@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:net';
+import { type PortProbe, type ProbeTarget, TcpProbe, type WatchOptions } from '../lambdas/aws/boot/tcp-probe';
+
+/** The banner a FreeBSD sshd sends. */
+export const FREEBSD_SSH_BANNER = 'SSH-2.0-OpenSSH_9.9 FreeBSD-20250219';
+
+/** How long after it is first probed a simulated host opens port 22; `undefined` keeps it closed. */
+export type OpenAfter = (host: string) => number | undefined | Promise<number | undefined>;
+
+/**
+ * Stands in for booting instances on the emulator, whose instances have no reachable address: each probed host is
+ * mapped to a loopback port that refuses connections at first and accepts (sending an SSH banner) `openAfter(host)`
+ * milliseconds later. The real TCP probe does the measuring, so what is timed is real socket behaviour.
+ */
+export class SimulatedHosts implements PortProbe {
+  private readonly ports = new Map<string, Promise<number>>();
+  private readonly servers: Server[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly tcp = new TcpProbe({ attemptTimeoutMs: 500, bannerTimeoutMs: 500 });
+
+  constructor(private readonly openAfter: OpenAfter = () => 120) {}
+
+  async watch(target: ProbeTarget, options: WatchOptions) {
+    return this.tcp.watch({ host: '127.0.0.1', port: await this.portFor(target.host) }, options);
+  }
+
+  async check(target: ProbeTarget, timeoutMs: number) {
+    return this.tcp.check({ host: '127.0.0.1', port: await this.portFor(target.host) }, timeoutMs);
+  }
+
+  /** Closes every listener; call it when the test or demo ends. */
+  close(): Promise<unknown> {
+    for (const timer of this.timers) clearTimeout(timer);
+    return Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+
+  private portFor(host: string): Promise<number> {
+    let port = this.ports.get(host);
+    if (!port) {
+      port = Promise.all([freeLoopbackPort(), this.openAfter(host)]).then(([free, delay]) => {
+        if (delay !== undefined)
+          this.timers.push(
+            setTimeout(() => {
+              const server = createServer((socket) => {
+                socket.on('error', () => undefined);
+                socket.end(`${FREEBSD_SSH_BANNER}\r\n`);
+              }).listen(free, '127.0.0.1');
+              this.servers.push(server);
+            }, delay),
+          );
+        return free;
+      });
+      this.ports.set(host, port);
+    }
+    return port;
+  }
+}
+
+/** A loopback port nobody listens on: connecting to it is refused, as a booting host's closed port 22 is. */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
