@@ -88,13 +88,11 @@ async function main(): Promise<void> {
       bootTest: world.bootTest,
     });
     printCycle(result);
-    const instances = await clients
-      .ec2(DEMO_BUILD_REGION)
-      .send(
-        new DescribeInstancesCommand({
-          Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running', 'stopped'] }],
-        }),
-      );
+    const instances = await clients.ec2(DEMO_BUILD_REGION).send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running', 'stopped'] }],
+      }),
+    );
     say(`test instances left running: ${(instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).length}`);
     const received = await clients
       .sqs(DEMO_BUILD_REGION)

@@ -50,6 +50,7 @@ export function renderBootTimePlot(lines: readonly PlotLine[], options: PlotOpti
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(options.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${margin.left}" y="24" font-size="16">${escapeXml(options.title)}</text>`,
   ];
