@@ -21,6 +21,17 @@ export interface BootTestWorkflowProps {
   readonly notifications: Notifications;
 }
 
+/** The functions of the workflow that call AWS APIs, all outside the test VPC. */
+export interface BootTestFunctions {
+  readonly plan: PipelineFunction;
+  readonly launch: PipelineFunction;
+  readonly waitRunning: PipelineFunction;
+  readonly hotplug: PipelineFunction;
+  readonly inspect: PipelineFunction;
+  readonly cleanup: PipelineFunction;
+  readonly record: PipelineFunction;
+}
+
 const TEST_SUBNETS = 'BootTest';
 const OUTBOUND_SUBNETS = 'BootTestOutbound';
 const PROBE_MARGIN_SECONDS = 60;
@@ -39,7 +50,7 @@ export class BootTestWorkflow extends Construct {
   readonly probeFunction: PipelineFunction;
   readonly sweepFunction: PipelineFunction;
   /** Every function that calls AWS APIs; none of them is in the VPC. */
-  readonly apiFunctions: Record<string, PipelineFunction>;
+  readonly apiFunctions: BootTestFunctions;
 
   constructor(scope: Construct, id: string, props: BootTestWorkflowProps) {
     super(scope, id);
@@ -189,11 +200,11 @@ export class BootTestWorkflow extends Construct {
     const cleanupPayload = { 'runId.$': '$$.Execution.Name' };
 
     // Execution input: { imageIds, instanceTypes?, runs? }; the execution name is the run id in tags and tokens.
-    const plan = invoke('Plan', f.plan!, { 'runId.$': '$$.Execution.Name', 'request.$': '$' }, '$.plan');
-    const launch = invoke('Launch', f.launch!, { 'runId.$': '$.runId', 'launches.$': '$.launches' }, '$.launch');
+    const plan = invoke('Plan', f.plan, { 'runId.$': '$$.Execution.Name', 'request.$': '$' }, '$.plan');
+    const launch = invoke('Launch', f.launch, { 'runId.$': '$.runId', 'launches.$': '$.launches' }, '$.launch');
     const waitRunning = invoke(
       'WaitRunning',
-      f.waitRunning!,
+      f.waitRunning,
       { 'instanceIds.$': '$.launch.value.instanceIds' },
       '$.running',
     );
@@ -230,7 +241,7 @@ export class BootTestWorkflow extends Construct {
     };
     const hotplug = invoke(
       'Hotplug',
-      f.hotplug!,
+      f.hotplug,
       { 'runId.$': '$.runId', 'spec.$': '$.item.spec', 'launch.$': '$.item.launch', 'resume.$': '$.resume' },
       '$.hotplug',
     );
@@ -251,11 +262,11 @@ export class BootTestWorkflow extends Construct {
     );
     const inspectAfterHotplug = invoke(
       'InspectAfterHotplug',
-      f.inspect!,
+      f.inspect,
       { ...inspected, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
       '$.result',
     );
-    const inspect = invoke('Inspect', f.inspect!, inspected, '$.result');
+    const inspect = invoke('Inspect', f.inspect, inspected, '$.result');
     const firstBatch = new sfn.Pass(this, 'FirstHotplugBatch', {
       result: sfn.Result.fromObject({ completed: 0 }),
       resultPath: '$.resume',
@@ -288,11 +299,11 @@ export class BootTestWorkflow extends Construct {
         )
         .otherwise(inspect),
     );
-    const cleanupRound = invoke('CleanupRound', f.cleanup!, cleanupPayload, '$.cleanup');
+    const cleanupRound = invoke('CleanupRound', f.cleanup, cleanupPayload, '$.cleanup');
     const roundOutput = new sfn.Pass(this, 'RoundResults', {
       parameters: { 'results.$': '$.results.value', 'notLaunched.$': '$.launch.value.notLaunched' },
     });
-    const cleanupAfterRoundError = invoke('CleanupAfterRoundError', f.cleanup!, cleanupPayload, '$.cleanup');
+    const cleanupAfterRoundError = invoke('CleanupAfterRoundError', f.cleanup, cleanupPayload, '$.cleanup');
     const round = new sfn.Parallel(this, 'Round', { outputPath: '$[0]' })
       .branch(launch.next(watch).next(checks).next(cleanupRound).next(roundOutput))
       .addCatch(
@@ -312,9 +323,9 @@ export class BootTestWorkflow extends Construct {
       },
       resultPath: '$.rounds',
     }).itemProcessor(round);
-    const record = invoke('Record', f.record!, { 'runId.$': '$$.Execution.Name', 'rounds.$': '$.rounds' }, '$.record');
-    const finalCleanup = invoke('FinalCleanup', f.cleanup!, cleanupPayload, '$.cleanup');
-    const cleanupOnError = invoke('CleanupOnError', f.cleanup!, cleanupPayload, '$.cleanup');
+    const record = invoke('Record', f.record, { 'runId.$': '$$.Execution.Name', 'rounds.$': '$.rounds' }, '$.record');
+    const finalCleanup = invoke('FinalCleanup', f.cleanup, cleanupPayload, '$.cleanup');
+    const cleanupOnError = invoke('CleanupOnError', f.cleanup, cleanupPayload, '$.cleanup');
     cleanupOnError.next(
       new sfn.Fail(this, 'BootTestFailed', {
         cause: 'the boot test failed; every test instance and volume was removed',
@@ -363,10 +374,10 @@ export class BootTestWorkflow extends Construct {
     const f = this.apiFunctions;
     const describe = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
 
-    f.plan!.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
+    f.plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
     // RunInstances authorises each resource it touches: the new instance must carry our tags and require IMDSv2,
     // volumes and interfaces it creates must carry our tags, and only our subnets and security group may be used.
-    f.launch!.addToRolePolicy(
+    f.launch.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'LaunchTaggedInstancesWithImdsv2',
         actions: ['ec2:RunInstances'],
@@ -377,7 +388,7 @@ export class BootTestWorkflow extends Construct {
         },
       }),
     );
-    f.launch!.addToRolePolicy(
+    f.launch.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'LaunchTaggedVolumesAndInterfaces',
         actions: ['ec2:RunInstances'],
@@ -388,7 +399,7 @@ export class BootTestWorkflow extends Construct {
     const subnets = this.vpc.selectSubnets({
       subnetGroupName: config.bootTest.internetAccess ? OUTBOUND_SUBNETS : TEST_SUBNETS,
     });
-    f.launch!.addToRolePolicy(
+    f.launch.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'LaunchOnlyIntoTestSubnets',
         actions: ['ec2:RunInstances'],
@@ -399,7 +410,7 @@ export class BootTestWorkflow extends Construct {
         ],
       }),
     );
-    f.launch!.addToRolePolicy(
+    f.launch.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'TagOnLaunch',
         actions: ['ec2:CreateTags'],
@@ -408,36 +419,36 @@ export class BootTestWorkflow extends Construct {
       }),
     );
 
-    f.waitRunning!.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    f.waitRunning.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
 
     for (const name of ['hotplug', 'inspect'] as const)
-      f[name]!.addToRolePolicy(
+      f[name].addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ec2:GetConsoleOutput'],
           resources: [arn('instance/*')],
           conditions: resourceTags,
         }),
       );
-    f.inspect!.addToRolePolicy(
+    f.inspect.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ec2:StopInstances'],
         resources: [arn('instance/*')],
         conditions: resourceTags,
       }),
     );
-    f.inspect!.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+    f.inspect.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
 
-    f.hotplug!.addToRolePolicy(
+    f.hotplug.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ec2:CreateVolume'], resources: [arn('volume/*')], conditions: requestTags }),
     );
-    f.hotplug!.addToRolePolicy(
+    f.hotplug.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['ec2:CreateTags'],
         resources: [arn('volume/*')],
         conditions: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
       }),
     );
-    for (const fn of [f.hotplug!, f.cleanup!, this.sweepFunction]) {
+    for (const fn of [f.hotplug, f.cleanup, this.sweepFunction]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           actions: ['ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume'],
@@ -447,7 +458,7 @@ export class BootTestWorkflow extends Construct {
       );
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
     }
-    for (const fn of [f.cleanup!, this.sweepFunction])
+    for (const fn of [f.cleanup, this.sweepFunction])
       fn.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'TerminateOnlyTestInstances',
@@ -457,10 +468,10 @@ export class BootTestWorkflow extends Construct {
         }),
       );
 
-    this.history.grant(f.record!, 'dynamodb:PutItem', 'dynamodb:Query');
-    props.notifications.alarms.grantPublish(f.record!);
+    this.history.grant(f.record, 'dynamodb:PutItem', 'dynamodb:Query');
+    props.notifications.alarms.grantPublish(f.record);
     props.notifications.alarms.grantPublish(this.sweepFunction);
-    for (const fn of [f.record!, this.sweepFunction])
+    for (const fn of [f.record, this.sweepFunction])
       Validations.of(fn.role!).acknowledge({
         reason: 'Publishing to the KMS-encrypted alarms topic needs the GenerateDataKey family on that one key only.',
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

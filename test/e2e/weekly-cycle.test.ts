@@ -1,0 +1,186 @@
+import {
+  DescribeImageAttributeCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotAttributeCommand,
+  DescribeVolumesCommand,
+} from '@aws-sdk/client-ec2';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { ClientFactory } from '../../lambdas/aws/clients';
+import { runWeeklyCycle, type WeeklyCycleResult } from '../../lambdas/aws/cycle';
+import { unlimited } from '../../lambdas/aws/rate-limiter';
+import { freebsdProfile, type ParsedImageName } from '../../lambdas/core/naming';
+import { TAG } from '../../lambdas/core/tags';
+import {
+  createDemoWorld,
+  DEMO_BUILD_REGION,
+  DEMO_REGIONS,
+  DEMO_SERIES,
+  DEMO_SLOW_SERIES,
+  type DemoWorld,
+} from '../../scripts/demo-world';
+import { resetEmulator } from '../support/emulator';
+
+const DAY = 86_400_000;
+
+/** Every message the mailing-list queue holds, drained. */
+async function drain(clients: ClientFactory, queueUrl: string): Promise<{ Subject?: string; Message: string }[]> {
+  const messages: { Subject?: string; Message: string }[] = [];
+  for (;;) {
+    const batch = await clients
+      .sqs(DEMO_BUILD_REGION)
+      .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
+    if (!batch.Messages?.length) return messages;
+    messages.push(...batch.Messages.map((m) => JSON.parse(m.Body!) as { Subject?: string; Message: string }));
+  }
+}
+
+async function ownImages(clients: ClientFactory, region: string) {
+  return (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+}
+
+describe('a whole weekly cycle on the emulator', () => {
+  const clients = new ClientFactory({ maxAttempts: 3 });
+  let world: DemoWorld;
+  let first: WeeklyCycleResult;
+  let mail: { Subject?: string; Message: string }[];
+
+  const cycle = () =>
+    runWeeklyCycle({
+      config: world.config,
+      clients,
+      now: world.now,
+      limiter: unlimited,
+      sleep: async () => undefined,
+      pollSeconds: 0,
+      topicArn: world.topicArn,
+      bootTest: world.bootTest,
+    });
+
+  beforeAll(async () => {
+    await resetEmulator();
+    world = await createDemoWorld(clients, new Date());
+    first = await cycle();
+    mail = await drain(clients, world.queueUrl);
+  });
+  afterAll(() => world?.bootTest.probe.close());
+
+  test('runs every part without a failure', () => {
+    expect(first.failures).toEqual([]);
+    expect(first.publish?.failures).toEqual([]);
+    expect(first.prune?.report.totals.failures).toBe(0);
+  });
+
+  test('publishes each new build to every region, public, with its snapshot public', async () => {
+    for (const region of DEMO_REGIONS) {
+      const images = await ownImages(clients, region);
+      for (const fresh of world.fresh) {
+        const copy = images.find((i) => i.Name === fresh.name);
+        expect(copy).toBeDefined();
+        const launch = await clients
+          .ec2(region)
+          .send(new DescribeImageAttributeCommand({ ImageId: copy!.ImageId!, Attribute: 'launchPermission' }));
+        expect(launch.LaunchPermissions).toContainEqual({ Group: 'all' });
+        const snapshotId = copy!.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId!;
+        const volume = await clients
+          .ec2(region)
+          .send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' }));
+        expect(volume.CreateVolumePermissions).toContainEqual({ Group: 'all' });
+      }
+    }
+  });
+
+  test('points the SSM parameters of every region at this week’s build there', async () => {
+    for (const region of DEMO_REGIONS) {
+      const images = await ownImages(clients, region);
+      const parameters = await clients
+        .ssm(region)
+        .send(new GetParametersByPathCommand({ Path: world.config.publish.ssmPrefix, Recursive: true }));
+      for (const fresh of world.fresh) {
+        const parsed = freebsdProfile.parse(fresh.name) as ParsedImageName;
+        const name = freebsdProfile.ssmParameterName(world.config.publish.ssmPrefix, parsed);
+        const copy = images.find((i) => i.Name === fresh.name)!;
+        expect(parameters.Parameters?.find((p) => p.Name === name)?.Value).toBe(copy.ImageId);
+      }
+    }
+  });
+
+  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest", () => {
+    const digests = mail.filter((m) => m.Subject === first.digest.subject);
+    const announced = new Set<string>();
+    for (const message of mail.filter((m) => m.Subject !== first.digest.subject)) {
+      const v1 = (JSON.parse(message.Message) as { v1: { Regions: Record<string, { ImageId: string }[]> } }).v1;
+      for (const [region, images] of Object.entries(v1.Regions))
+        for (const image of images) announced.add(`${region} ${image.ImageId}`);
+    }
+
+    expect(digests).toHaveLength(1);
+    for (const outcome of first.publish!.outcomes)
+      for (const imageId of Object.values(outcome.published))
+        expect(announced).toContain(`${outcome.region} ${imageId}`);
+  });
+
+  test('boot-tests each new build on every instance type of its architecture and flags only the slow series', () => {
+    const bootTest = first.bootTest!;
+    const types = world.config.bootTest.instanceTypes;
+
+    expect(bootTest.results).toHaveLength(DEMO_SERIES.length * 3);
+    for (const result of bootTest.results) {
+      const arch = result.seriesKey.split('/')[1] as 'amd64' | 'arm64';
+      expect(types[arch]).toContain(result.instanceType);
+      expect(result.status).toBe('passed');
+    }
+    expect(bootTest.regressions.map((r) => r.row.seriesKey)).toEqual([
+      DEMO_SLOW_SERIES,
+      DEMO_SLOW_SERIES,
+      DEMO_SLOW_SERIES,
+    ]);
+    expect(bootTest.regressions[0]!.message).toMatch(
+      /^15\.0-CURRENT arm64 base\/zfs on c\dg\.large: 0\.\d s -> 2\.\d s between main@\w+ and main@\w+$/,
+    );
+    expect(first.digest.text).toContain(bootTest.regressions[0]!.message!);
+  });
+
+  test('leaves no test instance or volume behind', async () => {
+    const ec2 = clients.ec2(DEMO_BUILD_REGION);
+    const instances = await ec2.send(new DescribeInstancesCommand({}));
+    const live = (instances.Reservations ?? [])
+      .flatMap((r) => r.Instances ?? [])
+      .filter((i) => i.State?.Name !== 'terminated');
+    const volumes = await ec2.send(new DescribeVolumesCommand({}));
+
+    expect(live).toEqual([]);
+    expect(volumes.Volumes ?? []).toEqual([]);
+  });
+
+  test('prunes exactly the builds past both the newest-four and the 90-day rules, in every region', async () => {
+    for (const region of DEMO_REGIONS) {
+      const survivors = new Set((await ownImages(clients, region)).map((i) => i.Name));
+      for (const image of world.published.filter((i) => i.region === region)) {
+        const parsed = freebsdProfile.parse(image.name) as ParsedImageName;
+        const ageDays = (world.now.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`)) / DAY;
+        expect([image.name, survivors.has(image.name)]).toEqual([
+          image.name,
+          ageDays < world.config.retention.minAgeDays,
+        ]);
+      }
+    }
+    expect(first.prune?.report.totals.imagesDeregistered).toBe(DEMO_REGIONS.length * DEMO_SERIES.length * 4);
+  });
+
+  test('a second run in the same week publishes, boots and prunes nothing', async () => {
+    const before = (await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length;
+
+    const second = await cycle();
+
+    expect(second.failures).toEqual([]);
+    expect(second.publish?.sources).toEqual([]);
+    expect(second.bootTest).toBeUndefined();
+    expect(second.prune?.report.totals.imagesDeregistered).toBe(0);
+    expect((await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length).toBe(before);
+    const fresh = await ownImages(clients, DEMO_BUILD_REGION);
+    for (const image of world.fresh)
+      expect(fresh.find((i) => i.ImageId === image.imageId)?.Tags?.some((t) => t.Key === TAG.publishedAt)).toBe(true);
+  });
+});
