@@ -73,7 +73,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
   program
     .command('prune')
     .description('plan (default) or execute the retention of AMIs and snapshots in every region')
-    .option('--execute', 'deregister and delete for real (otherwise only when safety.dryRun is false)')
+    .option('--execute', 'deregister and delete for real; without it the CLI only plans, whatever safety.dryRun says')
     .option(
       '--override-breaker',
       'let regions delete more than safety.maxDeleteShare of their images (backlog clean-up)',
@@ -87,7 +87,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
         now: ctx.now(),
         logger: ctx.logger,
         regions: ctx.regions,
-        execute: options.execute === true || !ctx.config.safety.dryRun,
+        execute: options.execute === true,
         overrideBreaker: options.overrideBreaker === true,
       });
       ctx.print(
@@ -118,7 +118,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
   program
     .command('adopt')
     .description('tag pre-existing images with parseable names, and their snapshots, as managed by the pipeline')
-    .option('--execute', 'write the tags (otherwise only when safety.dryRun is false)')
+    .option('--execute', 'write the tags; without it the CLI only plans')
     .action(async (options: { execute?: boolean }) => {
       const ctx = context();
       const result = await runAdopt({
@@ -127,7 +127,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
         now: ctx.now(),
         logger: ctx.logger,
         regions: ctx.regions,
-        execute: options.execute === true || !ctx.config.safety.dryRun,
+        execute: options.execute === true,
       });
       const rows = result.plan.regions.flatMap((r) => r.entries.map((e) => ({ region: r.region, ...e })));
       ctx.print(

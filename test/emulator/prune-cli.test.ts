@@ -73,6 +73,13 @@ describe('ami-pipeline prune and adopt', () => {
     expect(await images()).toHaveLength(6);
   });
 
+  test('only plans without --execute, even when the configuration turns dry-run off', async () => {
+    const output = await runCli('prune', ...common(), ...retention, '--set', 'safety.dryRun=false');
+
+    expect(output).toContain('Dry run: nothing was deleted');
+    expect(await images()).toHaveLength(6);
+  });
+
   test('--output json gives the plan and the report', async () => {
     const output = JSON.parse(await runCli('prune', ...common(), ...retention, '--output', 'json'));
 
