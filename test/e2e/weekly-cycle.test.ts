@@ -82,7 +82,7 @@ describe('a whole weekly cycle on the emulator', () => {
           .ec2(region)
           .send(new DescribeImageAttributeCommand({ ImageId: copy!.ImageId!, Attribute: 'launchPermission' }));
         expect(launch.LaunchPermissions).toContainEqual({ Group: 'all' });
-        const snapshotId = copy!.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId!;
+        const snapshotId = String(copy!.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId);
         const volume = await clients
           .ec2(region)
           .send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' }));
