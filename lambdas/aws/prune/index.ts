@@ -1,7 +1,6 @@
 export { executeRegionPlan, type ExecuteOptions } from './execute';
 export { callerAccount, InventoryError, readRegionInventory, type InventoryOptions } from './inventory';
 export {
-  mapLimit,
   runAdopt,
   runPrune,
   type AdoptRunOptions,

@@ -19,6 +19,7 @@ import { discoverRegions } from '../regions';
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
 import { readRegionInventory } from './inventory';
+import { mapLimit } from '../../shared/concurrency';
 
 /** Inputs of a prune run, in-process (CLI, demo, weekly cycle) or inside a Lambda batch. */
 export interface PruneRunOptions {
@@ -48,20 +49,6 @@ export interface PruneRunResult {
   readonly executed: boolean;
   /** False when the time budget ended a region's work early; run again (same capBoundary) to continue. */
   readonly complete: boolean;
-}
-
-/** Runs `work` over `items` with at most `limit` at a time, keeping the input order in the result. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 async function regionsOf(options: Pick<PruneRunOptions, 'regions' | 'config' | 'clients'>): Promise<readonly string[]> {

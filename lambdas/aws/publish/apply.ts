@@ -7,7 +7,8 @@ import {
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { describeError, type Outcome } from '../../core/errors';
 import type { PublishAction } from '../../core/publish/model';
-import { mapLimit, type PublishContext } from './context';
+import { mapLimit } from '../../shared/concurrency';
+import type { PublishContext } from './context';
 
 // Tags first (so everything made public is already attributable), SSM last (so it only ever points at a public image).
 const ORDER: Readonly<Record<PublishAction['kind'], number>> = {

@@ -46,27 +46,6 @@ export async function describeAllImages(
   return images;
 }
 
-/** Splits `items` into chunks of at most `size` (filter values and batch APIs have limits). */
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
-  return result;
-}
-
-/** Runs `work` over `items` with at most `limit` in flight, keeping the input order in the result. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
 /** The AWS error code of a thrown SDK error. */
 export function errorCode(error: unknown): string | undefined {
   const e = error as { name?: string; Code?: string; code?: string };

@@ -2,7 +2,8 @@ import { CopyImageCommand, DeregisterImageCommand, type Tag } from '@aws-sdk/cli
 import { PipelineError } from '../../core/errors';
 import { copyClientToken } from '../../core/publish/copies';
 import type { SourceImage } from '../../core/publish/model';
-import { chunks, describeAllImages, errorCode, isNotFound, type PublishContext } from './context';
+import { chunks } from '../../shared/concurrency';
+import { describeAllImages, errorCode, isNotFound, type PublishContext } from './context';
 
 /** A copy could not be started and no copy of that name exists either. */
 export class CopyStartError extends PipelineError {}

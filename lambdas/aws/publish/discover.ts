@@ -2,7 +2,8 @@ import type { Image } from '@aws-sdk/client-ec2';
 import { classifySeries } from '../../core/series';
 import { TAG, tagRecord } from '../../core/tags';
 import type { SourceImage } from '../../core/publish/model';
-import { chunks, describeAllImages, type PublishContext } from './context';
+import { chunks } from '../../shared/concurrency';
+import { describeAllImages, type PublishContext } from './context';
 
 /** An image of the build region that is not published, with why. */
 export interface SkippedImage {

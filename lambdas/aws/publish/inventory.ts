@@ -2,7 +2,8 @@ import { DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, type Image 
 import { GetParametersCommand } from '@aws-sdk/client-ssm';
 import { tagRecord } from '../../core/tags';
 import type { RegionImage, RegionInventory, SourceImage, SsmPointer } from '../../core/publish/model';
-import { chunks, describeAllImages, mapLimit, type PublishContext } from './context';
+import { chunks, mapLimit } from '../../shared/concurrency';
+import { describeAllImages, type PublishContext } from './context';
 
 function snapshotIdsOf(image: Image): string[] {
   return (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
