@@ -1,22 +1,5 @@
-import { buildProgram } from '../../bin/ami-pipeline';
 import { emulatorEndpoint } from '../support/emulator';
-
-/** Runs the CLI in-process and returns what it printed on stdout. */
-async function runCli(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'ami-pipeline', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return chunks.join('');
-}
+import { runCli } from '../support/cli';
 
 describe('operator CLI', () => {
   test('lists the selected regions as JSON, honouring --regions', async () => {

@@ -1,25 +1,8 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { buildProgram } from '../../bin/ami-pipeline';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
 import { emulatorEndpoint } from '../support/emulator';
-
-/** Runs the CLI in-process and returns what it printed on stdout. */
-async function runCli(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'ami-pipeline', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return chunks.join('');
-}
+import { runCli } from '../support/cli';
 
 const DAY = 86_400_000;
 const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);

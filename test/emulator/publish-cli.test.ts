@@ -1,30 +1,11 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { buildProgram } from '../../bin/ami-pipeline';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { type FleetImage, seedFleet } from '../../scripts/fleet';
 import { emulatorEndpoint } from '../support/emulator';
+import { runCli } from '../support/cli';
 
 const REGIONS = 'us-east-1,eu-west-1,us-west-2';
 const clients = new ClientFactory({ maxAttempts: 2 });
-
-/** Runs the CLI in-process and returns what it printed on stdout. */
-async function runCli(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    printed.push(String(chunk));
-    return true;
-  });
-  const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'ami-pipeline', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return printed.join('');
-}
 
 // Release builds carry no deprecation, and private images need no block-public-access check: the emulator lacks
 // both APIs, and the CLI (unlike the adapter tests) talks to it without stand-ins.
