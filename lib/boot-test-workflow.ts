@@ -189,12 +189,14 @@ export class BootTestWorkflow extends Construct {
       lambdaFunction: PipelineFunction,
       payload: Record<string, unknown>,
       resultPath: string,
+      outputPath?: string,
     ) =>
       new tasks.LambdaInvoke(this, id, {
         lambdaFunction,
         payload: sfn.TaskInput.fromObject(payload),
         resultSelector: { 'value.$': '$.Payload' },
         resultPath,
+        outputPath,
         retryOnServiceExceptions: true,
       });
     const cleanupPayload = { 'runId.$': '$$.Execution.Name' };
@@ -226,7 +228,9 @@ export class BootTestWorkflow extends Construct {
     }).itemProcessor(watchPort);
     const watch = new sfn.Parallel(this, 'WatchBoot', {
       comment: 'Polls DescribeInstances outside the VPC while the probe inside it watches port 22',
-      resultSelector: { 'running.$': '$[0].running.value', 'probes.$': '$[1].probes' },
+      // Branch outputs are picked whole, then read with plain paths: an indexed path ending in an array is read
+      // back wrapped in one more array by some engines.
+      resultSelector: { 'poller.$': 'States.ArrayGetItem($, 0)', 'prober.$': 'States.ArrayGetItem($, 1)' },
       resultPath: '$.watch',
     })
       .branch(waitRunning)
@@ -265,8 +269,10 @@ export class BootTestWorkflow extends Construct {
       f.inspect,
       { ...inspected, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
       '$.result',
+      '$.result.value',
     );
-    const inspect = invoke('Inspect', f.inspect, inspected, '$.result');
+    // Each iteration ends with its boot result alone, so the Map's output is the list of results as it is.
+    const inspect = invoke('Inspect', f.inspect, inspected, '$.result', '$.result.value');
     const firstBatch = new sfn.Pass(this, 'FirstHotplugBatch', {
       result: sfn.Result.fromObject({ completed: 0 }),
       resultPath: '$.resume',
@@ -278,30 +284,38 @@ export class BootTestWorkflow extends Construct {
           .when(sfn.Condition.booleanEquals('$.hotplug.value.finished', false), nextBatch.next(hotplug))
           .otherwise(recheck.next(inspectAfterHotplug)),
       );
+    const unpack = new sfn.Pass(this, 'UnpackProbed', {
+      parameters: {
+        'runId.$': '$.runId',
+        'item.$': '$.probed.item',
+        'observation.$': '$.probed.observation.value',
+        'running.$': '$.running',
+      },
+    });
     const checks = new sfn.Map(this, 'InspectEach', {
-      itemsPath: '$.watch.probes',
+      itemsPath: '$.watch.prober.probes',
       itemSelector: {
         'runId.$': '$.runId',
-        'item.$': '$$.Map.Item.Value.item',
-        'observation.$': '$$.Map.Item.Value.observation.value',
-        'running.$': '$.watch.running',
+        'probed.$': '$$.Map.Item.Value',
+        'running.$': '$.watch.poller.running.value',
       },
-      resultSelector: { 'value.$': '$[*].result.value' },
       resultPath: '$.results',
     }).itemProcessor(
-      new sfn.Choice(this, 'HotplugPlanned')
-        .when(
-          sfn.Condition.and(
-            sfn.Condition.numberGreaterThan('$.item.spec.checks.hotplugCycles', 0),
-            sfn.Condition.stringEquals('$.observation.outcome', 'open'),
-          ),
-          hotplugLoop,
-        )
-        .otherwise(inspect),
+      unpack.next(
+        new sfn.Choice(this, 'HotplugPlanned')
+          .when(
+            sfn.Condition.and(
+              sfn.Condition.numberGreaterThan('$.item.spec.checks.hotplugCycles', 0),
+              sfn.Condition.stringEquals('$.observation.outcome', 'open'),
+            ),
+            hotplugLoop,
+          )
+          .otherwise(inspect),
+      ),
     );
     const cleanupRound = invoke('CleanupRound', f.cleanup, cleanupPayload, '$.cleanup');
     const roundOutput = new sfn.Pass(this, 'RoundResults', {
-      parameters: { 'results.$': '$.results.value', 'notLaunched.$': '$.launch.value.notLaunched' },
+      parameters: { 'results.$': '$.results', 'notLaunched.$': '$.launch.value.notLaunched' },
     });
     const cleanupAfterRoundError = invoke('CleanupAfterRoundError', f.cleanup, cleanupPayload, '$.cleanup');
     const round = new sfn.Parallel(this, 'Round', { outputPath: '$[0]' })

@@ -17,6 +17,8 @@ export interface PublishWorkflowProps {
   readonly notifications: Notifications;
   /** The stack's region lister, the workflow's first step. */
   readonly regionsFunction: PipelineFunction;
+  /** Started with the new source images once they are published, when boot tests are enabled. */
+  readonly bootTestStateMachine?: sfn.IStateMachine;
 }
 
 /** Environment variable of the announce function naming its topic (read by `lambdas/publish/announce.ts`). */
@@ -159,8 +161,11 @@ export class PublishWorkflow extends Construct {
     const complete = new sfn.Choice(this, 'AllPublished')
       .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), incomplete)
       .otherwise(new sfn.Succeed(this, 'Published'));
+    const published: sfn.IChainable = props.bootTestStateMachine
+      ? announce.next(this.startBootTest(props.bootTestStateMachine, complete)).next(complete)
+      : announce.next(complete);
     const anything = new sfn.Choice(this, 'AnythingToPublish')
-      .when(sfn.Condition.numberGreaterThan('$.count', 0), perRegion.next(announce).next(complete))
+      .when(sfn.Condition.numberGreaterThan('$.count', 0), perRegion.next(published))
       .otherwise(new sfn.Succeed(this, 'NothingToPublish'));
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
@@ -192,6 +197,22 @@ export class PublishWorkflow extends Construct {
       });
     }
     return stateMachine;
+  }
+
+  /**
+   * Hands the new source images to the boot-test workflow without waiting for it: the build region holds every
+   * source, published or not elsewhere, and a boot test that cannot start must not fail the publication.
+   */
+  private startBootTest(bootTest: sfn.IStateMachine, next: sfn.IChainable): tasks.StepFunctionsStartExecution {
+    const start = new tasks.StepFunctionsStartExecution(this, 'StartBootTest', {
+      stateMachine: bootTest,
+      integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+      input: sfn.TaskInput.fromObject({ 'imageIds.$': '$.images' }),
+      resultSelector: { 'executionArn.$': '$.ExecutionArn' },
+      resultPath: '$.bootTest',
+    });
+    start.addCatch(next, { errors: ['States.ALL'], resultPath: '$.bootTestError' });
+    return start;
   }
 
   private grant(props: PublishWorkflowProps): void {
