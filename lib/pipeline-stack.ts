@@ -3,10 +3,12 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { BootTestWorkflow } from './boot-test-workflow';
+import { Dashboard } from './dashboard';
 import { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
+import { WeeklyDigest } from './weekly-digest';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
@@ -18,6 +20,9 @@ export class PipelineStack extends Stack {
   readonly notifications: Notifications;
   /** Lists the enabled, allowed regions; the first step of every workflow. */
   readonly regionsFunction: PipelineFunction;
+  readonly publish: PublishWorkflow;
+  readonly bootTest: BootTestWorkflow;
+  readonly prune: PruneWorkflow;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -38,16 +43,32 @@ export class PipelineStack extends Stack {
     this.regionsFunction.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['ec2:DescribeRegions'], resources: ['*'] }),
     );
-    new PublishWorkflow(this, 'Publish', {
+    this.bootTest = new BootTestWorkflow(this, 'BootTest', { config: this.config, notifications: this.notifications });
+    this.publish = new PublishWorkflow(this, 'Publish', {
+      config: this.config,
+      notifications: this.notifications,
+      regionsFunction: this.regionsFunction,
+      bootTestStateMachine: this.config.bootTest.enabled ? this.bootTest.stateMachine : undefined,
+    });
+    this.prune = new PruneWorkflow(this, 'Prune', {
       config: this.config,
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
-    new BootTestWorkflow(this, 'BootTest', { config: this.config, notifications: this.notifications });
-    new PruneWorkflow(this, 'Prune', {
+    new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
-      regionsFunction: this.regionsFunction,
+      publishStateMachine: this.publish.stateMachine,
+      pruneStateMachine: this.prune.stateMachine,
+      bootHistory: this.bootTest.history,
+    });
+    new Dashboard(this, 'Dashboard', {
+      config: this.config,
+      workflows: {
+        Publish: this.publish.stateMachine,
+        'Boot test': this.bootTest.stateMachine,
+        Prune: this.prune.stateMachine,
+      },
     });
   }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli/context';
 import { registerBootTest } from './boot-test';
 import { registerConfig } from './config';
+import { registerCycle } from './cycle';
 import { registerPrune } from './prune';
 import { registerPublish } from './publish';
 import { registerRegions } from './regions';
@@ -13,4 +14,5 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerPublish,
   registerBootTest,
   registerPrune,
+  registerCycle,
 ];

@@ -34,6 +34,8 @@ export interface WeeklyCycleOptions {
   readonly now: Date;
   readonly logger?: Logger;
   readonly limiter?: RateLimiter;
+  /** Restricts publishing and pruning to these regions (they must still be enabled and allowed). */
+  readonly regions?: readonly string[];
   /** Waits between publish polls; tests and the demo shorten them. */
   readonly sleep?: (ms: number) => Promise<void>;
   readonly pollSeconds?: number;
@@ -147,6 +149,7 @@ export async function runWeeklyCycle(options: WeeklyCycleOptions): Promise<Weekl
       sleep: options.sleep,
       pollSeconds: options.pollSeconds,
       topicArn: options.topicArn,
+      regions: options.regions,
     }),
   );
   const newImages = (publish?.sources ?? []).map((s) => s.imageId);
@@ -173,7 +176,15 @@ export async function runWeeklyCycle(options: WeeklyCycleOptions): Promise<Weekl
         )
       : undefined;
   const prune = await attempt('prune', () =>
-    runPrune({ config, clients, now, logger, limiter: options.limiter, execute: options.executePrune }),
+    runPrune({
+      config,
+      clients,
+      now,
+      logger,
+      limiter: options.limiter,
+      execute: options.executePrune,
+      regions: options.regions,
+    }),
   );
 
   const input: DigestInput = {

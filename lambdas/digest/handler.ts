@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { DynamoBootHistory } from '../aws/boot/history';
+import { ClientFactory } from '../aws/clients';
+import { DIGEST_ENV } from '../aws/digest/env';
+import { DigestIncompleteError, runDigest } from '../aws/digest/service';
+import { configFromEnv, requiredEnv } from '../shared/env';
+import { parseEvent } from '../shared/event';
+import { Logger } from '../shared/logger';
+
+const eventSchema = z.object({
+  /** The scheduled event's time ends the reported week; a manual invocation may pass another one. */
+  time: z.iso.datetime({ offset: true }).optional(),
+});
+
+const logger = new Logger({ service: 'digest' });
+const clients = new ClientFactory();
+
+/** Gathers the past week, renders the digest and publishes it to the announcements topic. */
+export async function handler(event: unknown) {
+  const input = parseEvent(eventSchema, event ?? {}, 'digest');
+  const config = configFromEnv();
+  const historyTable = requiredEnv(DIGEST_ENV.historyTable);
+  const result = await runDigest({
+    config,
+    clients,
+    now: input.time ? new Date(input.time) : new Date(),
+    logger,
+    publishStateMachineArn: requiredEnv(DIGEST_ENV.publishStateMachine),
+    pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),
+    history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
+    topicArn: requiredEnv(DIGEST_ENV.topic),
+  });
+  logger.info('digest sent', {
+    subject: result.digest.subject,
+    needsAttention: result.digest.needsAttention,
+    messageId: result.messageId,
+    window: result.window,
+  });
+  if (result.unreadable.length) throw new DigestIncompleteError(`digest sent without: ${result.unreadable.join('; ')}`);
+  return { subject: result.digest.subject, needsAttention: result.digest.needsAttention, messageId: result.messageId };
+}
