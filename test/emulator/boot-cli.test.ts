@@ -1,27 +1,14 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { buildProgram } from '../../bin/ami-pipeline';
-import { DynamoBootHistory, HISTORY_KEYS } from '../../lambdas/aws/boot/history';
+import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import type { BootHistoryRow } from '../../lambdas/core/boot/result';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { createBootHistoryTable } from '../support/boot-history-table';
+import { runCli as runCliInProcess } from '../support/cli';
 import { emulatorEndpoint } from '../support/emulator';
 
-async function runCli(...args: string[]): Promise<string> {
-  const chunks: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  try {
-    await buildProgram()
-      .exitOverride()
-      .parseAsync(['node', 'ami-pipeline', ...args, '--endpoint-url', emulatorEndpoint()]);
-  } finally {
-    spy.mockRestore();
-  }
-  return chunks.join('');
-}
+/** Runs the CLI in-process against this file's emulator and returns what it printed on stdout. */
+const runCli = (...args: string[]) => runCliInProcess(...args, '--endpoint-url', emulatorEndpoint());
 
 const clients = new ClientFactory({ maxAttempts: 1 });
 const TABLE = 'cli-boot-history';
@@ -46,20 +33,7 @@ function row(seriesKey: string, instanceType: string, buildDate: string, bootSec
 }
 
 beforeAll(async () => {
-  await clients.dynamodb('us-east-1').send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: HISTORY_KEYS.partition, AttributeType: 'S' },
-        { AttributeName: HISTORY_KEYS.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: HISTORY_KEYS.partition, KeyType: 'HASH' },
-        { AttributeName: HISTORY_KEYS.sort, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createBootHistoryTable(clients.dynamodb('us-east-1'), TABLE);
   const history = new DynamoBootHistory(clients.dynamodb('us-east-1'), TABLE);
   await history.put(row('15.0-CURRENT/arm64/base/zfs', 'c7g.large', '2026-11-19', 8.2));
   await history.put(row('15.0-CURRENT/arm64/base/zfs', 'c7g.large', '2026-11-26', 25.1));

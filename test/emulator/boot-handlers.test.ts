@@ -1,4 +1,3 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -8,7 +7,7 @@ import {
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createServer, type Server } from 'node:net';
-import { DynamoBootHistory, HISTORY_KEYS } from '../../lambdas/aws/boot/history';
+import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { handler as cleanup } from '../../lambdas/boot/cleanup';
 import { handler as inspect } from '../../lambdas/boot/inspect';
@@ -22,6 +21,7 @@ import { handler as waitRunning } from '../../lambdas/boot/wait-running';
 import { EventValidationError } from '../../lambdas/core/errors';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { createBootHistoryTable } from '../support/boot-history-table';
 
 const REGION = 'us-east-1';
 const clients = new ClientFactory({ maxAttempts: 1 });
@@ -59,20 +59,7 @@ beforeAll(async () => {
   const sg = await ec2.send(
     new CreateSecurityGroupCommand({ GroupName: 'boot', Description: 'boot', VpcId: vpc.Vpc!.VpcId! }),
   );
-  await clients.dynamodb(REGION).send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: HISTORY_KEYS.partition, AttributeType: 'S' },
-        { AttributeName: HISTORY_KEYS.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: HISTORY_KEYS.partition, KeyType: 'HASH' },
-        { AttributeName: HISTORY_KEYS.sort, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createBootHistoryTable(clients.dynamodb(REGION), TABLE);
   const topic = await clients.sns(REGION).send(new CreateTopicCommand({ Name: 'alarms' }));
   const queue = await clients.sqs(REGION).send(new CreateQueueCommand({ QueueName: 'alarms-inbox' }));
   queueUrl = queue.QueueUrl!;

@@ -1,7 +1,7 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoBootHistory, emitBootMetrics, HISTORY_KEYS } from '../../lambdas/aws/boot/history';
+import { DynamoBootHistory, emitBootMetrics } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import type { BootHistoryRow } from '../../lambdas/core/boot/result';
+import { createBootHistoryTable } from '../support/boot-history-table';
 
 const clients = new ClientFactory({ maxAttempts: 1 });
 const dynamodb = clients.dynamodb('us-east-1');
@@ -32,20 +32,7 @@ function row(
 }
 
 beforeAll(async () => {
-  await dynamodb.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: HISTORY_KEYS.partition, AttributeType: 'S' },
-        { AttributeName: HISTORY_KEYS.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: HISTORY_KEYS.partition, KeyType: 'HASH' },
-        { AttributeName: HISTORY_KEYS.sort, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createBootHistoryTable(dynamodb, TABLE);
 });
 
 describe('boot history in DynamoDB', () => {

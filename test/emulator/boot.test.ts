@@ -6,10 +6,10 @@ import {
   DescribeInstancesCommand,
   DescribeVolumesCommand,
   type EC2Client,
+  type Instance,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { createServer, type Server } from 'node:net';
 import { hotplugCheck, stopCheck } from '../../lambdas/aws/boot/checks';
 import { cleanupRun, sweepTestResources } from '../../lambdas/aws/boot/cleanup';
 import { MemoryBootHistory } from '../../lambdas/aws/boot/history';
@@ -20,7 +20,7 @@ import {
   waitUntilRunning,
 } from '../../lambdas/aws/boot/instances';
 import { runBootTest } from '../../lambdas/aws/boot/run';
-import { type PortProbe, type ProbeTarget, TcpProbe, type WatchOptions } from '../../lambdas/aws/boot/tcp-probe';
+import type { PortProbe } from '../../lambdas/aws/boot/tcp-probe';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { planBootTest } from '../../lambdas/core/boot/plan';
@@ -28,58 +28,11 @@ import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { FREEBSD_SSH_BANNER, SimulatedHosts } from '../../scripts/simulated-hosts';
 import { resetEmulator } from '../support/emulator';
 
 const REGION = 'us-east-1';
-const BANNER = 'SSH-2.0-OpenSSH_9.9 FreeBSD-20250219';
 const FAST_WAITS = { runningPollMs: 20, volumePollMs: 10, volumeTimeoutMs: 2000, stopPollMs: 10 };
-
-/**
- * The emulator's instances have no reachable address, so each probed host is mapped to a loopback port that refuses
- * at first and accepts (sending an SSH banner) `openAfterMs` later; the real TCP probe does the measuring.
- */
-class LoopbackProbe implements PortProbe {
-  private readonly ports = new Map<string, Promise<number>>();
-  private readonly servers: Server[] = [];
-  private readonly tcp = new TcpProbe({ attemptTimeoutMs: 500, bannerTimeoutMs: 500 });
-  constructor(
-    private readonly openAfterMs = 120,
-    private readonly neverOpen: ReadonlySet<string> = new Set(),
-  ) {}
-
-  async watch(target: ProbeTarget, options: WatchOptions) {
-    return this.tcp.watch({ host: '127.0.0.1', port: await this.portFor(target.host) }, options);
-  }
-  async check(target: ProbeTarget, timeoutMs: number) {
-    return this.tcp.check({ host: '127.0.0.1', port: await this.portFor(target.host) }, timeoutMs);
-  }
-  close(): Promise<unknown> {
-    return Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
-  private portFor(host: string): Promise<number> {
-    let port = this.ports.get(host);
-    if (!port) {
-      port = new Promise<number>((resolve) => {
-        const probe = createServer().listen(0, '127.0.0.1', () => {
-          const { port: free } = probe.address() as { port: number };
-          probe.close(() => resolve(free));
-        });
-      }).then((free) => {
-        if (!this.neverOpen.has(host))
-          setTimeout(() => {
-            const server = createServer((socket) => {
-              socket.on('error', () => undefined);
-              socket.end(`${BANNER}\r\n`);
-            }).listen(free, '127.0.0.1');
-            this.servers.push(server);
-          }, this.openAfterMs);
-        return free;
-      });
-      this.ports.set(host, port);
-    }
-    return port;
-  }
-}
 
 /** Counts and optionally fails EC2 commands by name, through SDK middleware (the emulator has no fault injection). */
 function instrument(ec2: EC2Client, fail: (command: string, count: number) => Error | undefined = () => undefined) {
@@ -151,13 +104,69 @@ async function setUp() {
   return { clients, ec2, network, images };
 }
 
+type TestSetup = Awaited<ReturnType<typeof setUp>>;
+
+/** Launches `count` untagged instances of the first image in the first subnet, outside the boot test. */
+async function launchUntagged(ec2: EC2Client, network: BootNetworkConfig, images: TestSetup['images'], count = 1) {
+  const launched = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: images[0]!.imageId,
+      MinCount: count,
+      MaxCount: count,
+      SubnetId: network.subnetIds[0],
+    }),
+  );
+  return launched.Instances!;
+}
+
+/** The boot test plan of a run over every seeded image. */
+function planRun(
+  images: TestSetup['images'],
+  runId: string,
+  bootTest: typeof config.bootTest = config.bootTest,
+  runs?: number,
+) {
+  return planBootTest({
+    runId,
+    images: images.map((i) => ({ imageId: i.imageId, region: REGION, name: i.name })),
+    config: bootTest,
+    profile: freebsdProfile,
+    runs,
+  });
+}
+
+/** Removes what a run launched or created, with short waits. */
+function cleanUp(ec2: EC2Client, runId: string, managedTag = config.managedTag, cycleTimeoutMs = 2000) {
+  return cleanupRun(ec2, unlimited, realClock, REGION, managedTag, runId, { cycleTimeoutMs, pollMs: 10 });
+}
+
+/** Hot-plug options for `cycles` cycles on an instance, with short waits. */
+function hotplugOptions(instance: Instance, cycles: number, tags: ReturnType<typeof bootTestTags>) {
+  return {
+    instanceId: instance.InstanceId!,
+    availabilityZone: instance.Placement!.AvailabilityZone!,
+    cycles,
+    tags,
+    cycleTimeoutMs: 2000,
+    pollMs: 10,
+  };
+}
+
+/** Sweeps tagged test resources created before `bound`. */
+function sweep(ec2: EC2Client, bound: Date) {
+  return sweepTestResources(ec2, unlimited, realClock, REGION, config.managedTag, bound, {
+    cycleTimeoutMs: 2000,
+    pollMs: 10,
+  });
+}
+
 // Whatever a test did or injected, nothing it launched or created may outlive it.
 afterEach(async () => {
   expect(await leftovers(new ClientFactory({ maxAttempts: 1 }).ec2(REGION))).toEqual({ instances: [], volumes: [] });
 });
 
 describe('boot test against the emulator', () => {
-  let probe: LoopbackProbe;
+  let probe: SimulatedHosts;
   afterEach(async () => {
     await probe?.close();
   });
@@ -165,7 +174,7 @@ describe('boot test against the emulator', () => {
   test('launches every image on its types, measures the boot, runs the checks and leaves nothing behind', async () => {
     const { clients, ec2, network, images } = await setUp();
     const calls = instrument(ec2);
-    probe = new LoopbackProbe(120);
+    probe = new SimulatedHosts(() => 120);
     const history = new MemoryBootHistory();
     const metrics: string[] = [];
 
@@ -191,7 +200,7 @@ describe('boot test against the emulator', () => {
       'm7a.large passed',
     ]);
     const c7i = report.results.find((r) => r.instanceType === 'c7i.large')!;
-    expect(c7i.banner).toBe(BANNER);
+    expect(c7i.banner).toBe(FREEBSD_SSH_BANNER);
     expect(c7i.intervals!.bootSeconds).toBeGreaterThanOrEqual(0.05);
     expect(c7i.intervals!.bootSeconds).toBeLessThan(2);
     expect(c7i.checks.map((c) => [c.name, c.passed, c.cycles])).toEqual([
@@ -239,7 +248,7 @@ describe('boot test against the emulator', () => {
 
   test('repeats run in rounds, the cold first run is left out of the median, and a regression is reported', async () => {
     const { clients, ec2, network, images } = await setUp();
-    probe = new LoopbackProbe(60);
+    probe = new SimulatedHosts(() => 60);
     const history = new MemoryBootHistory();
     const amd64 = images.find((i) => i.arch === 'amd64')!;
     // Eight weeks at 0.01 s make today's loopback boot (>= 0.06 s) a regression under a tiny absolute threshold.
@@ -295,7 +304,7 @@ describe('boot test against the emulator', () => {
       bootTest: { instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] }, timeoutSeconds: 30 },
     });
     const silentAll = new Set<string>();
-    probe = new LoopbackProbe(60, silentAll);
+    probe = new SimulatedHosts((host) => (silentAll.has(host) ? undefined : 60));
     const neverUp: PortProbe = {
       watch: (target, options) => {
         silentAll.add(target.host);
@@ -329,7 +338,7 @@ describe('boot test against the emulator', () => {
         ? awsError('InternalError', `injected ${command} failure`)
         : undefined,
     );
-    probe = new LoopbackProbe(60);
+    probe = new SimulatedHosts(() => 60);
     const crashing: PortProbe = {
       watch: async (target, options) => {
         if (where === 'probe') throw new Error('probe crashed');
@@ -355,13 +364,7 @@ describe('boot test against the emulator', () => {
 describe('boot test adapters against the emulator', () => {
   test('a capacity error moves to the next AZ; when every AZ refuses the launch is skipped, not failed', async () => {
     const { ec2, network, images } = await setUp();
-    const plan = planBootTest({
-      runId: 'cap',
-      images: images.map((i) => ({ imageId: i.imageId, region: REGION, name: i.name })),
-      config: config.bootTest,
-      profile: freebsdProfile,
-    });
-    const spec = plan.rounds[0]![0]!;
+    const spec = planRun(images, 'cap').rounds[0]![0]!;
     let refuseAll = false;
     const calls = instrument(ec2, (name, count) =>
       name === 'RunInstancesCommand' && (refuseAll || count === 1)
@@ -379,19 +382,14 @@ describe('boot test adapters against the emulator', () => {
     const tokens = calls.filter((c) => c.command === 'RunInstancesCommand').map((c) => c.input.ClientToken);
     expect(tokens.slice(0, 2)).toEqual([`${spec.clientToken}-0`, `${spec.clientToken}-1`]);
     expect(skipped).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/^no capacity for c7i.large/) });
-    await cleanupRun(ec2, unlimited, realClock, REGION, config.managedTag, 'cap', { cycleTimeoutMs: 2000, pollMs: 10 });
+    await cleanUp(ec2, 'cap');
     expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
   });
 
   test('launches respect the RunInstances throttle of 5 burst and 2 per second', async () => {
     const { ec2, network, images } = await setUp();
-    const plan = planBootTest({
-      runId: 'throttle',
-      images: images.map((i) => ({ imageId: i.imageId, region: REGION, name: i.name })),
-      config: parseConfig({ bootTest: { instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] } } }).bootTest,
-      profile: freebsdProfile,
-      runs: 4,
-    });
+    const narrow = parseConfig({ bootTest: { instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] } } });
+    const plan = planRun(images, 'throttle', narrow.bootTest, 4);
     const specs = plan.rounds.flat().slice(0, 7);
     const limiter = new RateLimiter();
     const start = Date.now();
@@ -416,24 +414,13 @@ describe('boot test adapters against the emulator', () => {
     expect(returned[4]!).toBeLessThan(450);
     expect(returned[5]!).toBeGreaterThanOrEqual(450);
     expect(returned[6]!).toBeGreaterThanOrEqual(950);
-    await cleanupRun(ec2, unlimited, realClock, REGION, config.managedTag, 'throttle', {
-      cycleTimeoutMs: 2000,
-      pollMs: 10,
-    });
+    await cleanUp(ec2, 'throttle');
     expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
   });
 
   test('pending -> running is polled with one DescribeInstances call for all in-flight instances', async () => {
     const { ec2, network, images } = await setUp();
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: images[0]!.imageId,
-        MinCount: 4,
-        MaxCount: 4,
-        SubnetId: network.subnetIds[0],
-      }),
-    );
-    const ids = launched.Instances!.map((i) => i.InstanceId!);
+    const ids = (await launchUntagged(ec2, network, images, 4)).map((i) => i.InstanceId!);
     const calls = instrument(ec2);
 
     const watch = await waitUntilRunning(ec2, unlimited, realClock, REGION, ids, { intervalMs: 10, timeoutMs: 2000 });
@@ -447,15 +434,7 @@ describe('boot test adapters against the emulator', () => {
 
   test('the stop check times StopInstances until stopped', async () => {
     const { ec2, network, images } = await setUp();
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: images[0]!.imageId,
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: network.subnetIds[0],
-      }),
-    );
-    const id = launched.Instances![0]!.InstanceId!;
+    const id = (await launchUntagged(ec2, network, images))[0]!.InstanceId!;
 
     const result = await stopCheck(ec2, unlimited, realClock, REGION, id, {
       cleanWithinMs: 5000,
@@ -487,35 +466,16 @@ describe('boot test adapters against the emulator', () => {
       reason: expect.stringMatching(/^stopped in \d+\.\d s$/),
     });
     expect(strict).toMatchObject({ passed: false, reason: expect.stringContaining('ignored the ACPI power button') });
-    await cleanupRun(ec2, unlimited, realClock, REGION, defaultConfig().managedTag, 'none', {
-      cycleTimeoutMs: 1000,
-      pollMs: 10,
-    });
+    await cleanUp(ec2, 'none', defaultConfig().managedTag, 1000);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
     expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
   });
 
   test('hot-plug cycles attach and detach a tagged gp3 volume K times and always delete it', async () => {
     const { ec2, network, images } = await setUp();
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: images[0]!.imageId,
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: network.subnetIds[0],
-      }),
-    );
-    const instance = launched.Instances![0]!;
+    const instance = (await launchUntagged(ec2, network, images))[0]!;
     const calls = instrument(ec2);
-    const tags = bootTestTags(config.managedTag, 'hotplug');
-    const options = {
-      instanceId: instance.InstanceId!,
-      availabilityZone: instance.Placement!.AvailabilityZone!,
-      cycles: 5,
-      tags,
-      cycleTimeoutMs: 2000,
-      pollMs: 10,
-    };
+    const options = hotplugOptions(instance, 5, bootTestTags(config.managedTag, 'hotplug'));
 
     const healthy = await hotplugCheck(ec2, unlimited, realClock, REGION, {
       ...options,
@@ -537,23 +497,8 @@ describe('boot test adapters against the emulator', () => {
 
   test('hot-plug cycles stopped at a deadline keep the volume for the next batch, which finishes and deletes it', async () => {
     const { ec2, network, images } = await setUp();
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: images[0]!.imageId,
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: network.subnetIds[0],
-      }),
-    );
-    const instance = launched.Instances![0]!;
-    const options = {
-      instanceId: instance.InstanceId!,
-      availabilityZone: instance.Placement!.AvailabilityZone!,
-      cycles: 4,
-      tags: bootTestTags(config.managedTag, 'batches'),
-      cycleTimeoutMs: 2000,
-      pollMs: 10,
-    };
+    const instance = (await launchUntagged(ec2, network, images))[0]!;
+    const options = hotplugOptions(instance, 4, bootTestTags(config.managedTag, 'batches'));
     let ticks = 0;
     const clock = { ...realClock, now: () => ++ticks };
 
@@ -573,12 +518,7 @@ describe('boot test adapters against the emulator', () => {
 
   test('the sweeper terminates and deletes only tagged test resources older than the bound, and reports them', async () => {
     const { ec2, network, images } = await setUp();
-    const spec = planBootTest({
-      runId: 'stale',
-      images: images.map((i) => ({ imageId: i.imageId, region: REGION, name: i.name })),
-      config: config.bootTest,
-      profile: freebsdProfile,
-    }).rounds[0]![0]!;
+    const spec = planRun(images, 'stale').rounds[0]![0]!;
     const stale = await launchInstance(
       ec2,
       unlimited,
@@ -587,14 +527,7 @@ describe('boot test adapters against the emulator', () => {
       network,
       bootTestTags(config.managedTag, 'stale', spec),
     );
-    const untagged = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: images[0]!.imageId,
-        MinCount: 1,
-        MaxCount: 1,
-        SubnetId: network.subnetIds[0],
-      }),
-    );
+    const [untagged] = await launchUntagged(ec2, network, images);
     const volume = await ec2.send(
       new CreateVolumeCommand({
         AvailabilityZone: 'us-east-1a',
@@ -602,26 +535,9 @@ describe('boot test adapters against the emulator', () => {
         TagSpecifications: [{ ResourceType: 'volume', Tags: bootTestTags(config.managedTag, 'stale') }],
       }),
     );
-    const waits = { cycleTimeoutMs: 2000, pollMs: 10 };
 
-    const tooRecent = await sweepTestResources(
-      ec2,
-      unlimited,
-      realClock,
-      REGION,
-      config.managedTag,
-      new Date(Date.now() - 3600_000),
-      waits,
-    );
-    const report = await sweepTestResources(
-      ec2,
-      unlimited,
-      realClock,
-      REGION,
-      config.managedTag,
-      new Date(Date.now() + 60_000),
-      waits,
-    );
+    const tooRecent = await sweep(ec2, new Date(Date.now() - 3600_000));
+    const report = await sweep(ec2, new Date(Date.now() + 60_000));
 
     expect(tooRecent.found).toEqual([]);
     expect(stale.status).toBe('launched');
@@ -630,7 +546,7 @@ describe('boot test adapters against the emulator', () => {
     expect(report.volumesDeleted).toContain(volume.VolumeId);
     expect(report.found.every((r) => r.runId === 'stale')).toBe(true);
     const remaining = await leftovers(ec2);
-    expect(remaining.instances).toEqual([untagged.Instances![0]!.InstanceId]);
+    expect(remaining.instances).toEqual([untagged!.InstanceId]);
     expect(remaining.volumes.filter((v) => v.startsWith(volume.VolumeId!))).toEqual([]);
     await ec2.send(
       new TerminateInstancesCommand({

@@ -1,4 +1,3 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { App, Stack } from 'aws-cdk-lib';
@@ -12,6 +11,7 @@ import { Notifications } from '../../lib/notifications';
 import { WeeklyDigest } from '../../lib/weekly-digest';
 import { type IamEnforcingEmulator, type PolicyStatement, startIamEnforcingEmulator } from '../support/iam';
 import { ACCOUNT, historyRow, publishRunOutput } from '../unit/digest-outputs';
+import { createBootHistoryTable } from '../support/boot-history-table';
 
 const REGION = 'us-east-1';
 const config = parseConfig({ buildRegion: REGION });
@@ -96,20 +96,7 @@ describe('synthesized digest grants cover every call the digest makes', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       described = await admin.sfn(REGION).send(new DescribeExecutionCommand({ executionArn }));
     }
-    await admin.dynamodb(REGION).send(
-      new CreateTableCommand({
-        TableName: 'history',
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: HISTORY_KEYS.partition, AttributeType: 'S' },
-          { AttributeName: HISTORY_KEYS.sort, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: HISTORY_KEYS.partition, KeyType: 'HASH' },
-          { AttributeName: HISTORY_KEYS.sort, KeyType: 'RANGE' },
-        ],
-      }),
-    );
+    await createBootHistoryTable(admin.dynamodb(REGION), 'history');
     const now = new Date(described.startDate!.getTime() + 60_000);
     await new DynamoBootHistory(admin.dynamodb(REGION), 'history').put(
       historyRow(new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10), 11),

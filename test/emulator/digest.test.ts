@@ -1,4 +1,3 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -7,13 +6,14 @@ import {
 } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { DynamoBootHistory, HISTORY_KEYS } from '../../lambdas/aws/boot/history';
+import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { DIGEST_ENV } from '../../lambdas/aws/digest/env';
 import { handler } from '../../lambdas/digest/handler';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { configureEmulator, resetEmulator } from '../support/emulator';
 import { ACCOUNT, historyRow, publishRunOutput, pruneRunOutput } from '../unit/digest-outputs';
+import { createBootHistoryTable } from '../support/boot-history-table';
 
 const REGION = 'us-east-1';
 const TABLE = 'boot-history';
@@ -68,20 +68,7 @@ async function runExecution(
 async function prepareWorld(publishDefinition = passThrough): Promise<World> {
   await resetEmulator();
   await configureEmulator({ stepfunctions: { execute_state_machine: true }, lambda: { use_docker: false } });
-  await clients.dynamodb(REGION).send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: HISTORY_KEYS.partition, AttributeType: 'S' },
-        { AttributeName: HISTORY_KEYS.sort, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: HISTORY_KEYS.partition, KeyType: 'HASH' },
-        { AttributeName: HISTORY_KEYS.sort, KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await createBootHistoryTable(clients.dynamodb(REGION), TABLE);
   const topic = await clients.sns(REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
   const queue = await clients.sqs(REGION).send(new CreateQueueCommand({ QueueName: 'digest-reader' }));
   const queueArn = (

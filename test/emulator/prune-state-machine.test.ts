@@ -1,27 +1,25 @@
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import {
-  CreateStateMachineCommand,
-  DescribeExecutionCommand,
-  type ExecutionStatus,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { App, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import { parseConfig } from '../../lambdas/core/config';
 import { EMPTY_TOTALS } from '../../lambdas/prune/schemas';
 import { Notifications } from '../../lib/notifications';
 import { PipelineFunction } from '../../lib/pipeline-function';
 import { PruneWorkflow } from '../../lib/prune-workflow';
-import { type MotoServer, startMoto } from '../../scripts/emulator';
+import {
+  ACCOUNT,
+  logicalIdOf,
+  payloadsTo as scheduledPayloads,
+  REGION,
+  runExecution,
+  type TemplateJson,
+  templateDefinition,
+  useWorkflowEmulator,
+} from '../support/state-machine';
 
 // The synthesized definition runs on the emulator's Step Functions engine. Its Lambda tasks return results queued in
 // advance (the handlers have tests of their own), so this checks the definition: paths, the batch loop, the dry-run
 // branch and the end-of-run failure.
-const REGION = 'us-east-1';
-const ACCOUNT = '123456789012';
-const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 function synthesize() {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -34,76 +32,26 @@ function synthesize() {
     config,
   });
   const workflow = new PruneWorkflow(stack, 'Prune', { config, notifications, regionsFunction });
-  const templateJson = app.synth().getStackByName('PruneOnly').template as {
-    Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
-  };
-  const logicalId = (fn: object) => stack.getLogicalId((fn as { node: { defaultChild: never } }).node.defaultChild);
+  const templateJson = app.synth().getStackByName('PruneOnly').template as TemplateJson;
+  const logicalId = (fn: IConstruct) => logicalIdOf(stack, fn);
   return { templateJson, workflow, regionsFunction, logicalId };
 }
 
 const synth = synthesize();
-let moto: MotoServer;
-let sfn: SFNClient;
-const functionArns = new Map<string, string>();
-
-async function lambdaApi(body: unknown): Promise<void> {
-  const response = await fetch(`${moto.endpoint}/2015-03-31/functions`, {
-    method: 'POST',
-    headers: {
-      // The emulator routes by the credential scope; it does not check the signature.
-      Authorization: `AWS4-HMAC-SHA256 Credential=testing/20261127/${REGION}/lambda/aws4_request, SignedHeaders=host, Signature=0`,
-      'Content-Type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`CreateFunction: ${response.status} ${await response.text()}`);
-}
-
-function resolvedDefinition(): string {
-  const machine = Object.entries(synth.templateJson.Resources).find(
-    ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('Prune'),
-  )![1];
-  const parts = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-  return parts
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-      if (ref.Ref === 'AWS::Partition') return 'aws';
-      if (ref['Fn::GetAtt']) return functionArns.get(ref['Fn::GetAtt'][0])!;
-      throw new Error(`unexpected part ${JSON.stringify(part)}`);
-    })
-    .join('');
-}
+const emulator = useWorkflowEmulator(synth.templateJson, 'prune');
 
 async function execute(name: string, results: readonly unknown[], input: unknown = {}) {
-  await fetch(`${moto.endpoint}/moto-api/static/lambda-simple/response`, {
-    method: 'POST',
-    body: JSON.stringify({ results: results.map((r) => JSON.stringify(r)), region: REGION }),
+  return runExecution(emulator, {
+    name,
+    definition: templateDefinition(synth.templateJson, 'Prune'),
+    roleName: 'prune-states',
+    input,
+    results,
   });
-  const machine = await sfn.send(
-    new CreateStateMachineCommand({
-      name,
-      definition: resolvedDefinition(),
-      roleArn: `arn:aws:iam::${ACCOUNT}:role/prune-states`,
-    }),
-  );
-  const { executionArn } = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: machine.stateMachineArn, input: JSON.stringify(input) }),
-  );
-  let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-  for (let i = 0; i < 200 && described.status === 'RUNNING'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-  }
-  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-  return { status: described.status as ExecutionStatus, events: history.events ?? [], error: described.error };
 }
 
-function payloadsTo(events: readonly HistoryEvent[], fn: object): unknown[] {
-  const arn = functionArns.get(synth.logicalId(fn))!;
-  return events
-    .filter((e) => e.type === 'TaskScheduled' && e.taskScheduledEventDetails?.parameters?.includes(arn))
-    .map((e) => JSON.parse(e.taskScheduledEventDetails!.parameters!).Payload);
+function payloadsTo(events: readonly HistoryEvent[], fn: IConstruct): unknown[] {
+  return scheduledPayloads(events, synth.logicalId(fn));
 }
 
 const item = (batch: number, complete: boolean) => ({
@@ -116,48 +64,6 @@ const item = (batch: number, complete: boolean) => ({
 });
 const planned = (execute: boolean) => ({ execute, items: [item(0, false)], failedRegions: [], report: { totals: {} } });
 const summed = (failedCount: number) => ({ execute: true, imagesDeregistered: 20, failedRegions: [], failedCount });
-
-beforeAll(async () => {
-  moto = await startMoto();
-  sfn = new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials });
-});
-
-// moto 5.2.1 cannot start a second execution once one has run, so every test starts from a reset emulator.
-beforeEach(async () => {
-  await moto.reset();
-  await moto.configure({ stepfunctions: { execute_state_machine: true }, lambda: { use_docker: false } });
-  const iam = new IAMClient({ region: REGION, endpoint: moto.endpoint, credentials });
-  for (const [role, service] of [
-    ['prune-functions', 'lambda.amazonaws.com'],
-    ['prune-states', 'states.amazonaws.com'],
-  ]) {
-    await iam.send(
-      new CreateRoleCommand({
-        RoleName: role,
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
-        }),
-      }),
-    );
-  }
-  const emptyZip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]).toString('base64');
-  for (const [id, resource] of Object.entries(synth.templateJson.Resources)) {
-    if (resource.Type !== 'AWS::Lambda::Function') continue;
-    await lambdaApi({
-      FunctionName: id,
-      Runtime: 'nodejs22.x',
-      Role: `arn:aws:iam::${ACCOUNT}:role/prune-functions`,
-      Handler: 'index.handler',
-      Code: { ZipFile: emptyZip },
-    });
-    functionArns.set(id, `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`);
-  }
-});
-
-afterAll(async () => {
-  await moto?.stop();
-});
 
 describe('the synthesized prune state machine on the emulator’s engine', () => {
   test('passes the start input to Plan and loops a region’s batches on their own cursor until it is complete', async () => {

@@ -1,68 +1,29 @@
-import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
-import {
-  CreateStateMachineCommand,
-  DescribeExecutionCommand,
-  type ExecutionStatus,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
-  SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import type { IConstruct } from 'constructs';
 import { publishHistoryEvents } from '../../lambdas/core/publish';
 import { regionOutcomeSchema } from '../../lambdas/publish/shared';
-import { type MotoServer, startMoto } from '../../scripts/emulator';
 import { synthesizePublishWorkflow } from '../cdk/publish-synth';
+import {
+  type ExecutionRun,
+  logicalIdOf,
+  payloadsTo as scheduledInput,
+  REGION,
+  templateDefinition,
+  runExecution,
+  useWorkflowEmulator,
+} from '../support/state-machine';
 
 // The synthesized definition runs on the emulator's Step Functions engine. Its Lambda tasks return results queued
 // in advance (not the handlers, which have tests of their own), so this checks the definition: paths, the poll loop
 // with waits read from the input, the failure branch and the end-of-run failure.
-const REGION = 'us-east-1';
-const ACCOUNT = '123456789012';
-const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const SOURCE = 'ami-0123456789abcdef0';
 const COPY = 'ami-0fedcba9876543210';
 const synth = synthesizePublishWorkflow({ publish: { regionConcurrency: 1 } });
 
-let moto: MotoServer;
-let sfn: SFNClient;
-const functionArns = new Map<string, string>();
+const emulator = useWorkflowEmulator(synth.templateJson, 'publish');
 
-async function lambdaApi(method: string, path: string, body?: unknown): Promise<void> {
-  const response = await fetch(`${moto.endpoint}/2015-03-31/functions${path}`, {
-    method,
-    headers: {
-      // The emulator routes by the credential scope; it does not check the signature.
-      Authorization: `AWS4-HMAC-SHA256 Credential=testing/20261127/${REGION}/lambda/aws4_request, SignedHeaders=host, Signature=0`,
-      'Content-Type': 'application/json',
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`Lambda ${method} ${path}: ${response.status} ${await response.text()}`);
-}
-
-/** The definition with CloudFormation references replaced by the partition and the emulator's functions. */
+/** The definition with CloudFormation references resolved and top-level fields replaced by `overrides`. */
 function resolvedDefinition(overrides: Record<string, unknown> = {}): string {
-  const machine = Object.values(synth.templateJson.Resources).find(
-    (r) => r.Type === 'AWS::StepFunctions::StateMachine',
-  )!;
-  const parts = (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-  const text = parts
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const ref = part as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-      if (ref.Ref === 'AWS::Partition') return 'aws';
-      if (ref['Fn::GetAtt']) return functionArns.get(ref['Fn::GetAtt'][0])!;
-      throw new Error(`unexpected part ${JSON.stringify(part)}`);
-    })
-    .join('');
-  return JSON.stringify({ ...JSON.parse(text), ...overrides });
-}
-
-async function queueResults(results: readonly unknown[]): Promise<void> {
-  await fetch(`${moto.endpoint}/moto-api/static/lambda-simple/response`, {
-    method: 'POST',
-    body: JSON.stringify({ results: results.map((r) => JSON.stringify(r)), region: REGION }),
-  });
+  return JSON.stringify({ ...JSON.parse(templateDefinition(synth.templateJson)), ...overrides });
 }
 
 async function execute(
@@ -71,28 +32,8 @@ async function execute(
   overrides: Record<string, unknown> = {},
   definition = resolvedDefinition(overrides),
   input: unknown = { pollSeconds: 0 },
-): Promise<{ status: ExecutionStatus; events: HistoryEvent[]; error?: string; output?: string }> {
-  await queueResults(results);
-  const machine = await sfn.send(
-    new CreateStateMachineCommand({ name, definition, roleArn: `arn:aws:iam::${ACCOUNT}:role/publish-states` }),
-  );
-  const { executionArn } = await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: machine.stateMachineArn, input: JSON.stringify(input) }),
-  );
-  let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-  for (let i = 0; i < 200 && described.status === 'RUNNING'; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-  }
-  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-  return { status: described.status!, events: history.events ?? [], error: described.error, output: described.output };
-}
-
-function scheduledInput(events: readonly HistoryEvent[], functionLogicalId: string): unknown[] {
-  const arn = functionArns.get(functionLogicalId)!;
-  return events
-    .filter((e) => e.type === 'TaskScheduled' && e.taskScheduledEventDetails?.parameters?.includes(arn))
-    .map((e) => JSON.parse(e.taskScheduledEventDetails!.parameters!).Payload);
+): Promise<ExecutionRun> {
+  return runExecution(emulator, { name, definition, roleName: 'publish-states', input, results });
 }
 
 const progress = (pending: boolean, waitSeconds: number, state: string, error?: string) => ({
@@ -115,50 +56,7 @@ const discovered = {
   pollSeconds: 0,
   skipped: [],
 };
-const logicalId = (fn: object) => synth.stack.getLogicalId((fn as { node: { defaultChild: never } }).node.defaultChild);
-
-beforeAll(async () => {
-  moto = await startMoto();
-  sfn = new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials });
-});
-
-// moto 5.2.1 cannot start a second execution once one has run (deep-copying the finished one fails on a lock), so
-// every test starts from a reset emulator with the roles and functions created again.
-beforeEach(async () => {
-  await moto.reset();
-  await moto.configure({ stepfunctions: { execute_state_machine: true }, lambda: { use_docker: false } });
-  const iam = new IAMClient({ region: REGION, endpoint: moto.endpoint, credentials });
-  for (const [role, service] of [
-    ['publish-functions', 'lambda.amazonaws.com'],
-    ['publish-states', 'states.amazonaws.com'],
-  ]) {
-    await iam.send(
-      new CreateRoleCommand({
-        RoleName: role,
-        AssumeRolePolicyDocument: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole' }],
-        }),
-      }),
-    );
-  }
-  const emptyZip = Buffer.concat([Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]).toString('base64');
-  for (const [id, resource] of Object.entries(synth.templateJson.Resources)) {
-    if (resource.Type !== 'AWS::Lambda::Function') continue;
-    await lambdaApi('POST', '', {
-      FunctionName: id,
-      Runtime: 'nodejs22.x',
-      Role: `arn:aws:iam::${ACCOUNT}:role/publish-functions`,
-      Handler: 'index.handler',
-      Code: { ZipFile: emptyZip },
-    });
-    functionArns.set(id, `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${id}`);
-  }
-});
-
-afterAll(async () => {
-  await moto?.stop();
-});
+const logicalId = (fn: IConstruct) => logicalIdOf(synth.stack, fn);
 
 describe('the synthesized publish state machine on the emulator’s engine', () => {
   test('loops Wait and Poll per region with waits from the input until the copies are done, then succeeds', async () => {
