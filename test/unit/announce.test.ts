@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { type AnnouncedImage, AnnouncementTooLargeError, renderAnnouncements } from '../../lambdas/core/announce';
 
-const FIXTURES = join(__dirname, '..', '..', '..', 'shared', 'fixtures');
+const FIXTURES = join(__dirname, '..', 'fixtures', 'freebsd');
 const fixture = JSON.parse(readFileSync(join(FIXTURES, 'bsdec2_sns_example.json'), 'utf8'));
 
 function snapshotImage(arch: 'amd64' | 'arm64', flavour: string, regions: Record<string, string>): AnnouncedImage {

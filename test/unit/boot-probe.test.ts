@@ -97,7 +97,8 @@ describe('TCP port probe against loopback listeners', () => {
     expect(Math.abs(observation.openAt! - acceptingFrom)).toBeLessThan(TOLERANCE_MS);
     // Attempts follow a 50 ms grid: never more than the grid allows, and a reasonable share of it.
     expect(observation.attempts).toBeGreaterThanOrEqual(10);
-    expect(observation.attempts).toBeLessThanOrEqual(Math.ceil((observation.openAt! - start) / 50) + 2);
+    // One attempt at the start and one that is accepted, plus a little timer jitter on a busy machine.
+    expect(observation.attempts).toBeLessThanOrEqual(Math.ceil((observation.openAt! - start) / 50) + 4);
     expect(observation.reason).toMatch(/^port \d+ refused at \+\d\.\d{3} s, accepted at \+\d\.\d{3} s \(SSH-2\.0-/);
   });
 
