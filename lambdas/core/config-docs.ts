@@ -21,6 +21,8 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'publish.pollIntervalSeconds': 'Seconds between two availability polls of a region',
   'publish.copyTimeoutMinutes': 'A copy not available after this long is reported as timed out',
   'publish.disableBlockPublicAccess': 'Allow the workflow to turn off image block public access where it is on',
+  'publish.publicImageQuota':
+    'Public AMIs the account may own per region (Service Quotas); unset, the count is only reported',
   'bootTest.enabled': 'Boot-test every newly published image',
   'bootTest.instanceTypes.arm64': 'Graviton instance types arm64 images are booted on',
   'bootTest.instanceTypes.amd64': 'x86 instance types amd64 images are booted on',

@@ -151,6 +151,8 @@ export const configSchema = z
           .default(180),
         /** Whether the workflow may turn off image block public access in a region where it is on. */
         disableBlockPublicAccess: z.boolean().default(false),
+        /** The account's public-AMI quota per region; a region a run would take over it fails preflight. */
+        publicImageQuota: z.number().int().min(1, 'a quota is at least 1').optional(),
       })
       .prefault({}),
     bootTest: z

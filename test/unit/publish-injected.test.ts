@@ -258,6 +258,32 @@ describe('preflight of a region with image block public access on', () => {
   });
 });
 
+describe('preflight against the public AMI quota', () => {
+  beforeEach(() => {
+    ec2.on(GetImageBlockPublicAccessStateCommand).resolves({ ImageBlockPublicAccessState: 'unblocked' });
+    ec2.on(GetEbsEncryptionByDefaultCommand).resolves({ EbsEncryptionByDefault: false });
+    ec2.on(DescribeImagesCommand).resolves({ Images: Array.from({ length: 46 }, (_, i) => ({ ImageId: `ami-${i}` })) });
+  });
+
+  test('fails a region that the run would take over its quota, saying what to do', async () => {
+    const report = await preflightRegion(context({ publish: { publicImageQuota: 50 } }), 'eu-west-1', { incoming: 8 });
+
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      '46 public image(s) plus 8 new would exceed the public AMI quota of 50; raise the quota or prune first',
+    ]);
+  });
+
+  test('only reports the count when the quota leaves room or is not configured', async () => {
+    const roomy = await preflightRegion(context({ publish: { publicImageQuota: 60 } }), 'eu-west-1', { incoming: 8 });
+    const unset = await preflightRegion(context(), 'eu-west-1', { incoming: 8 });
+
+    expect(roomy).toMatchObject({ ok: true, publicImages: 46 });
+    expect(unset).toMatchObject({ ok: true, publicImages: 46 });
+    expect(unset.notes).toContain('46 public image(s) owned in the region');
+  });
+});
+
 describe('deprecation calls', () => {
   test('set the planned time on the image and collect a refusal as a failure', async () => {
     ec2.on(EnableImageDeprecationCommand, { ImageId: 'ami-00000000000000d1' }).resolves({ Return: true });

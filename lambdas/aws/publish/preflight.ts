@@ -28,7 +28,7 @@ export interface PreflightReport {
 export async function preflightRegion(
   ctx: PublishContext,
   region: string,
-  options: { readonly dryRun?: boolean } = {},
+  options: { readonly dryRun?: boolean; readonly incoming?: number } = {},
 ): Promise<PreflightReport> {
   const { publish, buildRegion } = ctx.config;
   const problems: string[] = [];
@@ -95,6 +95,12 @@ export async function preflightRegion(
     });
     publicImages = images.length;
     notes.push(`${publicImages} public image(s) owned in the region`);
+    const quota = publish.publicImageQuota;
+    const incoming = options.incoming ?? 0;
+    if (quota !== undefined && publish.makeAmiPublic && publicImages + incoming > quota)
+      problems.push(
+        `${publicImages} public image(s) plus ${incoming} new would exceed the public AMI quota of ${quota}; raise the quota or prune first`,
+      );
   } catch (error) {
     notes.push(`public images could not be counted: ${describeError(error).message}`);
   }

@@ -139,7 +139,7 @@ export async function prepareRegion(
     waitSeconds: input.pollSeconds,
     deadline: new Date(startedAt + ctx.config.publish.copyTimeoutMinutes * 60_000).toISOString(),
   };
-  const preflight = await preflightRegion(ctx, region);
+  const preflight = await preflightRegion(ctx, region, { incoming: input.images.length });
   const summary = {
     blockPublicAccess: preflight.blockPublicAccess,
     publicImages: preflight.publicImages,
