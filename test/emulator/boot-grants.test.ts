@@ -1,5 +1,4 @@
 import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { App, Stack } from 'aws-cdk-lib';
 import { hotplugCheck, stopCheck } from '../../lambdas/aws/boot/checks';
@@ -14,8 +13,7 @@ import { BootTestWorkflow } from '../../lib/boot-test-workflow';
 import { Notifications } from '../../lib/notifications';
 import type { PipelineFunction } from '../../lib/pipeline-function';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
-import type { PolicyStatement } from '../support/iam';
-import { type MotoServer, startMoto } from '../../scripts/emulator';
+import { type MultiUserIamEmulator, type PolicyStatement, startIamEnforcingEmulatorForUsers } from '../support/iam';
 
 const REGION = 'us-east-1';
 const config = defaultConfig();
@@ -61,59 +59,11 @@ const REGION_OF: Record<FunctionName, string> = {
   sweep: 'eu-central-1',
 };
 
-interface MultiUserEmulator {
-  readonly server: MotoServer;
-  readonly admin: AwsCredentialIdentity;
-  readonly users: Map<string, AwsCredentialIdentity>;
-}
-
-/**
- * One emulator enforcing IAM actions for a user per function (test/support/iam.ts starts a server per statement set;
- * six servers cost more start-up time than the whole test). Resource ARNs built with intrinsics are widened to "*"
- * because the emulator checks actions only; conditions are asserted by the CDK tests.
- */
-async function startMultiUserEmulator(
-  policies: Record<string, readonly PolicyStatement[]>,
-): Promise<MultiUserEmulator> {
-  const names = Object.keys(policies);
-  const requestsPerUser = 3;
-  const server = await startMoto({
-    env: { INITIAL_NO_AUTH_ACTION_COUNT: String(requestsPerUser * (names.length + 1)) },
-  });
-  const iam = new IAMClient({
-    region: 'us-east-1',
-    endpoint: server.endpoint,
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
-  const createUser = async (name: string, statement: readonly PolicyStatement[]): Promise<AwsCredentialIdentity> => {
-    await iam.send(new CreateUserCommand({ UserName: name }));
-    const document = {
-      Version: '2012-10-17',
-      Statement: statement.map((s) => ({
-        Effect: s.Effect,
-        Action: s.Action,
-        Resource: typeof s.Resource === 'string' && !s.Resource.includes('${') ? s.Resource : '*',
-      })),
-    };
-    await iam.send(
-      new PutUserPolicyCommand({
-        UserName: name,
-        PolicyName: `${name}-policy`,
-        PolicyDocument: JSON.stringify(document),
-      }),
-    );
-    const key = await iam.send(new CreateAccessKeyCommand({ UserName: name }));
-    return { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
-  };
-  const admin = await createUser('admin', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
-  const users = new Map<string, AwsCredentialIdentity>();
-  for (const name of names) users.set(name, await createUser(name, policies[name]!));
-  return { server, admin, users };
-}
-
-let emulator: MultiUserEmulator;
+let emulator: MultiUserIamEmulator;
 beforeAll(async () => {
-  emulator = await startMultiUserEmulator(Object.fromEntries(FUNCTIONS.map((name) => [name, statements[name]!])));
+  emulator = await startIamEnforcingEmulatorForUsers(
+    Object.fromEntries(FUNCTIONS.map((name) => [name, statements[name]!])),
+  );
 }, 60_000);
 afterAll(() => emulator.server.stop());
 

@@ -19,21 +19,42 @@ export interface IamEnforcingEmulator {
   readonly restricted: AwsCredentialIdentity;
 }
 
-const BOOTSTRAP_REQUESTS = 6;
+export interface MultiUserIamEmulator {
+  readonly server: MotoServer;
+  readonly admin: AwsCredentialIdentity;
+  /** One user per function name, each carrying exactly that function's statements. */
+  readonly users: Map<string, AwsCredentialIdentity>;
+}
+
+/** CreateUser, PutUserPolicy and CreateAccessKey: the unauthenticated requests each user costs. */
+const REQUESTS_PER_USER = 3;
 
 /**
- * Starts a dedicated emulator that enforces IAM actions (not conditions) after its first requests, which create an
- * admin user and a user with exactly `statements`. Resource ARNs built with CloudFormation intrinsics are widened to
+ * Starts one dedicated emulator that enforces IAM actions (not conditions) once its first requests have created an
+ * admin user and one user per entry of `policies`. Resource ARNs built with CloudFormation intrinsics are widened to
  * "*" because the emulator checks actions only; the template's conditions are asserted by CDK tests instead.
  */
-export async function startIamEnforcingEmulator(statements: readonly PolicyStatement[]): Promise<IamEnforcingEmulator> {
-  const server = await startMoto({ env: { INITIAL_NO_AUTH_ACTION_COUNT: String(BOOTSTRAP_REQUESTS) } });
+export async function startIamEnforcingEmulatorForUsers(
+  policies: Readonly<Record<string, readonly PolicyStatement[]>>,
+): Promise<MultiUserIamEmulator> {
+  const names = Object.keys(policies);
+  const server = await startMoto({
+    env: { INITIAL_NO_AUTH_ACTION_COUNT: String(REQUESTS_PER_USER * (names.length + 1)) },
+  });
   const iam = new IAMClient({
     region: 'us-east-1',
     endpoint: server.endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
-  const createUser = async (name: string, document: unknown): Promise<AwsCredentialIdentity> => {
+  const createUser = async (name: string, statements: readonly PolicyStatement[]): Promise<AwsCredentialIdentity> => {
+    const document = {
+      Version: '2012-10-17',
+      Statement: statements.map((s) => ({
+        Effect: s.Effect,
+        Action: s.Action,
+        Resource: typeof s.Resource === 'string' && !s.Resource.includes('${') ? s.Resource : '*',
+      })),
+    };
     await iam.send(new CreateUserCommand({ UserName: name }));
     await iam.send(
       new PutUserPolicyCommand({
@@ -45,17 +66,14 @@ export async function startIamEnforcingEmulator(statements: readonly PolicyState
     const key = await iam.send(new CreateAccessKeyCommand({ UserName: name }));
     return { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
   };
-  const admin = await createUser('admin', {
-    Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
-  });
-  const restricted = await createUser('function', {
-    Version: '2012-10-17',
-    Statement: statements.map((s) => ({
-      Effect: s.Effect,
-      Action: s.Action,
-      Resource: typeof s.Resource === 'string' && !s.Resource.includes('${') ? s.Resource : '*',
-    })),
-  });
-  return { server, admin, restricted };
+  const admin = await createUser('admin', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+  const users = new Map<string, AwsCredentialIdentity>();
+  for (const name of names) users.set(name, await createUser(name, policies[name]!));
+  return { server, admin, users };
+}
+
+/** A dedicated IAM-enforcing emulator with one restricted user carrying exactly `statements`. */
+export async function startIamEnforcingEmulator(statements: readonly PolicyStatement[]): Promise<IamEnforcingEmulator> {
+  const { server, admin, users } = await startIamEnforcingEmulatorForUsers({ function: statements });
+  return { server, admin, restricted: users.get('function')! };
 }
