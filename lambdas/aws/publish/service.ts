@@ -117,6 +117,25 @@ async function startQueued(
   return recordStarts(copies, started);
 }
 
+/** Reads what a region already has of `images` and plans what is missing there. */
+async function planRegionNow(
+  ctx: PublishContext,
+  region: string,
+  images: readonly string[],
+  read: { readonly ssm: boolean; readonly attributes: boolean },
+) {
+  const sources = await loadSources(ctx, images);
+  const inventory = await readRegionInventory(ctx, region, sources, read);
+  const plan = planRegion({
+    sources,
+    inventory,
+    options: publishOptions(ctx.config),
+    profile: ctx.profile,
+    now: ctx.now(),
+  });
+  return { sources, plan };
+}
+
 /**
  * First step in a region: preflight, find what exists (by name), deregister dead copies and start the missing
  * ones up to `publish.copyConcurrency`. Returns the progress the poll loop carries on with.
@@ -150,15 +169,7 @@ export async function prepareRegion(
     ctx.logger.warn('region failed preflight', { region, problems: preflight.problems });
     return { ...base, pending: false, copies: [], preflight: summary, failure: preflight.problems.join('; ') };
   }
-  const sources = await loadSources(ctx, input.images);
-  const inventory = await readRegionInventory(ctx, region, sources, { ssm: false, attributes: false });
-  const plan = planRegion({
-    sources,
-    inventory,
-    options: publishOptions(ctx.config),
-    profile: ctx.profile,
-    now: ctx.now(),
-  });
+  const { sources, plan } = await planRegionNow(ctx, region, input.images, { ssm: false, attributes: false });
   let copies: CopyProgress[] = [];
   for (const image of plan.images) {
     const { copy } = image;
@@ -250,15 +261,7 @@ export async function finalizeRegion(ctx: PublishContext, progress: RegionProgre
   if (progress.failure) {
     return { region, status: 'failed', published: {}, failed: [], changes: 0, error: short(progress.failure), notes };
   }
-  const sources = await loadSources(ctx, progress.images);
-  const inventory = await readRegionInventory(ctx, region, sources, { ssm: true, attributes: true });
-  const plan = planRegion({
-    sources,
-    inventory,
-    options: publishOptions(ctx.config),
-    profile: ctx.profile,
-    now: ctx.now(),
-  });
+  const { sources, plan } = await planRegionNow(ctx, region, progress.images, { ssm: true, attributes: true });
   const owner = new Map(plan.images.flatMap((i) => i.actions.map((a) => [a, i.sourceImageId] as const)));
   const applied = await applyActions(
     ctx,
