@@ -9,7 +9,8 @@ import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { MemoryBootHistory } from '../lambdas/aws/boot/history';
 import type { ClientFactory } from '../lambdas/aws/clients';
-import type { CycleBootTest } from '../lambdas/aws/cycle';
+import { type CycleBootTest, runWeeklyCycle, type WeeklyCycleResult } from '../lambdas/aws/cycle';
+import { unlimited } from '../lambdas/aws/rate-limiter';
 import type { BootHistoryRow } from '../lambdas/core/boot/result';
 import { type PipelineConfig, parseConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
@@ -167,4 +168,18 @@ export async function createDemoWorld(clients: ClientFactory, now: Date): Promis
       waits: { runningPollMs: 50, volumePollMs: 20, stopPollMs: 20 },
     },
   };
+}
+
+/** Runs the weekly cycle on the demo world, without waits: copies on the emulator are available at once. */
+export function runDemoCycle(world: DemoWorld, clients: ClientFactory): Promise<WeeklyCycleResult> {
+  return runWeeklyCycle({
+    config: world.config,
+    clients,
+    now: world.now,
+    limiter: unlimited,
+    sleep: async () => undefined,
+    pollSeconds: 0,
+    topicArn: world.topicArn,
+    bootTest: world.bootTest,
+  });
 }

@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ClientFactory } from '../lambdas/aws/clients';
-import { runWeeklyCycle, type WeeklyCycleResult } from '../lambdas/aws/cycle';
-import { unlimited } from '../lambdas/aws/rate-limiter';
+import type { WeeklyCycleResult } from '../lambdas/aws/cycle';
 import { renderBootTimePlot } from '../lambdas/core/plot';
-import { createDemoWorld, DEMO_BUILD_REGION, DEMO_SLOW_SERIES, type DemoWorld } from './demo-world';
+import { createDemoWorld, DEMO_BUILD_REGION, DEMO_SLOW_SERIES, type DemoWorld, runDemoCycle } from './demo-world';
 import { emulatorEnvironment, startMoto } from './emulator';
 
 const OUTPUT_DIR = join(__dirname, '..', 'demo-output');
@@ -77,16 +76,7 @@ async function main(): Promise<void> {
     say(`  ${world.published.length} published images, ${world.fresh.length} new builds in ${DEMO_BUILD_REGION}`);
 
     say('running the weekly cycle: publish -> boot-test -> prune -> digest ...');
-    const result = await runWeeklyCycle({
-      config: world.config,
-      clients,
-      now: world.now,
-      limiter: unlimited,
-      sleep: async () => undefined,
-      pollSeconds: 0,
-      topicArn: world.topicArn,
-      bootTest: world.bootTest,
-    });
+    const result = await runDemoCycle(world, clients);
     printCycle(result);
     const instances = await clients.ec2(DEMO_BUILD_REGION).send(
       new DescribeInstancesCommand({

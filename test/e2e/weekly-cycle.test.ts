@@ -8,8 +8,7 @@ import {
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { runWeeklyCycle, type WeeklyCycleResult } from '../../lambdas/aws/cycle';
-import { unlimited } from '../../lambdas/aws/rate-limiter';
+import type { WeeklyCycleResult } from '../../lambdas/aws/cycle';
 import { freebsdProfile, type ParsedImageName } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
 import {
@@ -19,6 +18,7 @@ import {
   DEMO_SERIES,
   DEMO_SLOW_SERIES,
   type DemoWorld,
+  runDemoCycle,
 } from '../../scripts/demo-world';
 import { resetEmulator } from '../support/emulator';
 
@@ -46,17 +46,7 @@ describe('a whole weekly cycle on the emulator', () => {
   let first: WeeklyCycleResult;
   let mail: { Subject?: string; Message: string }[];
 
-  const cycle = () =>
-    runWeeklyCycle({
-      config: world.config,
-      clients,
-      now: world.now,
-      limiter: unlimited,
-      sleep: async () => undefined,
-      pollSeconds: 0,
-      topicArn: world.topicArn,
-      bootTest: world.bootTest,
-    });
+  const cycle = () => runDemoCycle(world, clients);
 
   beforeAll(async () => {
     await resetEmulator();

@@ -37,6 +37,13 @@ function statementsOf(functionId: RegExp): PolicyStatement[] {
     .flatMap((p) => (p.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement);
 }
 
+/** Clients of the admin user (seeding, reading back) and of the user carrying exactly the function's statements. */
+function factories(emulator: IamEnforcingEmulator) {
+  const of = (credentials: IamEnforcingEmulator['admin']) =>
+    new ClientFactory({ endpoint: emulator.server.endpoint, credentials, maxAttempts: 1 });
+  return { admin: of(emulator.admin), restricted: of(emulator.restricted) };
+}
+
 describe('synthesized prune grants cover every call the functions make', () => {
   let emulator: IamEnforcingEmulator | undefined;
   afterEach(async () => {
@@ -66,16 +73,7 @@ describe('synthesized prune grants cover every call the functions make', () => {
 
   test('the execute function can inventory, deregister and delete with exactly its role', async () => {
     emulator = await startIamEnforcingEmulator(statementsOf(/PruneExecuteFunction/));
-    const admin = new ClientFactory({
-      endpoint: emulator.server.endpoint,
-      credentials: emulator.admin,
-      maxAttempts: 1,
-    });
-    const restricted = new ClientFactory({
-      endpoint: emulator.server.endpoint,
-      credentials: emulator.restricted,
-      maxAttempts: 1,
-    });
+    const { admin, restricted } = factories(emulator);
     await seed(admin);
 
     const result = await runPrune({
@@ -94,16 +92,7 @@ describe('synthesized prune grants cover every call the functions make', () => {
 
   test('the plan function can read everything it plans from, and cannot delete', async () => {
     emulator = await startIamEnforcingEmulator(statementsOf(/PrunePlanFunction/));
-    const admin = new ClientFactory({
-      endpoint: emulator.server.endpoint,
-      credentials: emulator.admin,
-      maxAttempts: 1,
-    });
-    const restricted = new ClientFactory({
-      endpoint: emulator.server.endpoint,
-      credentials: emulator.restricted,
-      maxAttempts: 1,
-    });
+    const { admin, restricted } = factories(emulator);
     await seed(admin);
 
     const planned = await runPrune({ config, clients: restricted, now: new Date(), regions: ['us-east-1'] });
@@ -123,16 +112,7 @@ describe('synthesized prune grants cover every call the functions make', () => {
 
   test('the adopt function can tag untagged images and their snapshots with exactly its role', async () => {
     emulator = await startIamEnforcingEmulator(statementsOf(/PruneAdoptFunction/));
-    const admin = new ClientFactory({
-      endpoint: emulator.server.endpoint,
-      credentials: emulator.admin,
-      maxAttempts: 1,
-    });
-    const restricted = new ClientFactory({
-      endpoint: emulator.server.endpoint,
-      credentials: emulator.restricted,
-      maxAttempts: 1,
-    });
+    const { admin, restricted } = factories(emulator);
     await seed(admin, {});
 
     const result = await runAdopt({
