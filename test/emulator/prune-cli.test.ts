@@ -63,6 +63,14 @@ describe('ami-pipeline prune and adopt', () => {
     expect(await images()).toHaveLength(6);
   });
 
+  test('never touches a denied region, even when it is named', async () => {
+    const output = JSON.parse(
+      await runCli('prune', ...common(), ...retention, '--set', 'regions.deny=["sa-east-1"]', '--output', 'json'),
+    );
+
+    expect(output.plan.regions).toEqual([]);
+  });
+
   test('--output json gives the plan and the report', async () => {
     const output = JSON.parse(await runCli('prune', ...common(), ...retention, '--output', 'json'));
 

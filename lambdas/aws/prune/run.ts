@@ -51,9 +51,13 @@ export interface PruneRunResult {
   readonly complete: boolean;
 }
 
+/**
+ * The regions to work in: those named (the workflow's region lister already chose them, or an operator did), or the
+ * enabled regions the configuration allows. A denied region is never touched, whoever names it.
+ */
 async function regionsOf(options: Pick<PruneRunOptions, 'regions' | 'config' | 'clients'>): Promise<readonly string[]> {
-  if (options.regions?.length) return options.regions;
   const { config } = options;
+  if (options.regions?.length) return options.regions.filter((region) => !config.regions.deny.includes(region));
   return (await discoverRegions(options.clients, config.buildRegion, config.regions)).selected;
 }
 
