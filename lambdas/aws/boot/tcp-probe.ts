@@ -71,6 +71,7 @@ export class TcpProbe implements PortProbe {
     const deadline = startedAt + options.timeoutMs;
     const inFlight = new Set<Socket>();
     let attempts = 0;
+    let lastSlot = -1;
     let closedAt: number | undefined;
     let done = false;
     let opened = false;
@@ -115,7 +116,10 @@ export class TcpProbe implements PortProbe {
           });
           return;
         }
-        if (inFlight.size < this.maxInFlight) {
+        // Timers may fire a little early or late: at most one attempt per grid slot, whatever they do.
+        const slot = Math.floor((this.now() - startedAt) / options.intervalMs);
+        if (slot > lastSlot && inFlight.size < this.maxInFlight) {
+          lastSlot = slot;
           attempts++;
           void this.attempt(target, inFlight).then((result) => {
             if (done || opened) {
@@ -134,7 +138,7 @@ export class TcpProbe implements PortProbe {
         // Attempts are due on a fixed grid from the start, so one late timer does not push every later attempt back.
         if (!opened) {
           const elapsed = this.now() - startedAt;
-          timer = setTimeout(tick, options.intervalMs - (elapsed % options.intervalMs));
+          timer = setTimeout(tick, Math.max(1, (Math.max(lastSlot, slot) + 1) * options.intervalMs - elapsed));
         }
       };
       tick();
