@@ -4,13 +4,13 @@ import {
   DescribeImagesCommand,
   type DescribeImagesCommandOutput,
   DescribeSnapshotsCommand,
-  type EC2Client,
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import { parseConfig } from '../../lambdas/core/config';
 import { seedFleet, type SeededImage, weeklyFleet } from '../../scripts/fleet';
+import { intercept } from '../support/intercept';
 
 const DAY = 86_400_000;
 const NOW = new Date(Math.floor(Date.now() / DAY) * DAY + 30 * DAY);
@@ -20,25 +20,6 @@ const config = parseConfig({
   retention: { keepNewest: 2, minAgeDays: 0 },
   safety: { maxDeleteShare: 1, maxDeletionsPerRun: 1000 },
 });
-
-type Handler = (
-  command: string,
-  input: Record<string, unknown>,
-  next: () => Promise<{ output: unknown }>,
-) => Promise<{ output: unknown }>;
-
-/** Adds a middleware; `initialize` sees parsed outputs, `deserialize` runs inside the SDK's retry loop. */
-function intercept(client: EC2Client, step: 'initialize' | 'deserialize', handler: Handler) {
-  client.middlewareStack.add(
-    (next, context) => async (args) =>
-      (await handler(
-        context.commandName ?? '',
-        args.input as Record<string, unknown>,
-        () => next(args) as never,
-      )) as never,
-    { step: step as 'initialize', name: `fault-${step}-${Math.random()}` },
-  );
-}
 
 const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });

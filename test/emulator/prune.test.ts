@@ -1,9 +1,4 @@
-import {
-  DescribeImagesCommand,
-  type DescribeImagesCommandOutput,
-  DescribeSnapshotsCommand,
-  type EC2Client,
-} from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, type DescribeImagesCommandOutput, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runPrune } from '../../lambdas/aws/prune';
@@ -11,6 +6,7 @@ import { type Clock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { parseConfig, type PipelineConfig } from '../../lambdas/core/config';
 import { TAG } from '../../lambdas/core/tags';
 import { DEFAULT_FLEET_SERIES, type FleetImage, type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { intercept } from '../support/intercept';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
 const DAY = 86_400_000;
@@ -90,27 +86,6 @@ function expectation(seeded: readonly SeededImage[]): Expected[] {
 
 function isSsmTarget(image: SeededImage): boolean {
   return image.name === `FreeBSD 15.0-CURRENT-amd64-${isoDaysBefore(10 + 7 * 8).replaceAll('-', '')} base UFS`;
-}
-
-/** Adds a middleware to a client; `initialize` sees parsed outputs, `deserialize` runs inside SDK retries. */
-function intercept(
-  client: EC2Client,
-  step: 'initialize' | 'deserialize',
-  handler: (
-    command: string,
-    input: Record<string, unknown>,
-    next: () => Promise<{ output: unknown }>,
-  ) => Promise<{ output: unknown }>,
-) {
-  client.middlewareStack.add(
-    (next, context) => async (args) =>
-      (await handler(
-        context.commandName ?? '',
-        args.input as Record<string, unknown>,
-        () => next(args) as never,
-      )) as never,
-    { step: step as 'initialize', name: `test-${step}-${Math.random()}` },
-  );
 }
 
 async function survivors(clients: ClientFactory) {
