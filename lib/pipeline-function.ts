@@ -10,6 +10,9 @@ import { CONFIG_ENV } from '../lambdas/shared/env';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
+/** Template metadata key on each function resource naming its handler file under `lambdas/`. */
+export const FUNCTION_ENTRY_METADATA = 'ami-pipeline:entry';
+
 export interface PipelineFunctionProps {
   /** Handler file relative to `lambdas/`, e.g. `regions/handler.ts`; it exports `handler`. */
   readonly entry: string;
@@ -79,6 +82,8 @@ export class PipelineFunction extends NodejsFunction {
       },
     });
     this.logGroupRef = logGroup;
+    // The local Step Functions engine finds each function's handler through this entry in the template.
+    (this.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_ENTRY_METADATA, props.entry);
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'X-Ray PutTraceSegments/PutTelemetryRecords and EC2 Describe* calls accept only Resource "*".',

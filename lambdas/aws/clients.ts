@@ -6,10 +6,27 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, MiddlewareStack } from '@smithy/types';
 
 /** Retry settings shared by every client: adaptive client-side rate limiting, bounded attempts. */
 export const RETRY_DEFAULTS = { retryMode: 'adaptive', maxAttempts: 8 } as const;
+
+/** What a client plug-in learns about the client it is added to. */
+export interface ClientInfo {
+  /** The service's SDK name in lower case, e.g. `ec2`, `ssm`, `sfn`. */
+  readonly service: string;
+  readonly region: string;
+}
+
+/**
+ * Adds middleware to every client the factory makes: a recorder of calls, a simulated AWS that answers them, a
+ * fault injector. Applied in order, after the factory's own settings.
+ */
+export type ClientPlugin = (
+  // biome-ignore lint/suspicious/noExplicitAny: a middleware stack of any client, whatever its input and output types
+  stack: MiddlewareStack<any, any>,
+  info: ClientInfo,
+) => void;
 
 export interface ClientFactoryOptions {
   readonly maxAttempts?: number;
@@ -21,6 +38,7 @@ export interface ClientFactoryOptions {
   readonly requestHandler?: unknown;
   /** Named profile from the shared AWS config files (CLI `--profile`). */
   readonly profile?: string;
+  readonly plugins?: readonly ClientPlugin[];
 }
 
 type ClientConfig = {
@@ -33,7 +51,7 @@ type ClientConfig = {
   profile?: string;
 };
 
-type Constructor<T> = new (config: ClientConfig) => T;
+type Constructor<T> = { new (config: ClientConfig): T; readonly name: string };
 
 /**
  * One place that makes SDK v3 clients, one per service and region, all with the same retry policy.
@@ -69,6 +87,11 @@ export class ClientFactory {
     return this.client(STSClient, region);
   }
 
+  /** The same settings with `plugins` added after the ones already there. */
+  withPlugins(...plugins: ClientPlugin[]): ClientFactory {
+    return new ClientFactory({ ...this.options, plugins: [...(this.options.plugins ?? []), ...plugins] });
+  }
+
   /** A client of any SDK v3 service for `region`, cached. */
   client<T>(ctor: Constructor<T>, region: string): T {
     const key = `${ctor.name}:${region}`;
@@ -84,6 +107,10 @@ export class ClientFactory {
       if (this.options.requestHandler) config.requestHandler = this.options.requestHandler as never;
       if (this.options.profile) config.profile = this.options.profile;
       client = new ctor(config);
+      const service = ctor.name.replace(/Client$/, '').toLowerCase();
+      for (const plugin of this.options.plugins ?? []) {
+        plugin((client as { middlewareStack: MiddlewareStack<object, object> }).middlewareStack, { service, region });
+      }
       this.cache.set(key, client);
     }
     return client;

@@ -1,3 +1,5 @@
+import { type Clock, realClock } from '../shared/invocation';
+
 /** Sustained rate and burst of one EC2 API action's token bucket, per account and region. */
 export interface BucketSpec {
   readonly burst: number;
@@ -19,15 +21,7 @@ export const EC2_THROTTLE_BUCKETS: Readonly<Record<string, BucketSpec>> = {
   EnableImageDeprecation: { burst: 100, perSecond: 5 },
 };
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export { type Clock, realClock } from '../shared/invocation';
 
 /**
  * Client-side token bucket. Staying under AWS's own bucket avoids RequestLimitExceeded storms that would also

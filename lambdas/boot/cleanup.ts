@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { currentInvocation } from '../shared/invocation';
 import { cleanupRun } from '../aws/boot/cleanup';
-import { ClientFactory } from '../aws/clients';
-import { RateLimiter, realClock } from '../aws/rate-limiter';
 import { PartialFailureError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
@@ -11,15 +11,16 @@ import { runId } from './schemas';
 const eventSchema = z.object({ runId });
 
 const logger = new Logger({ service: 'boot-cleanup' });
-const clients = new ClientFactory();
-const limiter = new RateLimiter();
 
 /** Terminates every instance and deletes every volume tagged with the run, on success, failure and timeout alike. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const limiter = invocationLimiter();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-cleanup');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const report = await cleanupRun(clients.ec2(region), limiter, realClock, region, config.managedTag, input.runId, {
+  const report = await cleanupRun(clients.ec2(region), limiter, clock, region, config.managedTag, input.runId, {
     cycleTimeoutMs: 300_000,
     pollMs: 2000,
   });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { currentInvocation } from '../shared/invocation';
 import { hotplugCheck } from '../aws/boot/checks';
 import { bootTestTags, fetchConsoleText } from '../aws/boot/instances';
-import { ClientFactory } from '../aws/clients';
-import { RateLimiter, realClock } from '../aws/rate-limiter';
 import { classifyConsole, consoleFails } from '../core/boot/console';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
@@ -18,21 +18,22 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'boot-hotplug' });
-const clients = new ClientFactory();
-const limiter = new RateLimiter();
 // A batch stops starting cycles after 8 minutes: one more cycle (two waits of at most 90 s) and deleting the volume
 // still end well inside the 15-minute Lambda limit; the state machine resumes the remaining cycles.
 const BATCH_MS = 8 * 60_000;
 
 /** Runs a batch of EBS attach/detach cycles; the volume is deleted once all cycles ran or one failed. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const limiter = invocationLimiter();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-hotplug');
   const config = configFromEnv();
   const region = config.buildRegion;
   const ec2 = clients.ec2(region);
   const { instanceId, availabilityZone } = input.launch;
   const instanceType = input.spec.instanceType;
-  const result = await hotplugCheck(ec2, limiter, realClock, region, {
+  const result = await hotplugCheck(ec2, limiter, clock, region, {
     instanceId,
     availabilityZone: availabilityZone ?? '',
     cycles: input.spec.checks.hotplugCycles,
@@ -40,7 +41,7 @@ export async function handler(event: unknown) {
     cycleTimeoutMs: 90_000,
     pollMs: 1000,
     resume: input.resume.volumeId ? { volumeId: input.resume.volumeId, completed: input.resume.completed } : undefined,
-    deadlineAt: Date.now() + BATCH_MS,
+    deadlineAt: clock.now() + BATCH_MS,
     afterCycles: async () => {
       const verdict = classifyConsole(await fetchConsoleText(ec2, limiter, region, instanceId, instanceType));
       return consoleFails(verdict) ? verdict.reason : undefined;

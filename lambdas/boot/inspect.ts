@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { currentInvocation } from '../shared/invocation';
 import { DEFAULT_WAITS, inspectLaunch } from '../aws/boot/run';
-import { ClientFactory } from '../aws/clients';
-import { RateLimiter, realClock } from '../aws/rate-limiter';
 import type { CheckResult } from '../core/boot/result';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
@@ -19,11 +19,12 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'boot-inspect' });
-const clients = new ClientFactory();
-const limiter = new RateLimiter();
 
 /** Reads the console, runs the stop check and judges one boot; the port re-check after hot-plug comes in the event. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const limiter = invocationLimiter();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-inspect');
   const config = configFromEnv();
   const hotplug: CheckResult | undefined =
@@ -39,7 +40,7 @@ export async function handler(event: unknown) {
       config,
       ec2: clients.ec2(config.buildRegion),
       limiter,
-      clock: realClock,
+      clock: clock,
       region: config.buildRegion,
       waits: DEFAULT_WAITS,
     },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { currentInvocation } from '../shared/invocation';
 import { launchRound, notLaunched } from '../aws/boot/run';
-import { ClientFactory } from '../aws/clients';
-import { RateLimiter, realClock } from '../aws/rate-limiter';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { Logger } from '../shared/logger';
@@ -10,16 +10,17 @@ import { bootNetworkFromEnv, launchSpec, runId } from './schemas';
 const eventSchema = z.object({ runId, launches: z.array(launchSpec()).min(1) });
 
 const logger = new Logger({ service: 'boot-launch' });
-const clients = new ClientFactory();
-const limiter = new RateLimiter();
 
 /** Launches one round of test instances into the test subnets; capacity refusals come back as skipped. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const limiter = invocationLimiter();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-launch');
   const config = configFromEnv();
   const network = bootNetworkFromEnv();
   const ec2 = clients.ec2(config.buildRegion);
-  const outcomes = await launchRound(config, ec2, limiter, realClock, input.runId, input.launches, network);
+  const outcomes = await launchRound(config, ec2, limiter, clock, input.runId, input.launches, network);
   const launched = input.launches.flatMap((spec, i) => {
     const launch = outcomes[i]!;
     return launch.status === 'launched' ? [{ spec, launch, host: launch.privateIp ?? '' }] : [];

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { planRun } from '../aws/boot/run';
-import { ClientFactory } from '../aws/clients';
-import { RateLimiter } from '../aws/rate-limiter';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { Logger } from '../shared/logger';
@@ -18,11 +17,11 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'boot-plan' });
-const clients = new ClientFactory();
-const limiter = new RateLimiter();
 
 /** Plans a boot test run: which image boots on which instance type, round by round. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const limiter = invocationLimiter();
   const input = parseEvent(eventSchema, event, 'boot-plan');
   const config = configFromEnv();
   const { plan, skippedImages } = await planRun(config, clients, limiter, config.buildRegion, {

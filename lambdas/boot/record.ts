@@ -1,8 +1,9 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
+import { invocationClients } from '../aws/runtime';
+import { currentInvocation } from '../shared/invocation';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { recordResults } from '../aws/boot/run';
-import { ClientFactory } from '../aws/clients';
 import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { Logger } from '../shared/logger';
@@ -14,17 +15,18 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'boot-record' });
-const clients = new ClientFactory();
 
 /** Records a run's results as history rows and metrics, and alerts on boot time regressions. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-record');
   const config = configFromEnv();
   const region = config.buildRegion;
   const history = new DynamoBootHistory(clients.dynamodb(region), requiredEnv(BOOT_ENV.historyTable));
   const results = input.rounds.flatMap((round) => [...round.results, ...round.notLaunched]);
   const { rows, regressions } = await recordResults(
-    { config, history, now: new Date(), logger, emitMetric: (line) => process.stdout.write(`${line}\n`) },
+    { config, history, now: new Date(clock.now()), logger, emitMetric: (line) => process.stdout.write(`${line}\n`) },
     input.runId,
     results,
   );

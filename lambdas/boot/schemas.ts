@@ -4,6 +4,7 @@ import type { BootRunResult, CheckResult, ProbeObservation } from '../core/boot/
 import type { LaunchedInstance } from '../aws/boot/run';
 import { ConfigError } from '../core/errors';
 import { requiredEnv } from '../shared/env';
+import { invocationEnv } from '../shared/invocation';
 import type { BootNetworkConfig } from '../aws/boot/instances';
 
 const hasKeys =
@@ -43,7 +44,9 @@ export const BOOT_ENV = {
 } as const;
 
 /** The test network the stack made, from the environment. */
-export function bootNetworkFromEnv(env: NodeJS.ProcessEnv = process.env): BootNetworkConfig {
+export function bootNetworkFromEnv(
+  env: Readonly<Record<string, string | undefined>> = invocationEnv(),
+): BootNetworkConfig {
   const kind = requiredEnv(BOOT_ENV.network, env);
   if (kind !== 'isolated' && kind !== 'outbound-internet')
     throw new ConfigError(`${BOOT_ENV.network} must be isolated or outbound-internet (got ${kind})`);

@@ -1,32 +1,25 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { currentInvocation } from '../shared/invocation';
 import { sweepTestResources } from '../aws/boot/cleanup';
-import { ClientFactory } from '../aws/clients';
-import { RateLimiter, realClock } from '../aws/rate-limiter';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { Logger } from '../shared/logger';
 import { BOOT_ENV } from './schemas';
 
 const logger = new Logger({ service: 'boot-sweep' });
-const clients = new ClientFactory();
-const limiter = new RateLimiter();
 
 /** Scheduled: removes tagged test instances and volumes older than the bound, and reports any it found. */
 export async function handler() {
+  const clients = invocationClients();
+  const limiter = invocationLimiter();
+  const clock = currentInvocation().clock;
   const config = configFromEnv();
   const region = config.buildRegion;
-  const olderThan = new Date(Date.now() - config.bootTest.sweepAfterMinutes * 60_000);
-  const report = await sweepTestResources(
-    clients.ec2(region),
-    limiter,
-    realClock,
-    region,
-    config.managedTag,
-    olderThan,
-    {
-      cycleTimeoutMs: 300_000,
-      pollMs: 2000,
-    },
-  );
+  const olderThan = new Date(clock.now() - config.bootTest.sweepAfterMinutes * 60_000);
+  const report = await sweepTestResources(clients.ec2(region), limiter, clock, region, config.managedTag, olderThan, {
+    cycleTimeoutMs: 300_000,
+    pollMs: 2000,
+  });
   if (report.found.length) {
     const lines = report.found.map(
       (r) => `${r.kind} ${r.id} (run ${r.runId ?? '?'}, created ${r.createdAt}, ${r.state})`,

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { DynamoBootHistory } from '../aws/boot/history';
-import { ClientFactory } from '../aws/clients';
+import { invocationClients } from '../aws/runtime';
 import { DIGEST_ENV } from '../aws/digest/env';
 import { DigestIncompleteError, runDigest } from '../aws/digest/service';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { parseEvent } from '../shared/event';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 
 const eventSchema = z.object({
@@ -13,17 +14,18 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'digest' });
-const clients = new ClientFactory();
 
 /** Gathers the past week, renders the digest and publishes it to the announcements topic. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event ?? {}, 'digest');
   const config = configFromEnv();
   const historyTable = requiredEnv(DIGEST_ENV.historyTable);
   const result = await runDigest({
     config,
     clients,
-    now: input.time ? new Date(input.time) : new Date(),
+    now: input.time ? new Date(input.time) : new Date(clock.now()),
     logger,
     publishStateMachineArn: requiredEnv(DIGEST_ENV.publishStateMachine),
     pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),

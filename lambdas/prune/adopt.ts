@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { runAdopt } from '../aws/prune';
-import { ClientFactory } from '../aws/clients';
+import { invocationClients } from '../aws/runtime';
 import { discoverRegions } from '../aws/regions';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 
 const eventSchema = z.object({
@@ -13,14 +14,22 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'prune-adopt' });
-const clients = new ClientFactory();
 
 /** Tags pre-existing parseable images and their snapshots as managed (started by hand, once per account). */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event ?? {}, 'prune-adopt');
   const config = configFromEnv();
   const regions = input.regions ?? (await discoverRegions(clients, config.buildRegion, config.regions)).selected;
-  const result = await runAdopt({ config, clients, now: new Date(), logger, regions, execute: input.execute });
+  const result = await runAdopt({
+    config,
+    clients,
+    now: new Date(clock.now()),
+    logger,
+    regions,
+    execute: input.execute,
+  });
   const planned = result.plan.regions.flatMap((r) => r.entries.filter((e) => e.action === 'tag'));
   const summary = {
     executed: result.executed,

@@ -1,8 +1,9 @@
 import { runPrune } from '../aws/prune';
-import { ClientFactory } from '../aws/clients';
+import { invocationClients } from '../aws/runtime';
 import { PipelineError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation, remainingMs } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 import { MAX_LISTED_FAILURES, type RegionBatch, regionBatchSchema } from './schemas';
 
@@ -12,19 +13,19 @@ const SAFETY_MARGIN_MS = 60_000;
 const MAX_BATCHES = 200;
 
 const logger = new Logger({ service: 'prune-execute' });
-const clients = new ClientFactory();
 
 /** One resumable batch of a region: plan again, delete until the time budget ends, hand on the cursor. */
 export async function handler(event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<RegionBatch> {
   const input = parseEvent(regionBatchSchema, event, 'prune-execute');
   if (input.batch >= MAX_BATCHES) throw new PipelineError(`${input.region}: ${MAX_BATCHES} batches did not finish`);
   const config = configFromEnv();
-  const budgetMs = Math.max(10_000, (context?.getRemainingTimeInMillis() ?? 900_000) - SAFETY_MARGIN_MS);
+  const clients = invocationClients();
+  const budgetMs = Math.max(10_000, Math.min(remainingMs(context), 900_000) - SAFETY_MARGIN_MS);
   const log = logger.with({ region: input.region, batch: input.batch });
   const { report, complete } = await runPrune({
     config,
     clients,
-    now: new Date(),
+    now: new Date(currentInvocation().clock.now()),
     logger: log,
     regions: [input.region],
     execute: true,

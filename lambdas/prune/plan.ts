@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { runPrune } from '../aws/prune';
-import { ClientFactory } from '../aws/clients';
+import { invocationClients } from '../aws/runtime';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 import { EMPTY_TOTALS, type RegionBatch } from './schemas';
 
@@ -20,10 +21,11 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'prune-plan' });
-const clients = new ClientFactory();
 
 /** Plans the run over every region and fixes its deletion cap; the Map then executes region by region. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'prune-plan');
   const config = configFromEnv();
   const execute = input.options.execute ?? !config.safety.dryRun;
@@ -31,7 +33,7 @@ export async function handler(event: unknown) {
   const { plan, report } = await runPrune({
     config,
     clients,
-    now: new Date(),
+    now: new Date(clock.now()),
     logger,
     regions: input.regions,
     execute: false,

@@ -1,19 +1,21 @@
 import { z } from 'zod';
-import { ClientFactory } from '../aws/clients';
 import type { PublishContext } from '../aws/publish/context';
 import { publishContext } from '../aws/publish/service';
-import { RateLimiter } from '../aws/rate-limiter';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-
-/** The client factory every publish handler of this container shares (middleware can be added to its clients). */
-export const handlerClients = new ClientFactory();
-// One limiter per warm Lambda container: calls of one invocation share AWS's per-region buckets.
-const limiter = new RateLimiter();
 
 /** The context every publish handler runs with: configuration from the environment, shared clients. */
 export function handlerContext(service: string): PublishContext {
-  return publishContext({ config: configFromEnv(), clients: handlerClients, limiter, logger: new Logger({ service }) });
+  const clock = currentInvocation().clock;
+  return publishContext({
+    config: configFromEnv(),
+    clients: invocationClients(),
+    limiter: invocationLimiter(),
+    logger: new Logger({ service }),
+    now: () => new Date(clock.now()),
+  });
 }
 
 const imageId = z.string().regex(/^ami-[0-9a-f]{8,17}$/, 'an AMI id looks like ami-0123456789abcdef0');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ClientFactory } from '../aws/clients';
+import { invocationClients } from '../aws/runtime';
 import { discoverRegions } from '../aws/regions';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
@@ -11,10 +11,10 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'regions' });
-const clients = new ClientFactory();
 
 /** Lists the regions this run works in, each with why it is in or out. */
 export async function handler(event: unknown) {
+  const clients = invocationClients();
   const input = parseEvent(eventSchema, event ?? {}, 'regions');
   const config = configFromEnv();
   const allow = input.regions?.length ? input.regions : config.regions.allow;

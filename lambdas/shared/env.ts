@@ -1,5 +1,6 @@
 import { type PipelineConfig, parseConfig } from '../core/config';
 import { ConfigError } from '../core/errors';
+import { invocationEnv } from './invocation';
 
 /** Environment variable carrying the (validated) pipeline configuration into every Lambda. */
 export const CONFIG_ENV = 'AMI_PIPELINE_CONFIG';
@@ -7,7 +8,7 @@ export const CONFIG_ENV = 'AMI_PIPELINE_CONFIG';
 let cached: { raw: string; config: PipelineConfig } | undefined;
 
 /** Reads the pipeline configuration from the environment once, failing fast with the field that is wrong. */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+export function configFromEnv(env: Readonly<Record<string, string | undefined>> = invocationEnv()): PipelineConfig {
   const raw = env[CONFIG_ENV] ?? '{}';
   if (cached?.raw === raw) return cached.config;
   let parsed: unknown;
@@ -22,7 +23,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
 }
 
 /** A required environment variable, or an error naming it. */
-export function requiredEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+export function requiredEnv(name: string, env: Readonly<Record<string, string | undefined>> = invocationEnv()): string {
   const value = env[name];
   if (!value) throw new ConfigError(`environment variable ${name} is not set; the stack sets it on deploy`);
   return value;

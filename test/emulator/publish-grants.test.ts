@@ -9,7 +9,8 @@ import {
   type RegionOutcome,
   type RegionProgress,
 } from '../../lambdas/aws/publish/service';
-import { unlimited } from '../../lambdas/aws/rate-limiter';
+import { realClock, unlimited } from '../../lambdas/aws/rate-limiter';
+import { runInvocation } from '../../lambdas/shared/invocation';
 import { parseConfig } from '../../lambdas/core/config';
 import type { PipelineFunction } from '../../lib/pipeline-function';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
@@ -33,35 +34,24 @@ function statementsOf(fn: PipelineFunction): PolicyStatement[] {
   return (policy.Properties.PolicyDocument as { Statement: PolicyStatement[] }).Statement;
 }
 
-const savedEnv = { ...process.env };
-afterAll(() => {
-  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
-  Object.assign(process.env, savedEnv);
-});
-
-/** Loads a handler fresh, so its clients use the restricted user's credentials and the given emulator. */
+/** A handler run as the function would run it: the restricted user's clients, the function's environment. */
 function loadHandler(
   file: string,
   emulator: IamEnforcingEmulator,
   env: Record<string, string> = {},
 ): Handler & { clients: ClientFactory } {
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: emulator.server.endpoint,
-    AWS_ACCESS_KEY_ID: emulator.restricted.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: emulator.restricted.secretAccessKey,
-    AMI_PIPELINE_CONFIG: JSON.stringify(config),
-    LOG_LEVEL: 'error',
-    ...env,
-  });
-  delete process.env.AWS_SESSION_TOKEN;
-  let handler: Handler | undefined;
-  let clients: ClientFactory | undefined;
-  jest.isolateModules(() => {
-    handler = require(`../../lambdas/publish/${file}`).handler;
-    clients = require('../../lambdas/publish/shared').handlerClients;
-    coverMotoGaps(clients!, REGIONS);
-  });
-  return Object.assign(handler!, { clients: clients! });
+  const clients = new ClientFactory({ endpoint: emulator.server.endpoint, credentials: emulator.restricted });
+  coverMotoGaps(clients, REGIONS);
+  const handler: Handler = require(`../../lambdas/publish/${file}`).handler;
+  const invocation = {
+    functionName: `Publish/${file}`,
+    env: { AMI_PIPELINE_CONFIG: JSON.stringify(config), ...env },
+    clock: realClock,
+    remainingMs: () => 300_000,
+    services: { clients, limiter: unlimited },
+  };
+  const invoke: Handler = (event) => runInvocation(invocation, () => handler(event));
+  return Object.assign(invoke, { clients });
 }
 
 /** An admin context on the same emulator, to seed state and run the steps before the one under test. */
