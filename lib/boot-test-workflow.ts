@@ -15,6 +15,7 @@ import { TAG } from '../lambdas/core/tags';
 import { BOOT_ENV } from '../lambdas/boot/schemas';
 import type { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
+import { nameWorkflow } from './workflow-metadata';
 
 export interface BootTestWorkflowProps {
   readonly config: PipelineConfig;
@@ -360,6 +361,7 @@ export class BootTestWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    nameWorkflow(stateMachine, 'boot-test');
     Validations.of(stateMachine.role).acknowledge({
       reason: 'X-Ray and CloudWatch Logs delivery actions of Step Functions accept only Resource "*".',
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -11,6 +11,7 @@ import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import type { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
+import { nameWorkflow } from './workflow-metadata';
 
 export interface PruneWorkflowProps {
   readonly config: PipelineConfig;
@@ -171,6 +172,7 @@ export class PruneWorkflow extends Construct {
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
+    nameWorkflow(stateMachine, 'prune');
     Validations.of(stateMachine.role).acknowledge({
       reason: 'X-Ray and CloudWatch Logs delivery actions of Step Functions accept only Resource "*".',
       id: 'AwsSolutions-IAM5[Resource::*]',

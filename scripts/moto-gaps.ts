@@ -1,4 +1,4 @@
-import type { ClientFactory } from '../lambdas/aws/clients';
+import type { ClientFactory, ClientPlugin } from '../lambdas/aws/clients';
 
 /** What the stand-ins for the emulator's missing EC2 APIs recorded. */
 export interface MotoGaps {
@@ -9,18 +9,20 @@ export interface MotoGaps {
   readonly calls: string[];
 }
 
+/** Empty records of the stand-ins, to share between factories. */
+export function newMotoGaps(): MotoGaps {
+  return { deprecations: new Map(), blockPublicAccess: new Map(), calls: [] };
+}
+
 /**
  * moto 5.2.1 answers EnableImageDeprecation and the image block public access APIs with HTTP 500. For these few
  * commands only, a middleware answers as EC2 would and DescribeImages reports the deprecation time set, so that the
- * rest of each run talks to the emulator unchanged. Pass the `gaps` of an earlier factory to share its state.
+ * rest of each run talks to the emulator unchanged. A client plug-in, so every EC2 client of a factory gets it.
  */
-export function coverMotoGaps(
-  clients: ClientFactory,
-  regions: readonly string[],
-  gaps: MotoGaps = { deprecations: new Map(), blockPublicAccess: new Map(), calls: [] },
-): MotoGaps {
-  for (const region of regions) {
-    clients.ec2(region).middlewareStack.add(
+export function motoGapsPlugin(gaps: MotoGaps = newMotoGaps()): ClientPlugin {
+  return (stack, { service, region }) => {
+    if (service !== 'ec2') return;
+    stack.add(
       (next, context) => async (args) => {
         const input = args.input as { ImageId?: string; DeprecateAt?: Date };
         const answer = (output: Record<string, unknown>) =>
@@ -53,6 +55,16 @@ export function coverMotoGaps(
       },
       { step: 'initialize', name: 'motoGaps' },
     );
-  }
+  };
+}
+
+/** Adds the stand-ins to the EC2 clients of `regions` that `clients` has made or will make. */
+export function coverMotoGaps(
+  clients: ClientFactory,
+  regions: readonly string[],
+  gaps: MotoGaps = newMotoGaps(),
+): MotoGaps {
+  const plugin = motoGapsPlugin(gaps);
+  for (const region of regions) plugin(clients.ec2(region).middlewareStack, { service: 'ec2', region });
   return gaps;
 }

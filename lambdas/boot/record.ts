@@ -6,7 +6,7 @@ import { DynamoBootHistory } from '../aws/boot/history';
 import { recordResults } from '../aws/boot/run';
 import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
-import { Logger } from '../shared/logger';
+import { Logger, writeLogLine } from '../shared/logger';
 import { BOOT_ENV, bootRunResult, runId } from './schemas';
 
 const eventSchema = z.object({
@@ -26,7 +26,7 @@ export async function handler(event: unknown) {
   const history = new DynamoBootHistory(clients.dynamodb(region), requiredEnv(BOOT_ENV.historyTable));
   const results = input.rounds.flatMap((round) => [...round.results, ...round.notLaunched]);
   const { rows, regressions } = await recordResults(
-    { config, history, now: new Date(clock.now()), logger, emitMetric: (line) => process.stdout.write(`${line}\n`) },
+    { config, history, now: new Date(clock.now()), logger, emitMetric: (line) => writeLogLine(line) },
     input.runId,
     results,
   );

@@ -1,8 +1,20 @@
+import { currentInvocation } from './invocation';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export type LogSink = (line: string) => void;
+
+/**
+ * Lambda's log stream is the process's standard output; a function run by the local engine writes where its
+ * invocation says (`services.logSink`), so many functions in one process keep their logs apart.
+ */
+export const writeLogLine: LogSink = (line) => {
+  const sink = currentInvocation().services.logSink as LogSink | undefined;
+  if (sink) sink(line);
+  else process.stdout.write(`${line}\n`);
+};
 
 /**
  * Structured JSON logger: fixed messages, details in fields, persistent keys (such as the region) on every line.
@@ -13,7 +25,7 @@ export class Logger {
   constructor(
     keys: Record<string, unknown> = {},
     private readonly level: LogLevel = (process.env.LOG_LEVEL?.toLowerCase() as LogLevel) || 'info',
-    private readonly sink: LogSink = (line) => process.stdout.write(`${line}\n`),
+    private readonly sink: LogSink = writeLogLine,
   ) {
     this.keys = { ...keys };
   }
