@@ -124,6 +124,8 @@ export interface LocalEngineOptions {
   readonly limits?: Partial<EngineLimits>;
   /** Where the handler files are; `lambdas/` of this project by default. */
   readonly lambdasDir?: string;
+  /** Handlers by entry, instead of loading the entry's file (engine tests). */
+  readonly handlers?: Readonly<Record<string, (event: unknown, context: unknown) => Promise<unknown>>>;
   /** Each function's log lines; dropped by default. */
   readonly logSink?: (functionId: string, line: string) => void;
   /** Every event of every execution as it happens (progress displays). */
@@ -499,7 +501,7 @@ export class LocalEngine {
   }
 
   private handlerOf(fn: StackFunction): (event: unknown, context: unknown) => Promise<unknown> {
-    let handler = this.handlers.get(fn.entry);
+    let handler = this.handlers.get(fn.entry) ?? this.options.handlers?.[fn.entry];
     if (!handler) {
       const file = join(this.options.lambdasDir ?? join(__dirname, '..', '..', 'lambdas'), fn.entry);
       handler = (require(file) as { handler: (event: unknown, context: unknown) => Promise<unknown> }).handler;
