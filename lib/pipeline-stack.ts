@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
@@ -13,6 +13,18 @@ import { WeeklyDigest } from './weekly-digest';
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
 }
+
+/** Outputs of the stack: what the operator CLI needs to reach the deployed pipeline. */
+export const STACK_OUTPUTS = {
+  announcementsTopic: 'AnnouncementsTopicArn',
+  alarmsTopic: 'AlarmsTopicArn',
+  publishStateMachine: 'PublishStateMachineArn',
+  bootTestStateMachine: 'BootTestStateMachineArn',
+  pruneStateMachine: 'PruneStateMachineArn',
+  bootHistoryTable: 'BootHistoryTableName',
+  digestFunction: 'DigestFunctionName',
+  sweepFunction: 'SweepFunctionName',
+} as const;
 
 /** The whole pipeline in the build region; regional work fans out from here through the SDK. */
 export class PipelineStack extends Stack {
@@ -55,12 +67,22 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
-    new WeeklyDigest(this, 'Digest', {
+    const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
       publishStateMachine: this.publish.stateMachine,
       pruneStateMachine: this.prune.stateMachine,
       bootHistory: this.bootTest.history,
+    });
+    this.addOutputs({
+      [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,
+      [STACK_OUTPUTS.alarmsTopic]: this.notifications.alarms.topicArn,
+      [STACK_OUTPUTS.publishStateMachine]: this.publish.stateMachine.stateMachineArn,
+      [STACK_OUTPUTS.bootTestStateMachine]: this.bootTest.stateMachine.stateMachineArn,
+      [STACK_OUTPUTS.pruneStateMachine]: this.prune.stateMachine.stateMachineArn,
+      [STACK_OUTPUTS.bootHistoryTable]: this.bootTest.history.tableName,
+      [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
+      [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,
@@ -70,5 +92,9 @@ export class PipelineStack extends Stack {
         Prune: this.prune.stateMachine,
       },
     });
+  }
+
+  private addOutputs(outputs: Record<string, string>): void {
+    for (const [name, value] of Object.entries(outputs)) new CfnOutput(this, name, { value });
   }
 }

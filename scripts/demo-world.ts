@@ -1,21 +1,15 @@
-import {
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-} from '@aws-sdk/client-ec2';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { MemoryBootHistory } from '../lambdas/aws/boot/history';
+import { type CycleOutcome, runCycle } from '../bin/local/cycle';
+import { LocalPipeline } from '../bin/local/pipeline';
+import { DynamoBootHistory } from '../lambdas/aws/boot/history';
 import type { ClientFactory } from '../lambdas/aws/clients';
-import { type CycleBootTest, runWeeklyCycle, type WeeklyCycleResult } from '../lambdas/aws/cycle';
-import { unlimited } from '../lambdas/aws/rate-limiter';
 import type { BootHistoryRow } from '../lambdas/core/boot/result';
 import { type PipelineConfig, parseConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from './fleet';
-import { coverMotoGaps } from './moto-gaps';
+import { motoGapsPlugin } from './moto-gaps';
 import { SimulatedHosts } from './simulated-hosts';
 
 export const DEMO_BUILD_REGION = 'us-east-1';
@@ -35,12 +29,14 @@ export const DEMO_BOOT_MS = { usual: 250, slow: 2800 };
 export interface DemoWorld {
   readonly config: PipelineConfig;
   readonly now: Date;
-  readonly topicArn: string;
-  /** SQS queue subscribed to the topic, standing in for the mailing list. */
+  /** The stack as deployed locally on the emulator, its state machines run by the local engine. */
+  readonly pipeline: LocalPipeline;
+  /** SQS queue subscribed to the announcements topic, standing in for the mailing list. */
   readonly queueUrl: string;
   readonly published: SeededImage[];
   readonly fresh: SeededImage[];
-  readonly bootTest: CycleBootTest & { readonly probe: SimulatedHosts; readonly history: MemoryBootHistory };
+  /** Stands in for the instances' port 22, which the emulator's instances do not have. */
+  readonly hosts: SimulatedHosts;
 }
 
 function isoDaysBefore(date: Date, days: number): string {
@@ -80,11 +76,12 @@ function previousWeeks(now: Date): BootHistoryRow[] {
 
 /**
  * Seeds the emulator with a FreeBSD fleet: 16 weeks of published builds of 4 series in 5 regions and this week's
- * builds waiting in the build region; a topic with an SQS subscriber; a test VPC; boot history of 8 weeks; and
- * simulated hosts on loopback whose port 22 opens after a delay chosen by the image they run.
+ * builds waiting in the build region; deploys the stack's resources locally (topics, history table, test VPC); an
+ * SQS subscriber on the announcements topic; boot history of 8 weeks; and simulated hosts on loopback whose port 22
+ * opens after a delay chosen by the image they run.
  */
-export async function createDemoWorld(clients: ClientFactory, now: Date): Promise<DemoWorld> {
-  coverMotoGaps(clients, DEMO_REGIONS);
+export async function createDemoWorld(emulator: ClientFactory, now: Date): Promise<DemoWorld> {
+  const clients = emulator.withPlugins(motoGapsPlugin());
   const today = now.toISOString().slice(0, 10);
   const config = parseConfig({
     buildRegion: DEMO_BUILD_REGION,
@@ -109,34 +106,7 @@ export async function createDemoWorld(clients: ClientFactory, now: Date): Promis
     weeklyFleet({ regions: [DEMO_BUILD_REGION], series: DEMO_SERIES, weeks: 1, newestBuildDate: today, tags: managed }),
   );
 
-  const sns = clients.sns(DEMO_BUILD_REGION);
-  const sqs = clients.sqs(DEMO_BUILD_REGION);
-  const topicArn = (await sns.send(new CreateTopicCommand({ Name: 'freebsd-ami-announcements' }))).TopicArn!;
-  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'mailing-list' }))).QueueUrl!;
-  const attributes = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  await sns.send(
-    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn! }),
-  );
-
   const ec2 = clients.ec2(DEMO_BUILD_REGION);
-  const vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.80.0.0/16' }))).Vpc!.VpcId!;
-  const subnetIds: string[] = [];
-  for (const [index, zone] of ['a', 'b'].entries()) {
-    const subnet = await ec2.send(
-      new CreateSubnetCommand({
-        VpcId: vpcId,
-        CidrBlock: `10.80.${index}.0/24`,
-        AvailabilityZone: `${DEMO_BUILD_REGION}${zone}`,
-      }),
-    );
-    subnetIds.push(subnet.Subnet!.SubnetId!);
-  }
-  const group = await ec2.send(
-    new CreateSecurityGroupCommand({ GroupName: 'boot-test', Description: 'boot test instances', VpcId: vpcId }),
-  );
-
   const [slowVariant] = DEMO_SERIES.filter((s) => s === DEMO_SLOW_SERIES).map((s) => s.split('/'));
   const slowName = `-${slowVariant![1]}-${today.replaceAll('-', '')} ${slowVariant![2]} ${slowVariant![3]!.toUpperCase()}`;
   const slowImages = new Set(
@@ -144,42 +114,39 @@ export async function createDemoWorld(clients: ClientFactory, now: Date): Promis
       .filter((image) => image.Name?.endsWith(slowName))
       .map((image) => image.ImageId),
   );
-  const probe = new SimulatedHosts(async (host) => {
+  const hosts = new SimulatedHosts(async (host) => {
     const found = await ec2.send(
       new DescribeInstancesCommand({ Filters: [{ Name: 'private-ip-address', Values: [host] }] }),
     );
     const imageId = found.Reservations?.[0]?.Instances?.[0]?.ImageId;
     return slowImages.has(imageId) ? DEMO_BOOT_MS.slow : DEMO_BOOT_MS.usual;
   });
-  const history = new MemoryBootHistory();
+  const pipeline = await LocalPipeline.create({
+    config,
+    clients,
+    services: (fn) => (fn.entry === 'boot/probe.ts' ? { probe: hosts } : {}),
+  });
+
+  const sns = clients.sns(DEMO_BUILD_REGION);
+  const sqs = clients.sqs(DEMO_BUILD_REGION);
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'mailing-list' }))).QueueUrl!;
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: pipeline.announcementsTopicArn,
+      Protocol: 'sqs',
+      Endpoint: attributes.Attributes!.QueueArn!,
+    }),
+  );
+  const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), pipeline.bootHistoryTable);
   for (const row of previousWeeks(now)) await history.put(row);
 
-  return {
-    config,
-    now,
-    topicArn,
-    queueUrl,
-    published,
-    fresh,
-    bootTest: {
-      network: { kind: 'isolated', subnetIds, securityGroupIds: [group.GroupId!] },
-      probe,
-      history,
-      waits: { runningPollMs: 50, volumePollMs: 20, stopPollMs: 20 },
-    },
-  };
+  return { config, now, pipeline, queueUrl, published, fresh, hosts };
 }
 
-/** Runs the weekly cycle on the demo world, without waits: copies on the emulator are available at once. */
-export function runDemoCycle(world: DemoWorld, clients: ClientFactory): Promise<WeeklyCycleResult> {
-  return runWeeklyCycle({
-    config: world.config,
-    clients,
-    now: world.now,
-    limiter: unlimited,
-    sleep: async () => undefined,
-    pollSeconds: 0,
-    topicArn: world.topicArn,
-    bootTest: world.bootTest,
-  });
+/** Runs the weekly cycle on the demo world: copies on the emulator are available at once, so polls wait 0 s. */
+export function runDemoCycle(world: DemoWorld): Promise<CycleOutcome> {
+  return runCycle(world.pipeline, { publish: { pollSeconds: 0 } });
 }

@@ -2,8 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { CycleOutcome } from '../bin/local/cycle';
+import { DynamoBootHistory } from '../lambdas/aws/boot/history';
 import { ClientFactory } from '../lambdas/aws/clients';
-import type { WeeklyCycleResult } from '../lambdas/aws/cycle';
+import { detectRegression } from '../lambdas/core/boot/regression';
+import { toBootPoint } from '../lambdas/core/boot/result';
 import { renderBootTimePlot } from '../lambdas/core/plot';
 import { createDemoWorld, DEMO_BUILD_REGION, DEMO_SLOW_SERIES, type DemoWorld, runDemoCycle } from './demo-world';
 import { emulatorEnvironment, startMoto } from './emulator';
@@ -11,50 +14,44 @@ import { emulatorEnvironment, startMoto } from './emulator';
 const OUTPUT_DIR = join(__dirname, '..', 'demo-output');
 const say = (text: string) => process.stderr.write(`${text}\n`);
 
-function printCycle(result: WeeklyCycleResult): void {
-  const { publish, bootTest, prune } = result;
-  if (publish) {
-    say(`publish: ${publish.sources.length} new images to ${publish.regions.length} regions`);
-    for (const outcome of publish.outcomes)
-      say(
-        `  ${outcome.region.padEnd(15)} ${outcome.status.padEnd(10)} ${Object.keys(outcome.published).length} images`,
-      );
-  }
-  if (bootTest) {
-    const passed = bootTest.results.filter((r) => r.status === 'passed').length;
-    say(`boot-test: ${passed}/${bootTest.results.length} boots passed, ${bootTest.regressions.length} regression(s)`);
-  }
-  if (prune) {
-    const t = prune.report.totals;
+function printCycle(result: CycleOutcome): void {
+  for (const execution of result.executions) {
+    const seconds = ((execution.stopDate?.getTime() ?? 0) - execution.startDate.getTime()) / 1000;
     say(
-      `prune: ${t.imagesDeregistered} images deregistered, ${t.snapshotsDeleted} snapshots deleted, ${t.gibReclaimed} GiB`,
+      `  ${execution.workflow.padEnd(10)} ${execution.status.padEnd(10)} ${seconds.toFixed(1)} s, ${execution.historyEventCount} history events, largest state ${execution.largestPayload.bytes} bytes${execution.error ? ` (${execution.error}: ${execution.cause})` : ''}`,
     );
   }
 }
 
-/** Writes the boot-time plot of the slow series and one x86 type, the digest, and the whole result. */
-async function writeOutputs(world: DemoWorld, result: WeeklyCycleResult): Promise<void> {
+/** Writes the boot-time plot of the slow series and one x86 type, the digest, and every execution's report. */
+async function writeOutputs(world: DemoWorld, clients: ClientFactory, result: CycleOutcome): Promise<void> {
   mkdirSync(OUTPUT_DIR, { recursive: true });
-  const rows = await world.bootTest.history.list();
+  const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), world.pipeline.bootHistoryTable);
+  const rows = (await history.list()).sort((a, b) => a.buildDate.localeCompare(b.buildDate));
   const keyOf = (r: { seriesKey: string; instanceType: string }) => `${r.seriesKey} ${r.instanceType}`;
-  const regressed = new Set(result.bootTest?.regressions.map((g) => `${keyOf(g.row)} ${g.row.buildDate}`));
+  const points = rows.map(toBootPoint).flatMap((p) => (p ? [p] : []));
+  const regression = world.config.bootTest.regression;
   const lines = [...new Set(rows.map(keyOf))]
     .filter((key) => key.startsWith(DEMO_SLOW_SERIES) || key.endsWith('c7i.large'))
     .map((key) => ({
       label: key,
       points: rows
         .filter((r) => keyOf(r) === key && r.median.bootSeconds !== undefined)
-        .map((r) => ({
-          date: r.buildDate,
-          seconds: r.median.bootSeconds!,
-          regression: regressed.has(`${key} ${r.buildDate}`),
-        })),
+        .map((r) => {
+          const point = toBootPoint(r);
+          return {
+            date: r.buildDate,
+            seconds: r.median.bootSeconds!,
+            regression: point ? detectRegression(point, points, regression).regressed : false,
+          };
+        }),
     }));
   writeFileSync(
     join(OUTPUT_DIR, 'boot-times.svg'),
     renderBootTimePlot(lines, { title: 'Boot time to sshd on the emulator (simulated hosts)' }),
   );
-  writeFileSync(join(OUTPUT_DIR, 'digest.txt'), `Subject: ${result.digest.subject}\n\n${result.digest.text}`);
+  if (result.digest)
+    writeFileSync(join(OUTPUT_DIR, 'digest.txt'), `Subject: ${result.digest.subject}\n\n${result.digest.text}`);
   writeFileSync(join(OUTPUT_DIR, 'cycle.json'), JSON.stringify(result, null, 2));
   say(`wrote boot-times.svg, digest.txt and cycle.json in ${OUTPUT_DIR}\n`);
 }
@@ -75,8 +72,8 @@ async function main(): Promise<void> {
     world = await createDemoWorld(clients, new Date());
     say(`  ${world.published.length} published images, ${world.fresh.length} new builds in ${DEMO_BUILD_REGION}`);
 
-    say('running the weekly cycle: publish -> boot-test -> prune -> digest ...');
-    const result = await runDemoCycle(world, clients);
+    say("running the weekly cycle on the stack's own state machines: publish -> boot-test -> prune -> digest ...");
+    const result = await runDemoCycle(world);
     printCycle(result);
     const instances = await clients.ec2(DEMO_BUILD_REGION).send(
       new DescribeInstancesCommand({
@@ -90,12 +87,13 @@ async function main(): Promise<void> {
     say(
       `mailing list (SQS subscriber) received ${received.Messages?.length ?? 0} messages: announcements and the digest`,
     );
-    await writeOutputs(world, result);
+    await writeOutputs(world, clients, result);
 
-    process.stdout.write(`Subject: ${result.digest.subject}\n\n${result.digest.text}\n`);
-    if (result.failures.length > 0) process.exitCode = 1;
+    if (result.digest) process.stdout.write(`Subject: ${result.digest.subject}\n\n${result.digest.text}\n`);
+    else say(`the digest was not sent: ${result.digestError}`);
+    if (result.executions.some((e) => e.status !== 'SUCCEEDED') || !result.digest) process.exitCode = 1;
   } finally {
-    await world?.bootTest.probe.close();
+    await world?.hosts.close();
     await moto.stop();
   }
 }

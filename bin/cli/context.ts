@@ -20,6 +20,8 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly config: PipelineConfig;
   readonly clients: ClientFactory;
+  /** The endpoint every AWS call goes to when it is not AWS itself (a local emulator). */
+  readonly endpointUrl?: string;
   readonly output: 'json' | 'table';
   /** Regions named on the command line (`--regions a,b` or `--region a`), if any. */
   readonly regions?: string[];
@@ -45,6 +47,7 @@ export function createContext(options: GlobalOptions, cwd = process.cwd()): CliC
   return {
     config,
     clients: new ClientFactory({ profile: options.profile, endpoint: options.endpointUrl }),
+    endpointUrl: options.endpointUrl,
     output: options.output,
     regions: regions?.length ? regions : undefined,
     logger: options.verbose

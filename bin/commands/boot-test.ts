@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
-import { runBootTest } from '../../lambdas/aws/boot/run';
-import { TcpProbe } from '../../lambdas/aws/boot/tcp-probe';
+import { BOOT_ENV } from '../../lambdas/boot/schemas';
 import type { BootHistoryRow, BootRunResult } from '../../lambdas/core/boot/result';
-import { ConfigError } from '../../lambdas/core/errors';
+import { ConfigError, PipelineError } from '../../lambdas/core/errors';
+import { describeFailure } from '../../bin/local/engine';
 import type { CliContext } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
+import { openPipeline } from '../cli/pipeline';
 
 /** Environment variable naming the boot history table for `boot-history` and `boot-test --record`. */
 export const HISTORY_TABLE_ENV = 'AMI_PIPELINE_BOOT_HISTORY_TABLE';
@@ -48,42 +49,48 @@ export function registerBootTest(program: Command, context: () => CliContext): v
       const runs = options.runs === undefined ? undefined : Number(options.runs);
       if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1 && runs <= 10))
         throw new ConfigError(`--runs must be a whole number from 1 to 10 (got ${options.runs})`);
-      const history = options.record ? historyTable(ctx, options.table) : undefined;
-      const region = ctx.config.buildRegion;
-      const probe = new TcpProbe();
-      const report = await runBootTest(
-        {
-          config: ctx.config,
-          clients: ctx.clients,
-          region,
-          network: { kind: 'operator', subnetIds: options.subnet, securityGroupIds: options.securityGroup },
-          probe,
-          now: ctx.now,
-          logger: ctx.logger,
-          history,
+      const table = options.record ? historyTableName(options.table) : '';
+      const runId =
+        options.runId ??
+        `cli-${ctx
+          .now()
+          .toISOString()
+          .replace(/[^0-9]/g, '')
+          .slice(0, 14)}`;
+      // The stack's boot test workflow on this machine: its probe function opens TCP connections from here.
+      const pipeline = await openPipeline(ctx, {
+        environment: {
+          [BOOT_ENV.subnets]: options.subnet.join(','),
+          [BOOT_ENV.securityGroups]: options.securityGroup.join(','),
+          [BOOT_ENV.network]: 'operator',
+          [BOOT_ENV.historyTable]: table,
         },
+      });
+      const report = await pipeline.bootTest(
         {
-          runId:
-            options.runId ??
-            `cli-${ctx
-              .now()
-              .toISOString()
-              .replace(/[^0-9]/g, '')
-              .slice(0, 14)}`,
           imageIds: options.ami,
-          instanceTypes: options.types,
-          runs,
+          ...(options.types?.length ? { instanceTypes: options.types } : {}),
+          ...(runs === undefined ? {} : { runs }),
         },
-      );
+        runId,
+      ).done;
+      const output = (report.output ?? {}) as {
+        rounds?: { results: BootRunResult[]; notLaunched: BootRunResult[] }[];
+        record?: { value?: { regressions?: string[] } };
+      };
+      const results = (output.rounds ?? []).flatMap((round) => [...round.results, ...round.notLaunched]);
       ctx.print(
-        formatOutput(ctx.output, report, (r) =>
-          renderResults(
-            r.results,
-            r.regressions.map((g) => g.message ?? ''),
-          ),
+        formatOutput(ctx.output, report, () =>
+          [
+            renderResults(results, output.record?.value?.regressions ?? []),
+            ...(report.status === 'SUCCEEDED'
+              ? []
+              : ['', `boot test ${report.status.toLowerCase()}: ${report.error} ${report.cause ?? ''}`]),
+          ].join('\n'),
         ),
       );
-      if (report.results.some((r) => r.status === 'failed' || r.status === 'timeout')) process.exitCode = 1;
+      if (report.status !== 'SUCCEEDED') throw new PipelineError(describeFailure(report));
+      if (results.some((r) => r.status === 'failed' || r.status === 'timeout')) process.exitCode = 1;
     });
 
   program
@@ -103,10 +110,14 @@ export function registerBootTest(program: Command, context: () => CliContext): v
     });
 }
 
-function historyTable(ctx: CliContext, table: string | undefined): DynamoBootHistory {
+function historyTableName(table: string | undefined): string {
   const name = table ?? process.env[HISTORY_TABLE_ENV];
   if (!name) throw new ConfigError(`name the boot history table with --table or ${HISTORY_TABLE_ENV}`);
-  return new DynamoBootHistory(ctx.clients.dynamodb(ctx.config.buildRegion), name);
+  return name;
+}
+
+function historyTable(ctx: CliContext, table: string | undefined): DynamoBootHistory {
+  return new DynamoBootHistory(ctx.clients.dynamodb(ctx.config.buildRegion), historyTableName(table));
 }
 
 /** One line per launch with ec2-boot-bench's four intervals, then any regressions. */

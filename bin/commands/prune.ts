@@ -1,8 +1,23 @@
 import type { Command } from 'commander';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import type { ImagePlanEntry, PrunePlan, PruneReport } from '../../lambdas/core/prune';
+import type { ExecutionReport } from '../../bin/local/engine';
 import type { CliContext } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
+import { openPipeline } from '../cli/pipeline';
+
+/** What the prune workflow's Summary step reports. */
+interface PruneSummary {
+  readonly imagesDeregistered: number;
+  readonly snapshotsDeleted: number;
+  readonly gibReclaimed: number;
+  readonly failedRegions: string[];
+  readonly failedCount: number;
+}
+
+function summaryOf(report: ExecutionReport): PruneSummary | undefined {
+  return (report.output as { summary?: { summary?: PruneSummary } } | undefined)?.summary?.summary;
+}
 
 interface SeriesRow {
   readonly region: string;
@@ -81,17 +96,28 @@ export function registerPrune(program: Command, context: () => CliContext): void
     .option('--details', 'also list every image with its action and the reason for it')
     .action(async (options: { execute?: boolean; overrideBreaker?: boolean; details?: boolean }) => {
       const ctx = context();
-      const result = await runPrune({
+      // The plan the run starts from (the workflow's Plan step computes the same), for the tables.
+      const planned = await runPrune({
         config: ctx.config,
         clients: ctx.clients,
         now: ctx.now(),
         logger: ctx.logger,
         regions: ctx.regions,
-        execute: options.execute === true,
+        execute: false,
         overrideBreaker: options.overrideBreaker === true,
       });
+      let execution: ExecutionReport | undefined;
+      if (options.execute) {
+        const pipeline = await openPipeline(ctx);
+        execution = await pipeline.prune({
+          execute: true,
+          overrideBreaker: options.overrideBreaker === true,
+          ...(ctx.regions ? { regions: ctx.regions } : {}),
+        }).done;
+      }
+      const summary = execution && summaryOf(execution);
       ctx.print(
-        formatOutput(ctx.output, { plan: result.plan, report: result.report }, ({ plan, report }) =>
+        formatOutput(ctx.output, { plan: planned.plan, report: planned.report, execution }, ({ plan, report }) =>
           [
             renderTable(planRows(plan), [
               { header: 'REGION', value: (r) => r.region },
@@ -106,13 +132,15 @@ export function registerPrune(program: Command, context: () => CliContext): void
             '',
             reportTable(report),
             '',
-            report.dryRun
+            !execution
               ? 'Dry run: nothing was deleted. Run with --execute to apply this plan.'
-              : `Deregistered ${report.totals.imagesDeregistered} images, deleted ${report.totals.snapshotsDeleted} snapshots, reclaimed ${report.totals.gibReclaimed} GiB.`,
+              : summary
+                ? `Deregistered ${summary.imagesDeregistered} images, deleted ${summary.snapshotsDeleted} snapshots, reclaimed ${summary.gibReclaimed} GiB.${summary.failedCount ? ` ${summary.failedCount} failure(s); regions failed: ${summary.failedRegions.join(', ') || 'none'}.` : ''}`
+                : `The prune run ${execution.status.toLowerCase()}: ${execution.error ?? ''} ${execution.cause ?? ''}`,
           ].join('\n'),
         ),
       );
-      if (result.report.totals.failures > 0) process.exitCode = 1;
+      if (planned.report.totals.failures > 0 || (execution && execution.status !== 'SUCCEEDED')) process.exitCode = 1;
     });
 
   program

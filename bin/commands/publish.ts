@@ -1,42 +1,53 @@
 import type { Command } from 'commander';
-import { type PublishResult, planRun, type RegionProgress, runPublish } from '../../lambdas/aws/publish/service';
+import { describeFailure, type ExecutionReport } from '../../bin/local/engine';
+import { planRun } from '../../lambdas/aws/publish/service';
 import { PartialFailureError } from '../../lambdas/core/errors';
 import { planCounts } from '../../lambdas/core/publish';
+import { TOPIC_ENV } from '../../lambdas/publish/announce';
 import type { CliContext } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
+import { openPipeline } from '../cli/pipeline';
 
 interface PublishOptions {
   readonly ami?: string[];
   readonly dryRun?: boolean;
   readonly topicArn?: string;
   readonly pollSeconds?: string;
+  readonly bootTest?: boolean;
 }
 
-function progressLine(states: Map<string, RegionProgress>): string {
-  let available = 0;
-  let copying = 0;
-  let failed = 0;
-  for (const progress of states.values()) {
-    for (const copy of progress.copies) {
-      if (copy.state === 'available') available++;
-      else if (copy.state === 'failed') failed++;
-      else copying++;
-    }
+interface RegionRow {
+  readonly region: string;
+  readonly status: string;
+  readonly published?: Record<string, string>;
+  readonly failed?: { error: string }[];
+  readonly changes?: number;
+  readonly error?: string;
+}
+
+/** The publish execution's outcome: one row per region, then the executions it started. */
+function resultTable(reports: readonly ExecutionReport[]): string {
+  const [publish, ...started] = reports;
+  const output = (publish?.output ?? {}) as { count?: number; buildRegion?: string; outcomes?: RegionRow[] };
+  const lines = [
+    `${output.count ?? 0} source image(s) from ${output.buildRegion ?? '?'}: publish ${publish?.status.toLowerCase()}`,
+  ];
+  if (publish && publish.status !== 'SUCCEEDED') lines.push(describeFailure(publish));
+  if (output.outcomes?.length) {
+    lines.push(
+      '',
+      renderTable(output.outcomes, [
+        { header: 'REGION', value: (o) => o.region },
+        { header: 'STATUS', value: (o) => o.status },
+        { header: 'PUBLISHED', value: (o) => Object.keys(o.published ?? {}).length, align: 'right' },
+        { header: 'FAILED', value: (o) => o.failed?.length ?? 0, align: 'right' },
+        { header: 'CHANGES', value: (o) => o.changes ?? 0, align: 'right' },
+        { header: 'ERROR', value: (o) => o.error ?? o.failed?.[0]?.error },
+      ]),
+    );
   }
-  return `publish: ${states.size} region(s), ${available} copies available, ${copying} in progress, ${failed} failed`;
-}
-
-function resultTable(result: PublishResult): string {
-  const header = `${result.sources.length} source image(s) from ${result.buildRegion}; ${result.skipped.length} left out`;
-  const rows = renderTable(result.outcomes, [
-    { header: 'REGION', value: (o) => o.region },
-    { header: 'STATUS', value: (o) => o.status },
-    { header: 'PUBLISHED', value: (o) => Object.keys(o.published).length, align: 'right' },
-    { header: 'FAILED', value: (o) => o.failed.length, align: 'right' },
-    { header: 'CHANGES', value: (o) => o.changes, align: 'right' },
-    { header: 'ERROR', value: (o) => o.error ?? o.failed[0]?.error },
-  ]);
-  return result.outcomes.length > 0 ? `${header}\n\n${rows}` : `${header}; nothing to publish`;
+  for (const child of started) lines.push('', `${child.workflow} ${child.status.toLowerCase()} (${child.name})`);
+  return lines.join('\n');
 }
 
 /** `ami-pipeline publish`: copies new images to every region, makes them public, tags and announces them. */
@@ -46,8 +57,9 @@ export function registerPublish(program: Command, context: () => CliContext): vo
     .description('publish new source images to every enabled region (public, tagged, deprecation, SSM, announcement)')
     .option('--ami <id...>', 'publish these source images instead of discovering new ones')
     .option('--dry-run', 'print the plan and each region’s preflight; change nothing')
-    .option('--topic-arn <arn>', 'SNS topic to announce on (without it, nothing is announced)')
+    .option('--topic-arn <arn>', 'SNS topic to announce on (default: the stack’s announcements topic, if any)')
     .option('--poll-seconds <n>', 'seconds before the first availability poll (then doubling)')
+    .option('--no-boot-test', 'do not start the boot test of the published images')
     .action(async (options: PublishOptions) => {
       const ctx = context();
       const run = {
@@ -83,20 +95,24 @@ export function registerPublish(program: Command, context: () => CliContext): vo
         );
         return;
       }
-      const states = new Map<string, RegionProgress>();
-      const result = await runPublish({
-        ...run,
-        onProgress: (progress) => {
-          states.set(progress.region, progress);
-          ctx.progress(progressLine(states));
-        },
+      const config =
+        options.bootTest === false
+          ? { ...ctx.config, bootTest: { ...ctx.config.bootTest, enabled: false } }
+          : ctx.config;
+      const pipeline = await openPipeline(ctx, {
+        config,
+        environment: options.topicArn ? { [TOPIC_ENV]: options.topicArn } : undefined,
       });
-      ctx.print(formatOutput(ctx.output, result, resultTable));
-      if (result.failures.length > 0) {
-        throw new PartialFailureError(
-          `${result.failures.length} item(s) failed in ${new Set(result.failures.map((f) => f.region)).size} region(s)`,
-          result.failures,
-        );
+      await pipeline.publish({
+        ...(run.imageIds?.length ? { imageIds: run.imageIds } : {}),
+        ...(run.regions ? { regions: run.regions } : {}),
+        ...(run.pollSeconds === undefined ? {} : { pollSeconds: run.pollSeconds }),
+      }).done;
+      const reports = await pipeline.settled();
+      ctx.print(formatOutput(ctx.output, reports, resultTable));
+      const failed = reports.filter((r) => r.status !== 'SUCCEEDED');
+      if (failed.length > 0) {
+        throw new PartialFailureError(failed.map(describeFailure).join('; '), []);
       }
     });
 }

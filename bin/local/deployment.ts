@@ -1,5 +1,18 @@
+import {
+  CloudFormationClient,
+  ListStackResourcesCommand,
+  type StackResourceSummary,
+} from '@aws-sdk/client-cloudformation';
 import { CreateTableCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  type Tag,
+} from '@aws-sdk/client-ec2';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import { PipelineError } from '../../lambdas/core/errors';
@@ -123,6 +136,11 @@ export interface LocalDeploymentOptions {
   readonly account: string;
   /** Physical values already known (e.g. from the command line), by logical id; they are not created. */
   readonly known?: Readonly<Record<string, string>>;
+  /**
+   * Make the topics, tables and network through `clients` (true, for the emulator or a simulation); with false only
+   * the functions and state machines, which the engine runs itself, and the known values are resolved.
+   */
+  readonly makeResources?: boolean;
 }
 
 /**
@@ -155,9 +173,11 @@ export async function deployLocally(
     if (!resource) continue;
     const properties = resource.Properties ?? {};
     if (known) {
-      deployment.setRef(id, known);
+      deployment.setRef(id, known).setAttribute(id, 'GroupId', known).setAttribute(id, 'TopicArn', known);
       continue;
     }
+    const local = resource.Type === 'AWS::StepFunctions::StateMachine' || resource.Type === 'AWS::Lambda::Function';
+    if (options.makeResources === false && !local) continue;
     switch (resource.Type) {
       case 'AWS::SNS::Topic': {
         const topic = await clients.sns(region).send(new CreateTopicCommand({ Name: id }));
@@ -165,44 +185,81 @@ export async function deployLocally(
         break;
       }
       case 'AWS::DynamoDB::Table': {
-        await clients.dynamodb(region).send(
-          new CreateTableCommand({
-            TableName: id,
-            KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
-            AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
-            BillingMode: 'PAY_PER_REQUEST',
-          }),
-        );
+        try {
+          await clients.dynamodb(region).send(
+            new CreateTableCommand({
+              TableName: id,
+              KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
+              AttributeDefinitions: properties.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+              BillingMode: 'PAY_PER_REQUEST',
+            }),
+          );
+        } catch (error) {
+          // A table made by an earlier local run is used again.
+          if ((error as Error).name !== 'ResourceInUseException') throw error;
+        }
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:dynamodb:${region}:${account}:table/${id}`);
         break;
       }
       case 'AWS::EC2::VPC': {
-        const vpc = await clients.ec2(region).send(new CreateVpcCommand({ CidrBlock: String(properties.CidrBlock) }));
-        deployment.setRef(id, vpc.Vpc!.VpcId!);
+        const ec2 = clients.ec2(region);
+        const existing = await ec2.send(new DescribeVpcsCommand({ Filters: byLogicalId(id) }));
+        const vpcId =
+          existing.Vpcs?.[0]?.VpcId ??
+          (
+            await ec2.send(
+              new CreateVpcCommand({
+                CidrBlock: String(properties.CidrBlock),
+                TagSpecifications: [{ ResourceType: 'vpc', Tags: logicalIdTag(id) }],
+              }),
+            )
+          ).Vpc!.VpcId!;
+        deployment.setRef(id, vpcId);
         break;
       }
       case 'AWS::EC2::Subnet': {
+        const ec2 = clients.ec2(region);
         const zone = resolveValue(properties.AvailabilityZone, deployment) as string | undefined;
-        const subnet = await clients.ec2(region).send(
-          new CreateSubnetCommand({
-            VpcId: resolveValue(properties.VpcId, deployment) as string,
-            CidrBlock: String(properties.CidrBlock),
-            AvailabilityZone: zone ?? `${region}${AZ_LETTERS[subnetIndex % 3]}`,
-          }),
-        );
+        const existing = await ec2.send(new DescribeSubnetsCommand({ Filters: byLogicalId(id) }));
+        const subnetId =
+          existing.Subnets?.[0]?.SubnetId ??
+          (
+            await ec2.send(
+              new CreateSubnetCommand({
+                VpcId: resolveValue(properties.VpcId, deployment) as string,
+                CidrBlock: String(properties.CidrBlock),
+                AvailabilityZone: zone ?? `${region}${AZ_LETTERS[subnetIndex % 3]}`,
+                TagSpecifications: [{ ResourceType: 'subnet', Tags: logicalIdTag(id) }],
+              }),
+            )
+          ).Subnet!.SubnetId!;
         subnetIndex++;
-        deployment.setRef(id, subnet.Subnet!.SubnetId!);
+        deployment.setRef(id, subnetId);
         break;
       }
       case 'AWS::EC2::SecurityGroup': {
-        const group = await clients.ec2(region).send(
-          new CreateSecurityGroupCommand({
-            GroupName: id,
-            Description: String(properties.GroupDescription ?? id),
-            VpcId: resolveValue(properties.VpcId, deployment) as string,
+        const ec2 = clients.ec2(region);
+        const vpcId = resolveValue(properties.VpcId, deployment) as string;
+        const existing = await ec2.send(
+          new DescribeSecurityGroupsCommand({
+            Filters: [
+              { Name: 'group-name', Values: [id] },
+              { Name: 'vpc-id', Values: [vpcId] },
+            ],
           }),
         );
-        deployment.setRef(id, group.GroupId!).setAttribute(id, 'GroupId', group.GroupId!);
+        const groupId =
+          existing.SecurityGroups?.[0]?.GroupId ??
+          (
+            await ec2.send(
+              new CreateSecurityGroupCommand({
+                GroupName: id,
+                Description: String(properties.GroupDescription ?? id),
+                VpcId: vpcId,
+              }),
+            )
+          ).GroupId!;
+        deployment.setRef(id, groupId).setAttribute(id, 'GroupId', groupId);
         break;
       }
       case 'AWS::StepFunctions::StateMachine': {
@@ -218,6 +275,77 @@ export async function deployLocally(
     }
   }
   return deployment;
+}
+
+const LOGICAL_ID_TAG = 'aws:cloudformation:logical-id';
+
+function logicalIdTag(id: string): Tag[] {
+  return [{ Key: `local:${LOGICAL_ID_TAG}`, Value: id }];
+}
+
+function byLogicalId(id: string) {
+  return [{ Name: `tag:local:${LOGICAL_ID_TAG}`, Values: [id] }];
+}
+
+/**
+ * The deployed stack's resources, from CloudFormation: what the CLI resolves the functions' environments and the
+ * definitions against when it runs the pipeline locally for an account. Undefined when the stack is not deployed.
+ */
+export async function deploymentFromStack(
+  clients: ClientFactory,
+  stackName: string,
+  region: string,
+): Promise<MappedDeployment | undefined> {
+  const cloudformation = clients.client(CloudFormationClient, region);
+  const resources: StackResourceSummary[] = [];
+  let nextToken: string | undefined;
+  try {
+    do {
+      const page = await cloudformation.send(
+        new ListStackResourcesCommand({ StackName: stackName, NextToken: nextToken }),
+      );
+      resources.push(...(page.StackResourceSummaries ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+  } catch (error) {
+    if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message))
+      return undefined;
+    throw error;
+  }
+  const arnOf = (service: string, resource: string) =>
+    resources.length ? `arn:aws:${service}:${region}:${accountOf(resources)}:${resource}` : resource;
+  const deployment = new MappedDeployment(region, accountOf(resources));
+  for (const resource of resources) {
+    const id = resource.LogicalResourceId!;
+    const physical = resource.PhysicalResourceId!;
+    deployment.setRef(id, physical);
+    switch (resource.ResourceType) {
+      case 'AWS::Lambda::Function':
+        deployment.setAttribute(id, 'Arn', arnOf('lambda', `function:${physical}`));
+        break;
+      case 'AWS::StepFunctions::StateMachine':
+        deployment.setAttribute(id, 'Arn', physical).setAttribute(id, 'Name', physical.split(':').pop()!);
+        break;
+      case 'AWS::EC2::SecurityGroup':
+        deployment.setAttribute(id, 'GroupId', physical);
+        break;
+      case 'AWS::SNS::Topic':
+        deployment.setAttribute(id, 'TopicArn', physical);
+        break;
+      case 'AWS::DynamoDB::Table':
+        deployment.setAttribute(id, 'Arn', arnOf('dynamodb', `table/${physical}`));
+        break;
+      default:
+        break;
+    }
+  }
+  return deployment;
+}
+
+/** The account of a deployed stack, read from the ARN of one of its state machines or topics. */
+function accountOf(resources: readonly StackResourceSummary[]): string {
+  const arn = resources.find((r) => r.PhysicalResourceId?.startsWith('arn:'))?.PhysicalResourceId;
+  return arn?.split(':')[4] ?? '';
 }
 
 /** Creation order: VPCs before subnets and security groups, everything else after. */

@@ -152,6 +152,25 @@ export interface ExecutionReport {
   readonly transitions: number;
   /** The largest state input, output or Map result seen, and where. */
   readonly largestPayload: { readonly bytes: number; readonly state: string };
+  /** For an execution that did not succeed: the last task that failed in it, and how. */
+  readonly failedTask?: { readonly state: string; readonly error: string; readonly message: string };
+}
+
+/** The message inside a Lambda task failure's cause (`{ errorType, errorMessage }`), or the cause itself. */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: string };
+    return parsed.errorMessage ?? cause;
+  } catch {
+    return cause;
+  }
+}
+
+/** One line saying why an execution did not succeed: its error, and the task failure behind it. */
+export function describeFailure(report: ExecutionReport): string {
+  const task = report.failedTask ? ` after ${report.failedTask.state} failed: ${report.failedTask.message}` : '';
+  return `${report.workflow} ${report.status.toLowerCase()}: ${report.error ?? ''} ${causeMessage(report.cause)}${task}`.trim();
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -218,6 +237,20 @@ export class LocalExecution {
     return this.engine.stateMachineArn(this.workflow);
   }
 
+  /** The last task failure of the history, with the state it happened in. */
+  failedTask(): ExecutionReport['failedTask'] {
+    let state = '';
+    let failure: ExecutionReport['failedTask'];
+    for (const event of this.history) {
+      if (event.type === 'TaskStateEntered') state = event.stateEnteredEventDetails?.name ?? state;
+      if (event.type === 'TaskFailed') {
+        const details = event.taskFailedEventDetails;
+        failure = { state, error: details?.error ?? '', message: causeMessage(details?.cause) };
+      }
+    }
+    return failure;
+  }
+
   report(): ExecutionReport {
     return {
       executionArn: this.executionArn,
@@ -233,6 +266,7 @@ export class LocalExecution {
       historyEventCount: this.history.length,
       transitions: this.transitions,
       largestPayload: { ...this.largestPayload },
+      failedTask: this.status === 'SUCCEEDED' || this.status === 'RUNNING' ? undefined : this.failedTask(),
     };
   }
 

@@ -33,11 +33,12 @@ function listItem(execution: LocalExecution): ExecutionListItem {
  * stop), so that what reads executions (the digest, the CLI's status) works the same on the local engine as in an
  * account. Calls about other state machines go on to the service.
  */
-export function localStepFunctionsPlugin(engine: LocalEngine): ClientPlugin {
+export function localStepFunctionsPlugin(engineOf: () => LocalEngine): ClientPlugin {
   return (stack, { service }) => {
     if (service !== 'sfn') return;
     stack.add(
       (next, context) => async (args) => {
+        const engine = engineOf();
         const input = args.input as Record<string, unknown>;
         const answer: Answer = (output) => ({ output: { $metadata: {}, ...output }, response: {} }) as never;
         const machineArns = new Map([...engine.workflows.values()].map((w) => [engine.stateMachineArn(w), w]));

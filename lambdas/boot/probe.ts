@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { TcpProbe } from '../aws/boot/tcp-probe';
+import { type PortProbe, TcpProbe } from '../aws/boot/tcp-probe';
 import { parseEvent } from '../shared/event';
+import { invocationService } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 
 // This function runs inside the test VPC, which has no route to any AWS API: it must never import an SDK client.
@@ -13,11 +14,12 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'boot-probe' });
-const probe = new TcpProbe();
 
 /** Watches a test instance's port 22 from inside the VPC: first refused, first accepted, SSH banner. */
 export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'boot-probe');
+  // Real TCP from inside the VPC; a local run without a route to the instances supplies its own probe.
+  const probe = invocationService<PortProbe>('probe', () => new TcpProbe());
   const target = { host: input.host, port: input.port };
   if (input.mode === 'check') {
     const check = await probe.check(target, input.timeoutSeconds * 1000);

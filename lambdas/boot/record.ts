@@ -1,7 +1,7 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import { invocationClients } from '../aws/runtime';
-import { currentInvocation } from '../shared/invocation';
+import { currentInvocation, invocationEnv } from '../shared/invocation';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { recordResults } from '../aws/boot/run';
 import { parseEvent } from '../shared/event';
@@ -23,7 +23,9 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'boot-record');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const history = new DynamoBootHistory(clients.dynamodb(region), requiredEnv(BOOT_ENV.historyTable));
+  // The stack always names its table; an operator's local run without one measures without recording.
+  const table = invocationEnv()[BOOT_ENV.historyTable];
+  const history = table ? new DynamoBootHistory(clients.dynamodb(region), table) : undefined;
   const results = input.rounds.flatMap((round) => [...round.results, ...round.notLaunched]);
   const { rows, regressions } = await recordResults(
     { config, history, now: new Date(clock.now()), logger, emitMetric: (line) => writeLogLine(line) },

@@ -48,8 +48,9 @@ export function bootNetworkFromEnv(
   env: Readonly<Record<string, string | undefined>> = invocationEnv(),
 ): BootNetworkConfig {
   const kind = requiredEnv(BOOT_ENV.network, env);
-  if (kind !== 'isolated' && kind !== 'outbound-internet')
-    throw new ConfigError(`${BOOT_ENV.network} must be isolated or outbound-internet (got ${kind})`);
+  // `operator`: a network an operator's local run names on the command line, reachable from that machine.
+  if (kind !== 'isolated' && kind !== 'outbound-internet' && kind !== 'operator')
+    throw new ConfigError(`${BOOT_ENV.network} must be isolated, outbound-internet or operator (got ${kind})`);
   return {
     kind,
     subnetIds: requiredEnv(BOOT_ENV.subnets, env).split(','),

@@ -56,6 +56,7 @@ const publishOutput = z.object({
   buildRegion: z.string().optional(),
   regions: z.array(z.string()).default([]),
   images: z.array(z.string()).default([]),
+  names: z.record(z.string(), z.string()).default({}),
   count: z.number().default(0),
   outcomes: z
     .array(
@@ -207,7 +208,7 @@ export function publishSummaryFromExecutions(
     let copiesOfRun = 0;
     for (const outcome of output.outcomes) {
       const published = Object.keys(outcome.published);
-      for (const source of published) images.add(source);
+      for (const source of published) images.add(output.names[source] ?? source);
       copiesOfRun += published.length;
       if (outcome.status === 'failed') regionsFailed.add(outcome.region);
       failures.push(...outcome.failed);

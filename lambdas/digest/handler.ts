@@ -39,5 +39,10 @@ export async function handler(event: unknown) {
     window: result.window,
   });
   if (result.unreadable.length) throw new DigestIncompleteError(`digest sent without: ${result.unreadable.join('; ')}`);
-  return { subject: result.digest.subject, needsAttention: result.digest.needsAttention, messageId: result.messageId };
+  return {
+    subject: result.digest.subject,
+    text: result.digest.text,
+    needsAttention: result.digest.needsAttention,
+    messageId: result.messageId,
+  };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { announceStep } from '../aws/publish/service';
 import { parseEvent } from '../shared/event';
-import { requiredEnv } from '../shared/env';
+import { invocationEnv } from '../shared/invocation';
 import { handlerContext, imageIds, regionOutcomeSchema } from './shared';
 
 /** Environment variable naming the announcement topic. */
@@ -14,7 +14,8 @@ const eventSchema = z.object({ images: imageIds, outcomes: z.array(regionOutcome
 export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'publish-announce');
   const ctx = handlerContext('publish-announce');
-  const result = await announceStep(ctx, { ...input, topicArn: requiredEnv(TOPIC_ENV) });
+  // Without a topic (a local run that names none) the run is still summarized and sources marked; nothing is sent.
+  const result = await announceStep(ctx, { ...input, topicArn: invocationEnv()[TOPIC_ENV] || undefined });
   ctx.logger.info('publish run summarized', {
     messages: result.messages,
     failedRegions: result.failedRegions,

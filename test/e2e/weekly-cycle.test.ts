@@ -7,8 +7,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import type { CycleOutcome } from '../../bin/local/cycle';
+import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import type { WeeklyCycleResult } from '../../lambdas/aws/cycle';
 import { freebsdProfile, type ParsedImageName } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
 import {
@@ -17,7 +18,6 @@ import {
   DEMO_BUILD_REGION,
   DEMO_REGIONS,
   DEMO_SERIES,
-  DEMO_SLOW_SERIES,
   type DemoWorld,
   runDemoCycle,
 } from '../../scripts/demo-world';
@@ -44,10 +44,10 @@ async function ownImages(clients: ClientFactory, region: string) {
 describe('a whole weekly cycle on the emulator', () => {
   const clients = new ClientFactory({ maxAttempts: 3 });
   let world: DemoWorld;
-  let first: WeeklyCycleResult;
+  let first: CycleOutcome;
   let mail: { Subject?: string; Message: string }[];
 
-  const cycle = () => runDemoCycle(world, clients);
+  const cycle = () => runDemoCycle(world);
 
   beforeAll(async () => {
     await resetEmulator();
@@ -55,12 +55,15 @@ describe('a whole weekly cycle on the emulator', () => {
     first = await cycle();
     mail = await drain(clients, world.queueUrl);
   });
-  afterAll(() => world?.bootTest.probe.close());
+  afterAll(() => world?.hosts.close());
 
-  test('runs every part without a failure', () => {
-    expect(first.failures).toEqual([]);
-    expect(first.publish?.failures).toEqual([]);
-    expect(first.prune?.report.totals.failures).toBe(0);
+  test('runs every part on the stack’s own state machines without a failure', () => {
+    expect(first.executions.map((e) => [e.workflow, e.status])).toEqual([
+      ['publish', 'SUCCEEDED'],
+      ['boot-test', 'SUCCEEDED'],
+      ['prune', 'SUCCEEDED'],
+    ]);
+    expect(first.digestError).toBeUndefined();
   });
 
   test('publishes each new build to every region, public, with its snapshot public', async () => {
@@ -97,43 +100,45 @@ describe('a whole weekly cycle on the emulator', () => {
     }
   });
 
-  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest", () => {
-    const digests = mail.filter((m) => m.Subject === first.digest.subject);
+  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest", async () => {
+    const digests = mail.filter((m) => m.Subject === first.digest?.subject);
     const announced = new Set<string>();
-    for (const message of mail.filter((m) => m.Subject !== first.digest.subject)) {
+    for (const message of mail.filter((m) => m.Subject !== first.digest?.subject)) {
       const v1 = (JSON.parse(message.Message) as { v1: { Regions: Record<string, { ImageId: string }[]> } }).v1;
       for (const [region, images] of Object.entries(v1.Regions))
         for (const image of images) announced.add(`${region} ${image.ImageId}`);
     }
 
     expect(digests).toHaveLength(1);
-    for (const outcome of first.publish!.outcomes)
-      for (const imageId of Object.values(outcome.published))
-        expect(announced).toContain(`${outcome.region} ${imageId}`);
+    for (const region of DEMO_REGIONS) {
+      const images = await ownImages(clients, region);
+      for (const fresh of world.fresh)
+        expect(announced).toContain(`${region} ${images.find((i) => i.Name === fresh.name)!.ImageId}`);
+    }
   });
 
-  test('boot-tests each new build on every instance type of its architecture and flags only the slow series', () => {
-    const bootTest = first.bootTest!;
+  test('boot-tests each new build on every instance type of its architecture and flags only the slow series', async () => {
+    const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), world.pipeline.bootHistoryTable);
+    const fresh = new Set(world.fresh.map((i) => i.imageId));
+    const rows = (await history.list()).filter((r) => fresh.has(r.imageId));
     const types = world.config.bootTest.instanceTypes;
+    const regressions = first.digest!.text.split('\n').filter((line) => / s -> .* s between /.test(line));
 
-    expect(bootTest.results).toHaveLength(DEMO_SERIES.length * 3);
-    for (const result of bootTest.results) {
-      const arch = result.seriesKey.split('/')[1] as 'amd64' | 'arm64';
-      expect(types[arch]).toContain(result.instanceType);
-      expect(result.status).toBe('passed');
+    expect(rows).toHaveLength(DEMO_SERIES.length * 3);
+    for (const row of rows) {
+      const arch = row.seriesKey.split('/')[1] as 'amd64' | 'arm64';
+      expect(types[arch]).toContain(row.instanceType);
+      expect(row.status).toBe('passed');
     }
-    expect(bootTest.regressions.map((r) => r.row.seriesKey)).toEqual([
-      DEMO_SLOW_SERIES,
-      DEMO_SLOW_SERIES,
-      DEMO_SLOW_SERIES,
-    ]);
-    const [, before, after] =
-      /^15\.0-CURRENT arm64 base\/zfs on c\dg\.large: (\d+\.\d) s -> (\d+\.\d) s between main@\w+ and main@\w+$/.exec(
-        bootTest.regressions[0]!.message!,
-      ) ?? [];
-    expect(Number(before)).toBeLessThan(0.5);
-    expect(Number(after)).toBeGreaterThanOrEqual(DEMO_BOOT_MS.slow / 1000 - 0.1);
-    expect(first.digest.text).toContain(bootTest.regressions[0]!.message!);
+    expect(regressions).toHaveLength(3);
+    for (const line of regressions) {
+      const [, before, after] =
+        /^\s*15\.0-CURRENT arm64 base\/zfs on c\dg\.large: (\d+\.\d) s -> (\d+\.\d) s between main@\w+ and main@\w+$/.exec(
+          line,
+        ) ?? [];
+      expect(Number(before)).toBeLessThan(0.5);
+      expect(Number(after)).toBeGreaterThanOrEqual(DEMO_BOOT_MS.slow / 1000 - 0.1);
+    }
   });
 
   test('leaves no test instance or volume behind', async () => {
@@ -160,18 +165,21 @@ describe('a whole weekly cycle on the emulator', () => {
         ]);
       }
     }
-    expect(first.prune?.report.totals.imagesDeregistered).toBe(DEMO_REGIONS.length * DEMO_SERIES.length * 4);
+    expect(first.digest?.text).toContain(`${DEMO_REGIONS.length * DEMO_SERIES.length * 4} images were deregistered`);
   });
 
   test('a second run in the same week publishes, boots and prunes nothing', async () => {
     const before = (await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length;
 
     const second = await cycle();
+    const runs = second.executions.slice(first.executions.length);
 
-    expect(second.failures).toEqual([]);
-    expect(second.publish?.sources).toEqual([]);
-    expect(second.bootTest).toBeUndefined();
-    expect(second.prune?.report.totals.imagesDeregistered).toBe(0);
+    expect(runs.map((e) => [e.workflow, e.status])).toEqual([
+      ['publish', 'SUCCEEDED'],
+      ['prune', 'SUCCEEDED'],
+    ]);
+    expect(runs[0]!.output).toMatchObject({ count: 0 });
+    expect(runs[1]!.output).toMatchObject({ summary: { summary: { imagesDeregistered: 0 } } });
     expect((await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length).toBe(before);
     const fresh = await ownImages(clients, DEMO_BUILD_REGION);
     for (const image of world.fresh)

@@ -53,7 +53,7 @@ describe('ami-pipeline cycle', () => {
     const output = await runCli('cycle', ...run());
 
     expect(output).toMatch(/^Subject: \[ami-pipeline\] \d{4}-\d{2}-\d{2}: 1 published, 2 pruned \(dry-run\)/);
-    expect(output).toContain('1 new image published to 2 regions (2 copies made).');
+    expect(output).toContain('1 new image published to 2 regions (2 copies made), announced on the mailing list.');
     expect(output).toContain('    FreeBSD 14.3-RELEASE-amd64 base UFS');
     expect(output).toContain('Prune (dry-run: nothing was deleted)');
     const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));

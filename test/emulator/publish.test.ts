@@ -4,29 +4,58 @@ import {
   DescribeSnapshotsCommand,
   type Image,
 } from '@aws-sdk/client-ec2';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
-import { ClientFactory } from '../../lambdas/aws/clients';
-import { type PublishResult, planRun, runPublish } from '../../lambdas/aws/publish/service';
+import type { ExecutionReport } from '../../bin/local/engine';
+import type { ClientFactory } from '../../lambdas/aws/clients';
+import { planRun, type RegionOutcome } from '../../lambdas/aws/publish/service';
 import { unlimited } from '../../lambdas/aws/rate-limiter';
 import { parseConfig } from '../../lambdas/core/config';
 import { planCounts } from '../../lambdas/core/publish';
 import { TAG, tagRecord } from '../../lambdas/core/tags';
 import { DEFAULT_FLEET_SERIES, type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
 import { resetEmulator } from '../support/emulator';
-import { coverMotoGaps, failCommand, type MotoGaps, throttleStorm } from './publish-moto-gaps';
+import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
+import { failCommand, type MotoGaps, throttleStorm } from './publish-moto-gaps';
 
 const BUILD_REGION = 'us-east-1';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
 const SERIES = [...DEFAULT_FLEET_SERIES, '15.0-CURRENT/arm64/cloud-init/ufs', '14.3-STABLE/amd64/small/zfs'];
-const NOW = new Date('2026-11-21T06:00:00Z');
-const config = parseConfig({
+const configInput = {
   buildRegion: BUILD_REGION,
   regions: { allow: REGIONS },
   publish: { pollIntervalSeconds: 0 },
-});
-const noSleep = async () => undefined;
+  bootTest: { enabled: false },
+};
+const config = parseConfig(configInput);
+
+/** What the publish execution ended with: each region's outcome, from the Announce step's input. */
+interface PublishOutput {
+  readonly count: number;
+  readonly skipped: { reason: string }[];
+  readonly outcomes: RegionOutcome[];
+  readonly summary?: { failedCount: number; failedRegions: string[] };
+}
+
+/** Runs the publish workflow once on the local engine and returns its report and output. */
+async function publish(
+  world: EmulatorPipeline,
+  input: Record<string, unknown> = {},
+): Promise<{ report: ExecutionReport; output: PublishOutput }> {
+  const report = await world.pipeline.publish({ pollSeconds: 0, ...input }).done;
+  const output = (report.output ?? JSON.parse(lastAnnounceInput(report, world))) as PublishOutput;
+  return { report, output };
+}
+
+/** A failed execution has no output: its outcomes are what the Announce step received. */
+function lastAnnounceInput(report: ExecutionReport, world: EmulatorPipeline): string {
+  const execution = world.pipeline.engine.allExecutions().find((e) => e.executionArn === report.executionArn)!;
+  const exited = execution.history.filter(
+    (e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Announce',
+  );
+  return exited.at(-1)!.stateExitedEventDetails!.output!;
+}
 
 async function seedSources(clients: ClientFactory): Promise<SeededImage[]> {
   const fleet = weeklyFleet({ regions: [BUILD_REGION], series: SERIES, weeks: 1, newestBuildDate: '2026-11-20' });
@@ -37,18 +66,15 @@ async function ownImages(clients: ClientFactory, region: string): Promise<Image[
   return (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 }
 
-async function announcementQueue(clients: ClientFactory): Promise<{ topicArn: string; queueUrl: string }> {
-  const topic = await clients.sns(BUILD_REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
+async function announcementQueue(clients: ClientFactory, topicArn: string): Promise<string> {
   const queue = await clients.sqs(BUILD_REGION).send(new CreateQueueCommand({ QueueName: 'announcements' }));
   const attributes = await clients
     .sqs(BUILD_REGION)
     .send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }));
   await clients
     .sns(BUILD_REGION)
-    .send(
-      new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn }),
-    );
-  return { topicArn: topic.TopicArn!, queueUrl: queue.QueueUrl! };
+    .send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn }));
+  return queue.QueueUrl!;
 }
 
 async function receiveAll(clients: ClientFactory, queueUrl: string): Promise<{ Subject: string; Message: string }[]> {
@@ -59,33 +85,26 @@ async function receiveAll(clients: ClientFactory, queueUrl: string): Promise<{ S
 }
 
 describe('publishing 8 new images from the build region to 5 regions', () => {
-  const clients = new ClientFactory({ maxAttempts: 2 });
-  const gaps = coverMotoGaps(clients, REGIONS);
+  let world: EmulatorPipeline;
+  let clients: ClientFactory;
+  let gaps: MotoGaps;
   let sources: SeededImage[];
-  let first: PublishResult;
+  let first: PublishOutput;
   let queueUrl: string;
-  let topicArn: string;
 
   beforeAll(async () => {
     await resetEmulator();
+    world = await emulatorPipeline(configInput);
+    ({ clients, gaps } = world);
     sources = await seedSources(clients);
-    const announcements = await announcementQueue(clients);
-    queueUrl = announcements.queueUrl;
-    topicArn = announcements.topicArn;
-    first = await runPublish({
-      config,
-      clients,
-      now: () => NOW,
-      limiter: unlimited,
-      sleep: noSleep,
-      topicArn: announcements.topicArn,
-    });
+    queueUrl = await announcementQueue(clients, world.pipeline.announcementsTopicArn);
+    first = (await publish(world)).output;
   });
 
   test('reports every region published, with one image per source', () => {
-    expect(first.sources).toHaveLength(8);
+    expect(first.count).toBe(8);
     expect(first.outcomes.map((o) => [o.region, o.status]).sort()).toEqual(REGIONS.map((r) => [r, 'published']).sort());
-    expect(first.failures).toEqual([]);
+    expect(first.summary).toEqual({ failedCount: 0, failedRegions: [] });
     for (const outcome of first.outcomes) expect(Object.keys(outcome.published)).toHaveLength(8);
   });
 
@@ -170,28 +189,21 @@ describe('publishing 8 new images from the build region to 5 regions', () => {
 
   test('marks each source as published, so the next scheduled run leaves it alone', async () => {
     const images = await ownImages(clients, BUILD_REGION);
-    for (const image of images) expect(tagRecord(image.Tags)[TAG.publishedAt]).toBe(NOW.toISOString());
+    for (const image of images) expect(tagRecord(image.Tags)[TAG.publishedAt]).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 
   test('a second run changes nothing and creates no duplicate, scheduled or naming the images again', async () => {
-    const scheduled = await runPublish({ config, clients, now: () => NOW, limiter: unlimited, sleep: noSleep });
+    const scheduled = await publish(world);
     const ids = sources.map((s) => s.imageId);
-    const named = await runPublish({
-      config,
-      clients,
-      now: () => NOW,
-      limiter: unlimited,
-      sleep: noSleep,
-      imageIds: ids,
-      topicArn,
-    });
-    const { plan } = await planRun({ config, clients, now: () => NOW, limiter: unlimited, imageIds: ids });
+    const named = await publish(world, { imageIds: ids });
+    const { plan } = await planRun({ config, clients, limiter: unlimited, imageIds: ids });
 
-    expect(scheduled.sources).toEqual([]);
-    expect(scheduled.skipped.every((s) => s.reason.startsWith('published at'))).toBe(true);
-    expect(named.outcomes.every((o) => o.status === 'published' && o.changes === 0)).toBe(true);
+    expect(scheduled.report.status).toBe('SUCCEEDED');
+    expect(scheduled.output.count).toBe(0);
+    expect(scheduled.output.skipped.every((s) => s.reason.startsWith('published at'))).toBe(true);
+    expect(named.output.outcomes.every((o) => o.status === 'published' && o.changes === 0)).toBe(true);
     expect(planCounts(plan)).toEqual({ copies: 0, actions: 0, pending: 0 });
-    expect(named.announcement?.messages).toBe(0);
+    expect(await receiveAll(clients, queueUrl)).toEqual([]);
     for (const region of REGIONS) expect(await ownImages(clients, region)).toHaveLength(8);
   });
 });
@@ -202,56 +214,63 @@ describe('a region that fails', () => {
 
   test('is reported with its error while the other four complete', async () => {
     await resetEmulator();
-    const clients = new ClientFactory({ maxAttempts: 1 });
-    gaps = coverMotoGaps(clients, REGIONS);
-    failCommand(clients, failing, 'CopyImage', 'UnauthorizedOperation');
-    const sources = await seedSources(clients);
+    const world = await emulatorPipeline(configInput, {
+      maxAttempts: 1,
+      plugins: [failCommand(failing, 'CopyImage', 'UnauthorizedOperation')],
+    });
+    gaps = world.gaps;
+    const sources = await seedSources(world.clients);
 
-    const result = await runPublish({ config, clients, now: () => NOW, limiter: unlimited, sleep: noSleep });
+    const { report, output } = await publish(world);
 
-    const byRegion = Object.fromEntries(result.outcomes.map((o) => [o.region, o]));
+    const byRegion = Object.fromEntries(output.outcomes.map((o) => [o.region, o]));
+    expect(report).toMatchObject({ status: 'FAILED', error: 'PublishIncomplete' });
     expect(byRegion[failing]!.status).toBe('failed');
     expect(byRegion[failing]!.failed).toHaveLength(8);
     expect(byRegion[failing]!.failed[0]!.error).toContain('CopyImage refused');
     for (const region of REGIONS.filter((r) => r !== failing)) {
       expect(byRegion[region]!.status).toBe('published');
-      expect(await ownImages(clients, region)).toHaveLength(8);
+      expect(await ownImages(world.clients, region)).toHaveLength(8);
     }
-    expect(result.failures.filter((f) => f.region === failing)).toHaveLength(8);
-    expect(result.announcement?.markedPublished).toEqual([]);
-    const build = await ownImages(clients, BUILD_REGION);
+    expect(output.summary).toEqual({ failedCount: 1, failedRegions: [failing] });
+    const build = await ownImages(world.clients, BUILD_REGION);
     expect(build.every((i) => !tagRecord(i.Tags)[TAG.publishedAt])).toBe(true);
     expect(sources).toHaveLength(8);
   });
 
   test('is completed by the next run, which touches only what is missing', async () => {
-    const clients = new ClientFactory({ maxAttempts: 1 });
-    coverMotoGaps(clients, REGIONS, gaps);
+    const world = await emulatorPipeline(configInput, { maxAttempts: 1, gaps });
     const deprecatedBefore = gaps.deprecations.size;
 
-    const result = await runPublish({ config, clients, now: () => NOW, limiter: unlimited, sleep: noSleep });
+    const { report, output } = await publish(world);
 
-    expect(result.outcomes.every((o) => o.status === 'published')).toBe(true);
-    expect(result.outcomes.filter((o) => o.changes > 0).map((o) => o.region)).toEqual([failing]);
+    expect(report.status).toBe('SUCCEEDED');
+    expect(output.outcomes.every((o) => o.status === 'published')).toBe(true);
+    expect(output.outcomes.filter((o) => o.changes > 0).map((o) => o.region)).toEqual([failing]);
     expect(gaps.deprecations.size - deprecatedBefore).toBe(8);
-    expect(await ownImages(clients, failing)).toHaveLength(8);
-    expect(result.announcement?.markedPublished).toHaveLength(8);
+    expect(await ownImages(world.clients, failing)).toHaveLength(8);
+    const build = await ownImages(world.clients, BUILD_REGION);
+    expect(build.every((i) => tagRecord(i.Tags)[TAG.publishedAt])).toBe(true);
   });
 });
 
 describe('a RequestLimitExceeded storm', () => {
   test('is absorbed by the SDK’s retries and the run completes', async () => {
     await resetEmulator();
+    const storm = throttleStorm('eu-west-1', ['CopyImage', 'CreateTags', 'ModifyImageAttribute'], 2);
     // Standard mode: the adaptive mode's client-side rate limiter would, rightly, stretch this storm to minutes.
-    const clients = new ClientFactory({ retryMode: 'standard' });
-    coverMotoGaps(clients, REGIONS);
-    const storm = throttleStorm(clients, 'eu-west-1', ['CopyImage', 'CreateTags', 'ModifyImageAttribute'], 2);
-    await seedSources(clients);
+    const world = await emulatorPipeline(configInput, {
+      retryMode: 'standard',
+      maxAttempts: 8,
+      plugins: [storm.plugin],
+    });
+    await seedSources(world.clients);
 
-    const result = await runPublish({ config, clients, now: () => NOW, limiter: unlimited, sleep: noSleep });
+    const { report, output } = await publish(world);
 
-    expect(storm.throttled).toBe(2 * (8 + 8 + 8));
-    expect(result.outcomes.every((o) => o.status === 'published')).toBe(true);
-    expect(await ownImages(clients, 'eu-west-1')).toHaveLength(8);
+    expect(storm.counter.throttled).toBe(2 * (8 + 8 + 8));
+    expect(report.status).toBe('SUCCEEDED');
+    expect(output.outcomes.every((o) => o.status === 'published')).toBe(true);
+    expect(await ownImages(world.clients, 'eu-west-1')).toHaveLength(8);
   });
 });

@@ -354,7 +354,7 @@ describe('the local engine runs a synthesized definition with the functions in-p
       {},
     );
     const engine = engineFor(template, {});
-    const clients = new ClientFactory({ plugins: [localStepFunctionsPlugin(engine)] });
+    const clients = new ClientFactory({ plugins: [localStepFunctionsPlugin(() => engine)] });
     const machineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:Machine`;
 
     await engine.start('work', {}, 'parent').done;

@@ -61,6 +61,8 @@ export interface DiscoverResult {
   readonly buildRegion: string;
   readonly regions: string[];
   readonly images: string[];
+  /** Source image id -> name, so that what reads the run's output can say which builds it published. */
+  readonly names: Record<string, string>;
   readonly count: number;
   readonly pollSeconds: number;
   readonly skipped: SkippedImage[];
@@ -83,6 +85,7 @@ export async function discoverStep(
     buildRegion: ctx.config.buildRegion,
     regions: [...input.regions],
     images: discovery.sources.map((s) => s.imageId),
+    names: Object.fromEntries(discovery.sources.map((s) => [s.imageId, s.name])),
     count: discovery.sources.length,
     pollSeconds: input.pollSeconds ?? ctx.config.publish.pollIntervalSeconds,
     skipped: discovery.skipped.slice(0, MAX_SKIPPED),
@@ -388,53 +391,6 @@ async function selectedRegions(ctx: PublishContext, restrict: readonly string[] 
     deny: ctx.config.regions.deny,
   });
   return selection.selected;
-}
-
-/** Publishes in-process with the same steps as the workflow: discover, per region prepare/poll/finalize, announce. */
-export async function runPublish(options: RunPublishOptions): Promise<PublishResult> {
-  const ctx = publishContext(options);
-  const sleep = options.sleep ?? realClock.sleep;
-  const regions = await selectedRegions(ctx, options.regions);
-  const found = await discoverStep(ctx, { regions, imageIds: options.imageIds, pollSeconds: options.pollSeconds });
-  const base = {
-    buildRegion: ctx.config.buildRegion,
-    regions,
-    sources: found.discovery.sources.map((s) => ({ imageId: s.imageId, name: s.name })),
-    skipped: found.discovery.skipped,
-  };
-  if (found.count === 0) return { ...base, outcomes: [], failures: [] };
-  const startedAt = ctx.now().toISOString();
-  const outcomes = await mapLimit(regions, ctx.config.publish.regionConcurrency, async (region) => {
-    try {
-      let progress = await prepareRegion(ctx, {
-        region,
-        images: found.images,
-        pollSeconds: found.pollSeconds,
-        startedAt,
-      });
-      options.onProgress?.(progress);
-      while (progress.pending) {
-        await sleep(progress.waitSeconds * 1000);
-        progress = await pollRegion(ctx, progress);
-        options.onProgress?.(progress);
-      }
-      return await finalizeRegion(ctx, progress);
-    } catch (error) {
-      // As the workflow's per-region Catch: this region fails, the others go on.
-      const { message } = describeError(error);
-      ctx.logger.error('region failed', { region, error: message });
-      return {
-        region,
-        status: 'failed',
-        published: {},
-        failed: [],
-        changes: 0,
-        error: short(message),
-      } satisfies RegionOutcome;
-    }
-  });
-  const announced = await announceStep(ctx, { images: found.images, outcomes, topicArn: options.topicArn });
-  return { ...base, outcomes, announcement: announced, failures: announced.failures };
 }
 
 /** The plan a run would execute, with each region's preflight, touching nothing (`--dry-run`). */
