@@ -7,13 +7,13 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import { BOOT_ENV } from '../lambdas/boot/schemas';
 import type { Notifications } from './notifications';
+import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
 import { nameWorkflow } from './workflow-metadata';
 
@@ -192,13 +192,12 @@ export class BootTestWorkflow extends Construct {
       resultPath: string,
       outputPath?: string,
     ) =>
-      new tasks.LambdaInvoke(this, id, {
+      lambdaTask(this, id, {
         lambdaFunction,
         payload: sfn.TaskInput.fromObject(payload),
         resultSelector: { 'value.$': '$.Payload' },
         resultPath,
         outputPath,
-        retryOnServiceExceptions: true,
       });
     const cleanupPayload = { 'runId.$': '$$.Execution.Name' };
 

@@ -5,11 +5,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import type { Notifications } from './notifications';
+import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
 import { nameWorkflow } from './workflow-metadata';
 
@@ -76,8 +76,7 @@ export class PruneWorkflow extends Construct {
 
   private buildStateMachine(props: PruneWorkflowProps): sfn.StateMachine {
     const { config } = props;
-    const lambdaErrors = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
-    const regions = new tasks.LambdaInvoke(this, 'Regions', {
+    const regions = lambdaTask(this, 'Regions', {
       lambdaFunction: props.regionsFunction,
       payload: sfn.TaskInput.fromObject({ 'regions.$': '$.input.regions' }),
       resultSelector: { 'regions.$': '$.Payload.regions' },
@@ -91,7 +90,7 @@ export class PruneWorkflow extends Construct {
     const merged = new sfn.Pass(this, 'Input', {
       parameters: { 'input.$': 'States.JsonMerge($.defaults, $$.Execution.Input, false)' },
     });
-    const plan = new tasks.LambdaInvoke(this, 'Plan', {
+    const plan = lambdaTask(this, 'Plan', {
       lambdaFunction: this.planFunction,
       // The whole start input goes along: `execute` and `overrideBreaker` are optional there.
       payload: sfn.TaskInput.fromObject({ 'regions.$': '$.selection.regions', 'options.$': '$.input' }),
@@ -103,16 +102,15 @@ export class PruneWorkflow extends Construct {
       },
       resultPath: '$.plan',
     });
-    plan.addRetry({ errors: lambdaErrors, maxAttempts: 3, interval: Duration.seconds(5), backoffRate: 2 });
 
-    const batch = new tasks.LambdaInvoke(this, 'ExecuteBatch', {
+    const batch = lambdaTask(this, 'ExecuteBatch', {
       lambdaFunction: this.executeFunction,
       outputPath: '$.Payload',
       comment: 'Plans the region again and deletes until the time budget ends; a retry resumes from the same cursor',
     });
     batch.addRetry({
       // A batch killed by its timeout loses nothing: the retry plans the region again from the same cursor.
-      errors: [...lambdaErrors, 'States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'],
+      errors: ['States.Timeout', 'Sandbox.Timedout', 'Lambda.Unknown'],
       maxAttempts: 3,
       interval: Duration.seconds(10),
       backoffRate: 2,
@@ -134,7 +132,7 @@ export class PruneWorkflow extends Construct {
     perRegion.itemProcessor(batch.next(more));
 
     const summary = (id: string, results: string) =>
-      new tasks.LambdaInvoke(this, id, {
+      lambdaTask(this, id, {
         lambdaFunction: this.summaryFunction,
         payload: sfn.TaskInput.fromObject({
           'execute.$': '$.plan.execute',

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import type { Notifications } from './notifications';
+import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
 import { nameWorkflow } from './workflow-metadata';
 
@@ -108,9 +109,9 @@ export class PublishWorkflow extends Construct {
   private buildStateMachine(props: PublishWorkflowProps): sfn.StateMachine {
     const { config } = props;
     const invoke = (id: string, lambdaFunction: PipelineFunction, extra: Partial<tasks.LambdaInvokeProps> = {}) =>
-      new tasks.LambdaInvoke(this, id, { lambdaFunction, outputPath: '$.Payload', ...extra });
+      lambdaTask(this, id, { lambdaFunction, outputPath: '$.Payload', ...extra });
 
-    const regions = new tasks.LambdaInvoke(this, 'Regions', {
+    const regions = lambdaTask(this, 'Regions', {
       lambdaFunction: props.regionsFunction,
       resultSelector: { 'regions.$': '$.Payload.regions' },
       resultPath: '$.selection',
@@ -149,7 +150,7 @@ export class PublishWorkflow extends Construct {
     });
     perRegion.itemProcessor(prepare.next(copiesPending));
 
-    const announce = new tasks.LambdaInvoke(this, 'Announce', {
+    const announce = lambdaTask(this, 'Announce', {
       lambdaFunction: this.announceFunction,
       payload: sfn.TaskInput.fromObject({ 'images.$': '$.images', 'outcomes.$': '$.outcomes' }),
       resultSelector: { 'failedCount.$': '$.Payload.failedCount', 'failedRegions.$': '$.Payload.failedRegions' },

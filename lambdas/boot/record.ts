@@ -4,6 +4,7 @@ import { invocationClients } from '../aws/runtime';
 import { currentInvocation, invocationEnv } from '../shared/invocation';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { recordResults } from '../aws/boot/run';
+import { snsSubject } from '../core/sns';
 import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { Logger, writeLogLine } from '../shared/logger';
@@ -36,7 +37,7 @@ export async function handler(event: unknown) {
     await clients.sns(region).send(
       new PublishCommand({
         TopicArn: requiredEnv(BOOT_ENV.alarmTopic),
-        Subject: `${config.notifications.subjectPrefix} boot time regression`.slice(0, 100),
+        Subject: snsSubject(`${config.notifications.subjectPrefix} boot time regression`),
         Message: regressions.map((r) => r.message).join('\n'),
       }),
     );

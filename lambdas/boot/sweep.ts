@@ -2,6 +2,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { currentInvocation } from '../shared/invocation';
 import { sweepTestResources } from '../aws/boot/cleanup';
+import { snsSubject } from '../core/sns';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { Logger } from '../shared/logger';
 import { BOOT_ENV } from './schemas';
@@ -27,7 +28,7 @@ export async function handler() {
     await clients.sns(region).send(
       new PublishCommand({
         TopicArn: requiredEnv(BOOT_ENV.alarmTopic),
-        Subject: `${config.notifications.subjectPrefix} boot test leftovers swept`.slice(0, 100),
+        Subject: snsSubject(`${config.notifications.subjectPrefix} boot test leftovers swept`),
         Message: `The sweeper found test resources older than ${config.bootTest.sweepAfterMinutes} minutes:\n${lines.join('\n')}\n${report.failed.length ? `Not removed: ${JSON.stringify(report.failed)}` : ''}`,
       }),
     );

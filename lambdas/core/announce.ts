@@ -1,3 +1,4 @@
+import { snsSubject } from './sns';
 import { PipelineError } from './errors';
 import type { Ec2Architecture } from './publish/model';
 
@@ -54,7 +55,6 @@ export class AnnouncementTooLargeError extends PipelineError {}
 
 /** SNS's limit minus room for the subject and message attributes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 - 2048;
-const MAX_SUBJECT = 99;
 // The release tooling spells arm64 as aarch64 (TARGET_ARCH) in mail headings.
 const MAIL_ARCH: Readonly<Record<string, string>> = { arm64: 'aarch64' };
 
@@ -74,9 +74,7 @@ function subjectFor(images: readonly AnnouncedImage[], options: AnnouncementOpti
     subject = `New ${first.releaseVersion} AMIs`;
   }
   const full = [options.subjectPrefix, subject, part].filter(Boolean).join(' ');
-  // SNS subjects must be under 100 characters, printable ASCII, without line breaks.
-  const ascii = full.replace(/[^\x20-\x7e]/g, '?');
-  return ascii.length <= MAX_SUBJECT ? ascii : `${ascii.slice(0, MAX_SUBJECT - 3)}...`;
+  return snsSubject(full);
 }
 
 function imageSection(image: AnnouncedImage, os: string): string[] {

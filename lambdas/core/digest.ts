@@ -1,3 +1,4 @@
+import { snsSubject } from './sns';
 import type { ItemFailure } from './errors';
 
 /** What the publish run of the week did, as the digest tells it. */
@@ -52,7 +53,6 @@ export interface Digest {
   readonly needsAttention: boolean;
 }
 
-const MAX_SUBJECT = 99;
 const MAX_FAILURE_LINES = 25;
 
 function failureLines(failures: readonly ItemFailure[]): string[] {
@@ -123,7 +123,8 @@ export function renderDigest(input: DigestInput): Digest {
 
   const failures = (publish?.failures.length ?? 0) + (bootTest?.failures.length ?? 0) + (prune?.failures.length ?? 0);
   if (failures) headline.push(plural(failures, 'failure'));
-  let subject = `${input.subjectPrefix} ${input.weekEnding}: ${headline.join(', ') || 'no activity'}`.trim();
-  if (subject.length > MAX_SUBJECT) subject = `${subject.slice(0, MAX_SUBJECT - 3)}...`;
+  const subject = snsSubject(
+    `${input.subjectPrefix} ${input.weekEnding}: ${headline.join(', ') || 'no activity'}`.trim(),
+  );
   return { subject, text: sections.join('\n'), needsAttention };
 }
