@@ -1,11 +1,14 @@
 import { runPrune } from '../aws/prune';
-import { invocationClients } from '../aws/runtime';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { PipelineError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { currentInvocation, remainingMs } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 import { MAX_LISTED_FAILURES, type RegionBatch, regionBatchSchema } from './schemas';
+
+/** A batch reached the deleting function from a run that only planned (a dry run, or a hand-made event). */
+export class ExecutionNotRequestedError extends PipelineError {}
 
 /** Time kept back from the invocation's budget for the last call in flight and the return. */
 const SAFETY_MARGIN_MS = 60_000;
@@ -17,6 +20,8 @@ const logger = new Logger({ service: 'prune-execute' });
 /** One resumable batch of a region: plan again, delete until the time budget ends, hand on the cursor. */
 export async function handler(event: unknown, context?: { getRemainingTimeInMillis(): number }): Promise<RegionBatch> {
   const input = parseEvent(regionBatchSchema, event, 'prune-execute');
+  if (!input.execute)
+    throw new ExecutionNotRequestedError(`${input.region}: the run did not ask to execute; nothing is deleted`);
   if (input.batch >= MAX_BATCHES) throw new PipelineError(`${input.region}: ${MAX_BATCHES} batches did not finish`);
   const config = configFromEnv();
   const clients = invocationClients();
@@ -25,6 +30,8 @@ export async function handler(event: unknown, context?: { getRemainingTimeInMill
   const { report, complete } = await runPrune({
     config,
     clients,
+    limiter: invocationLimiter(),
+    clock: currentInvocation().clock,
     now: new Date(currentInvocation().clock.now()),
     logger: log,
     regions: [input.region],

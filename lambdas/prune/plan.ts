@@ -46,6 +46,7 @@ export async function handler(event: unknown) {
       region: r.region,
       capBoundary: plan.capBoundary ?? null,
       overrideBreaker,
+      execute,
       batch: 0,
       complete: false,
       totals: EMPTY_TOTALS,

@@ -19,6 +19,8 @@ export const regionBatchSchema = z.object({
   /** Cap boundary fixed when the run was planned; null when everything fit under the cap. */
   capBoundary: z.string().nullable(),
   overrideBreaker: z.boolean(),
+  /** Whether the run asked to delete: the execute function refuses otherwise, whoever starts it. */
+  execute: z.boolean(),
   batch: z.number().int().min(0),
   complete: z.boolean().default(false),
   totals: batchTotalsSchema,

@@ -3,9 +3,11 @@ import { ClientFactory } from '../../lambdas/aws/clients';
 import { handler as adopt } from '../../lambdas/prune/adopt';
 import { handler as executeBatch } from '../../lambdas/prune/execute';
 import { handler as plan } from '../../lambdas/prune/plan';
-import type { RegionBatch } from '../../lambdas/prune/schemas';
+import { EMPTY_TOTALS, type RegionBatch } from '../../lambdas/prune/schemas';
 import { handler as summary } from '../../lambdas/prune/summary';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
+import { RateLimiter, realClock } from '../../lambdas/aws/rate-limiter';
+import { runInvocation } from '../../lambdas/shared/invocation';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
 
 const DAY = 86_400_000;
@@ -78,5 +80,64 @@ describe('prune Lambda handlers, as the state machine chains them', () => {
     const result = await adopt({ regions: ['eu-north-1'], execute: false });
 
     expect(result).toMatchObject({ executed: false, planned: 0, tagged: 0 });
+  });
+});
+
+describe('the prune execute function on its own', () => {
+  const clients = new ClientFactory({ maxAttempts: 1 });
+  const region = 'ca-central-1';
+  const config = {
+    retention: { keepNewest: 1, minAgeDays: 0 },
+    safety: { dryRun: false, maxDeleteShare: 1 },
+  };
+  const images = async () =>
+    (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+
+  /** Runs the execute handler as the stack's function, with a limiter that records every token taken. */
+  function asFunction(event: unknown, taken: string[] = []) {
+    const limiter = new RateLimiter();
+    const take = limiter.take.bind(limiter);
+    limiter.take = (where: string, action: string) => {
+      taken.push(action);
+      return take(where, action);
+    };
+    return runInvocation(
+      {
+        functionName: 'PruneExecuteFunction',
+        env: { [CONFIG_ENV]: JSON.stringify(config), LOG_LEVEL: 'error' },
+        clock: realClock,
+        remainingMs: () => 300_000,
+        services: { clients, limiter },
+      },
+      () => executeBatch(event),
+    );
+  }
+
+  beforeEach(async () => {
+    await seedFleet(
+      clients,
+      weeklyFleet({ regions: [region], series: ['13.5-STABLE/arm64/small/ufs'], weeks: 3, newestBuildDate: newest }),
+    );
+  });
+
+  test('refuses to delete when the run did not ask to execute, whatever the configuration says', async () => {
+    const before = (await images()).length;
+    const item = { region, capBoundary: null, overrideBreaker: false, batch: 0, totals: EMPTY_TOTALS };
+
+    await expect(asFunction({ ...item, execute: false })).rejects.toThrow(/did not ask to execute/);
+    await expect(asFunction(item)).rejects.toThrow(/invalid event.*execute/);
+    expect(await images()).toHaveLength(before);
+  });
+
+  test('takes a request token of AWS’s buckets for every deregistration and deletion', async () => {
+    const taken: string[] = [];
+    const item = { region, capBoundary: null, overrideBreaker: false, batch: 0, totals: EMPTY_TOTALS, execute: true };
+
+    let cursor = (await asFunction(item, taken)) as RegionBatch;
+    while (!cursor.complete) cursor = (await asFunction(cursor, taken)) as RegionBatch;
+
+    expect(cursor.totals.imagesDeregistered).toBeGreaterThan(0);
+    expect(taken.filter((a) => a === 'DeregisterImage')).toHaveLength(cursor.totals.imagesDeregistered);
+    expect(taken).toEqual(expect.arrayContaining(['DescribeImages', 'DescribeSnapshots', 'DeleteSnapshot']));
   });
 });

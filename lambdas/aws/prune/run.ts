@@ -14,7 +14,7 @@ import {
 import { TAG } from '../../core/tags';
 import { type Logger, silentLogger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
-import { type Clock, type RateLimiter, realClock, unlimited } from '../rate-limiter';
+import { type Clock, RateLimiter, realClock } from '../rate-limiter';
 import { discoverRegions } from '../regions';
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
@@ -87,9 +87,11 @@ async function inventories(options: PruneRunOptions, regions: readonly string[],
 export async function runPrune(options: PruneRunOptions): Promise<PruneRunResult> {
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? realClock;
+  // AWS's buckets are shared by the account: without a limiter given, stay under them all the same.
+  const limiter = options.limiter ?? new RateLimiter(undefined, clock);
   const execute = options.execute ?? !options.config.safety.dryRun;
   const regions = await regionsOf(options);
-  const { inventory, failedRegions } = await inventories(options, regions, logger);
+  const { inventory, failedRegions } = await inventories({ ...options, limiter }, regions, logger);
   const policy = prunePolicy(options.config, {
     overrideBreaker: options.overrideBreaker,
     capBoundary: options.capBoundary,
@@ -107,7 +109,7 @@ export async function runPrune(options: PruneRunOptions): Promise<PruneRunResult
       try {
         executions.push(
           await executeRegionPlan(options.clients, regionPlan, {
-            limiter: options.limiter,
+            limiter,
             clock,
             deadline,
             deleteAfter,
@@ -146,7 +148,7 @@ export interface AdoptRunResult {
 /** Tags pre-existing parseable images and their snapshots with the managed tag, so that prune may manage them. */
 export async function runAdopt(options: AdoptRunOptions): Promise<AdoptRunResult> {
   const logger = options.logger ?? silentLogger;
-  const limiter = options.limiter ?? unlimited;
+  const limiter = options.limiter ?? new RateLimiter(undefined, realClock);
   const execute = options.execute ?? !options.config.safety.dryRun;
   const regions = await regionsOf(options);
   const { inventory, failedRegions } = await inventories({ ...options, limiter }, regions, logger);
