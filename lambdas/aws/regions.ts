@@ -1,5 +1,6 @@
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { type RegionSelection, type RegionSelectionPolicy, selectRegions } from '../core/regions';
+import type { PipelineConfig } from '../core/config';
 import type { ClientFactory } from './clients';
 
 /**
@@ -21,4 +22,21 @@ export async function discoverRegions(
     r.RegionName ? [{ name: r.RegionName, optInStatus: r.OptInStatus }] : [],
   );
   return selectRegions(described, policy);
+}
+
+/**
+ * The regions a run works in, the one answer for every command and function: enabled in the account, in the
+ * commercial partition, allowed and not denied by the configuration, and among those the run names, if it names any.
+ * A denied region is never worked in, whoever names it.
+ */
+export function resolveRegions(
+  clients: ClientFactory,
+  config: Pick<PipelineConfig, 'buildRegion' | 'regions'>,
+  requested?: readonly string[],
+): Promise<RegionSelection> {
+  return discoverRegions(clients, config.buildRegion, {
+    allow: config.regions.allow,
+    deny: config.regions.deny,
+    requested,
+  });
 }

@@ -59,6 +59,8 @@ export interface RegionSelectionPolicy {
   /** Empty means every enabled commercial region. */
   readonly allow: readonly string[];
   readonly deny: readonly string[];
+  /** Regions a run names (the CLI's `--regions`, a manual start's input): the run works in no other. */
+  readonly requested?: readonly string[];
 }
 
 export interface RegionDecision {
@@ -81,6 +83,7 @@ const ENABLED_OPT_IN = new Set(['opt-in-not-required', 'opted-in']);
 export function selectRegions(described: readonly DescribedRegion[], policy: RegionSelectionPolicy): RegionSelection {
   const allow = new Set(policy.allow);
   const deny = new Set(policy.deny);
+  const requested = policy.requested?.length ? new Set(policy.requested) : undefined;
   const decisions: RegionDecision[] = [];
   const seen = new Set<string>();
   for (const { name, optInStatus } of [...described].sort((a, b) => a.name.localeCompare(b.name))) {
@@ -93,6 +96,7 @@ export function selectRegions(described: readonly DescribedRegion[], policy: Reg
     else if (optInStatus !== undefined && !ENABLED_OPT_IN.has(optInStatus)) reason = `opt-in status is ${optInStatus}`;
     else if (deny.has(name)) reason = 'listed in regions.deny';
     else if (allow.size > 0 && !allow.has(name)) reason = 'not listed in regions.allow';
+    else if (requested && !requested.has(name)) reason = 'not named by this run';
     else {
       selected = true;
       reason = allow.size > 0 ? 'enabled and listed in regions.allow' : 'enabled in the account';
@@ -106,7 +110,11 @@ export function selectRegions(described: readonly DescribedRegion[], policy: Reg
         selected: false,
         reason: 'listed in regions.allow but not enabled in the account',
       });
+      seen.add(name);
     }
+  }
+  for (const name of [...(requested ?? [])].sort()) {
+    if (!seen.has(name)) decisions.push({ region: name, selected: false, reason: 'named by this run but not enabled' });
   }
   return { selected: decisions.filter((d) => d.selected).map((d) => d.region), decisions };
 }

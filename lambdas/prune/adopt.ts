@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { runAdopt } from '../aws/prune';
 import { invocationClients } from '../aws/runtime';
-import { discoverRegions } from '../aws/regions';
+import { resolveRegions } from '../aws/regions';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
@@ -21,7 +21,7 @@ export async function handler(event: unknown) {
   const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event ?? {}, 'prune-adopt');
   const config = configFromEnv();
-  const regions = input.regions ?? (await discoverRegions(clients, config.buildRegion, config.regions)).selected;
+  const regions = (await resolveRegions(clients, config, input.regions)).selected;
   const result = await runAdopt({
     config,
     clients,

@@ -61,3 +61,44 @@ describe('region selection', () => {
     );
   });
 });
+
+describe('regions a run names', () => {
+  const described = ['us-east-1', 'eu-west-1', 'eu-west-3', 'ap-south-2'].map((name) => ({
+    name,
+    optInStatus: name === 'ap-south-2' ? 'not-opted-in' : 'opt-in-not-required',
+  }));
+
+  test('narrow the configured regions and never widen them', () => {
+    const selection = selectRegions(described, {
+      allow: ['us-east-1', 'eu-west-1'],
+      deny: [],
+      requested: ['eu-west-1', 'eu-west-3', 'ap-south-2', 'xx-nowhere-1'],
+    });
+
+    expect(selection.selected).toEqual(['eu-west-1']);
+    expect(selection.decisions).toEqual(
+      expect.arrayContaining([
+        { region: 'us-east-1', selected: false, reason: 'not named by this run' },
+        { region: 'eu-west-3', selected: false, reason: 'not listed in regions.allow' },
+        { region: 'ap-south-2', selected: false, reason: 'opt-in status is not-opted-in' },
+        { region: 'xx-nowhere-1', selected: false, reason: 'named by this run but not enabled' },
+      ]),
+    );
+  });
+
+  test('whatever is named, a denied region is never selected', () => {
+    fc.assert(
+      fc.property(
+        fc.subarray(described.map((d) => d.name)),
+        fc.subarray(described.map((d) => d.name)),
+        (requested, deny) => {
+          const { selected } = selectRegions(described, { allow: [], deny, requested });
+          for (const region of selected) {
+            expect(deny).not.toContain(region);
+            if (requested.length) expect(requested).toContain(region);
+          }
+        },
+      ),
+    );
+  });
+});

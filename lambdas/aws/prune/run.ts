@@ -15,7 +15,7 @@ import { TAG } from '../../core/tags';
 import { type Logger, silentLogger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
 import { type Clock, RateLimiter, realClock } from '../rate-limiter';
-import { discoverRegions } from '../regions';
+import { resolveRegions } from '../regions';
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
 import { readRegionInventory } from './inventory';
@@ -57,8 +57,9 @@ export interface PruneRunResult {
  */
 async function regionsOf(options: Pick<PruneRunOptions, 'regions' | 'config' | 'clients'>): Promise<readonly string[]> {
   const { config } = options;
-  if (options.regions?.length) return options.regions.filter((region) => !config.regions.deny.includes(region));
-  return (await discoverRegions(options.clients, config.buildRegion, config.regions)).selected;
+  // Named regions, even none at all, are the whole run: an empty list never widens to every region.
+  if (options.regions) return options.regions.filter((region) => !config.regions.deny.includes(region));
+  return (await resolveRegions(options.clients, config)).selected;
 }
 
 async function inventories(options: PruneRunOptions, regions: readonly string[], logger: Logger) {

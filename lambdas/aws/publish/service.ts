@@ -17,7 +17,7 @@ import {
 import { type Logger, silentLogger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
 import { type Clock, RateLimiter, realClock } from '../rate-limiter';
-import { discoverRegions } from '../regions';
+import { resolveRegions } from '../regions';
 import { type AnnounceResult, announce, type PublishedRegion } from './announce';
 import { mapLimit } from '../../shared/concurrency';
 import { type PublishContext, publishOptions } from './context';
@@ -385,12 +385,7 @@ export function publishContext(options: RunPublishOptions, clock: Clock = realCl
 }
 
 async function selectedRegions(ctx: PublishContext, restrict: readonly string[] | undefined): Promise<string[]> {
-  const allow = restrict?.length ? [...restrict] : ctx.config.regions.allow;
-  const selection = await discoverRegions(ctx.clients, ctx.config.buildRegion, {
-    allow,
-    deny: ctx.config.regions.deny,
-  });
-  return selection.selected;
+  return (await resolveRegions(ctx.clients, ctx.config, restrict)).selected;
 }
 
 /** The plan a run would execute, with each region's preflight, touching nothing (`--dry-run`). */
