@@ -130,7 +130,9 @@ export class PipelineFunction extends NodejsFunction {
         sid: 'ManageInterfacesOfOwnVpc',
         actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
         resources: [ec2Arn('network-interface', '*')],
-        conditions: { ArnEquals: { 'ec2:Vpc': ec2Arn('vpc', props.vpc!.vpcId) } },
+        // EC2 names the VPC of every existing interface; IfExists only spares Lambda's check of the role when the
+        // function is created, which asks about interfaces in general.
+        conditions: { ArnEqualsIfExists: { 'ec2:Vpc': ec2Arn('vpc', props.vpc!.vpcId) } },
       }),
     );
     role.addToPrincipalPolicy(

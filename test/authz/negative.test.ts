@@ -209,6 +209,15 @@ const ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
       context: { 'ec2:VolumeSize': '16384', ...requestTags({ [MANAGED.key]: MANAGED.value, [TAG.bootTest]: 'run' }) },
     },
   ],
+  'Lambda deletes a network interface of another VPC with the probe’s role': [
+    {
+      entry: 'boot/probe.ts',
+      action: 'ec2:DeleteNetworkInterface',
+      type: 'network-interface',
+      arn: ec2('network-interface', 'eni-0a'),
+      context: { 'ec2:Vpc': ec2('vpc', 'vpc-0123456789abcdef0'), 'ec2:NetworkInterfaceID': 'eni-0a' },
+    },
+  ],
   'cleanup and the sweeper attach volumes': [
     {
       entry: 'boot/cleanup.ts',
