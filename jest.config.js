@@ -18,6 +18,7 @@ module.exports = {
       setupFilesAfterEnv: ['<rootDir>/test/support/emulator-env.ts'],
     },
     { ...common, displayName: 'cdk', testMatch: ['<rootDir>/test/cdk/**/*.test.ts'] },
+    { ...common, displayName: 'authz', testMatch: ['<rootDir>/test/authz/**/*.test.ts'] },
     {
       ...common,
       displayName: 'e2e',

@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { HOTPLUG_VOLUME_GIB } from '../lambdas/core/boot/plan';
 import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
@@ -63,6 +64,8 @@ export class BootTestWorkflow extends Construct {
       availabilityZones: [0, 1, 2].map((index) => Fn.select(index, Fn.getAzs())),
       natGateways: 0,
       createInternetGateway: internet,
+      // Nothing uses the default security group; with its rules removed, nothing attached to it by mistake talks.
+      restrictDefaultSecurityGroup: true,
       subnetConfiguration: [
         { name: TEST_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
         ...(internet
@@ -101,6 +104,7 @@ export class BootTestWorkflow extends Construct {
       sortKey: { name: 'buildImage', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -128,14 +132,6 @@ export class BootTestWorkflow extends Construct {
       vpc: this.vpc,
       vpcSubnets: { subnets: probeSubnets.subnets },
       securityGroups: [this.probeSecurityGroup],
-    });
-    Validations.of(this.probeFunction.role!).acknowledge({
-      reason: 'The AWS managed policy is exactly the ENI management Lambda needs to attach a function to a VPC.',
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-    });
-    Validations.of(this.probeFunction.role!).acknowledge({
-      reason: 'Added by CDK beside the VPC access policy; it only lets the probe write its own logs.',
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     });
     this.apiFunctions = {
       plan: fn('Plan', 'plan', 'boot test: plan launches', Duration.minutes(1)),
@@ -390,16 +386,22 @@ export class BootTestWorkflow extends Construct {
     const describe = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
 
     f.plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
-    // RunInstances authorises each resource it touches: the new instance must carry our tags and require IMDSv2,
-    // volumes and interfaces it creates must carry our tags, and only our subnets and security group may be used.
+    // RunInstances authorises each resource it touches: the new instance must be of a configured type, carry our
+    // tags and require IMDSv2; volumes and interfaces it creates must carry our tags; only our subnets and security
+    // group may be used, and only images of this account that the pipeline manages may be booted.
+    const instanceTypes = [...new Set(Object.values(config.bootTest.instanceTypes).flat())];
     f.launch.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'LaunchTaggedInstancesWithImdsv2',
+        sid: 'LaunchConfiguredTypesTaggedWithImdsv2',
         actions: ['ec2:RunInstances'],
         resources: [arn('instance/*')],
         conditions: {
           ...requestTags,
-          StringEquals: { ...requestTags.StringEquals, 'ec2:MetadataHttpTokens': 'required' },
+          StringEquals: {
+            ...requestTags.StringEquals,
+            'ec2:MetadataHttpTokens': 'required',
+            'ec2:InstanceType': instanceTypes,
+          },
         },
       }),
     );
@@ -421,8 +423,17 @@ export class BootTestWorkflow extends Construct {
         resources: [
           ...subnets.subnetIds.map((id) => arn(`subnet/${id}`)),
           arn(`security-group/${this.instanceSecurityGroup.securityGroupId}`),
-          `arn:${stack.partition}:ec2:${stack.region}::image/*`,
         ],
+      }),
+    );
+    f.launch.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'LaunchOnlyOwnManagedImages',
+        actions: ['ec2:RunInstances'],
+        resources: [`arn:${stack.partition}:ec2:${stack.region}::image/*`],
+        conditions: {
+          StringEquals: { 'ec2:Owner': stack.account, [`ec2:ResourceTag/${managed.key}`]: managed.value },
+        },
       }),
     );
     f.launch.addToRolePolicy(
@@ -454,7 +465,12 @@ export class BootTestWorkflow extends Construct {
     f.inspect.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
 
     f.hotplug.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['ec2:CreateVolume'], resources: [arn('volume/*')], conditions: requestTags }),
+      new iam.PolicyStatement({
+        sid: 'CreateSmallTaggedVolumes',
+        actions: ['ec2:CreateVolume'],
+        resources: [arn('volume/*')],
+        conditions: { ...requestTags, NumericLessThanEquals: { 'ec2:VolumeSize': HOTPLUG_VOLUME_GIB } },
+      }),
     );
     f.hotplug.addToRolePolicy(
       new iam.PolicyStatement({
@@ -463,10 +479,14 @@ export class BootTestWorkflow extends Construct {
         conditions: { StringEquals: { 'ec2:CreateAction': 'CreateVolume' } },
       }),
     );
+    // Only the hot-plug check attaches volumes; cleanup and the sweeper detach and delete what is left.
     for (const fn of [f.hotplug, f.cleanup, this.sweepFunction]) {
       fn.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume'],
+          actions:
+            fn === f.hotplug
+              ? ['ec2:AttachVolume', 'ec2:DetachVolume', 'ec2:DeleteVolume']
+              : ['ec2:DetachVolume', 'ec2:DeleteVolume'],
           resources: [arn('instance/*'), arn('volume/*')],
           conditions: resourceTags,
         }),
@@ -495,13 +515,24 @@ export class BootTestWorkflow extends Construct {
     // cdk-nag names resources as synthesized: concrete region and account when the stack has them, tokens otherwise.
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    for (const resource of ['instance/*', 'volume/*', 'network-interface/*'])
-      Validations.of(this).acknowledge({
-        reason: 'Test instance and volume ids are made by EC2 at launch; request or resource tag conditions limit it.',
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:${resource}]`,
-      });
-    Validations.of(this).acknowledge({
-      reason: 'Any newly published image of the build region may be launched, only into the test subnets.',
+    // Each role acknowledges only the wildcard resources its own statements name (the probe's role names interfaces
+    // for Lambda, under a reason of its own).
+    const named: [PipelineFunction, string[]][] = [
+      [f.launch, ['instance/*', 'volume/*', 'network-interface/*']],
+      [f.inspect, ['instance/*']],
+      [f.hotplug, ['instance/*', 'volume/*']],
+      [f.cleanup, ['instance/*', 'volume/*']],
+      [this.sweepFunction, ['instance/*', 'volume/*']],
+    ];
+    for (const [fn, resources] of named)
+      for (const resource of resources)
+        Validations.of(fn.role!).acknowledge({
+          reason:
+            'Test instance, volume and interface ids are made by EC2 at launch; request or resource tag conditions (or the create action) limit each statement.',
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:${resource}]`,
+        });
+    Validations.of(f.launch.role!).acknowledge({
+      reason: 'Image ids of new builds are not known in advance; only images this account owns and manages may boot.',
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::image/*]`,
     });
   }

@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,7 +16,8 @@ export interface NotificationsProps {
 
 /**
  * The two SNS topics of the pipeline, encrypted with a customer-managed key. The AWS-managed SNS key cannot be used
- * by CloudWatch alarms or EventBridge, so the key policy grants those two services what publishing needs.
+ * by CloudWatch alarms, so the key policy grants CloudWatch what publishing needs, and the alarms topic's policy lets
+ * CloudWatch publish; both only for alarms of this account.
  */
 export class Notifications extends Construct {
   readonly key: kms.Key;
@@ -30,19 +31,32 @@ export class Notifications extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const stack = Stack.of(this);
+    const fromOwnAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+    };
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AllowAlarmsAndEventBridgeToPublish',
-        principals: [
-          new iam.ServicePrincipal('cloudwatch.amazonaws.com'),
-          new iam.ServicePrincipal('events.amazonaws.com'),
-        ],
+        sid: 'AllowOwnAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: fromOwnAlarms,
       }),
     );
     this.announcements = this.topic('Announcements', 'AMI announcements and weekly digest', props.emails);
     this.alarms = this.topic('Alarms', 'AMI pipeline alarms', props.alarmEmails);
+    // enforceSSL gives the topic a policy that only denies; alarm actions need an allow of their own.
+    this.alarms.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowOwnAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarms.topicArn],
+        conditions: fromOwnAlarms,
+      }),
+    );
   }
 
   private topic(id: string, displayName: string, emails: readonly string[]): sns.Topic {

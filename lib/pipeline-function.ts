@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -82,6 +82,16 @@ export class PipelineFunction extends NodejsFunction {
       },
     });
     this.logGroupRef = logGroup;
+    // The role is made here, so CDK adds no basic execution policy: writing its own log streams is granted here,
+    // and nothing else. The log group's ARN ends in `:*`, which covers its streams and no other group.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogStreams',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    if (props.vpc) this.grantNetworkInterfaces(role, props);
     // The local Step Functions engine finds each function's handler through this entry in the template.
     (this.node.defaultChild as lambda.CfnFunction).addMetadata(FUNCTION_ENTRY_METADATA, props.entry);
     Validations.of(role).acknowledge({
@@ -91,6 +101,53 @@ export class PipelineFunction extends NodejsFunction {
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'Node.js 22 is the runtime the pipeline is built and tested for; runtime upgrades are deliberate.',
+    });
+  }
+
+  /**
+   * What Lambda does with the function's role to attach it to its VPC: create network interfaces only in the
+   * function's subnets with its security groups, and manage only interfaces of that VPC.
+   */
+  private grantNetworkInterfaces(role: iam.Role, props: PipelineFunctionProps): void {
+    const stack = Stack.of(this);
+    const ec2Arn = (resource: string, resourceName: string) =>
+      stack.formatArn({ service: 'ec2', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const subnets = props.vpc!.selectSubnets(props.vpcSubnets).subnetIds;
+    const groups = (props.securityGroups ?? []).map((g) => g.securityGroupId);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'CreateInterfacesInOwnSubnets',
+        actions: ['ec2:CreateNetworkInterface'],
+        resources: [
+          ec2Arn('network-interface', '*'),
+          ...subnets.map((id) => ec2Arn('subnet', id)),
+          ...groups.map((id) => ec2Arn('security-group', id)),
+        ],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ManageInterfacesOfOwnVpc',
+        actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: [ec2Arn('network-interface', '*')],
+        // EC2 names the VPC of every existing interface; IfExists only spares Lambda's check of the role when the
+        // function is created, which asks about interfaces in general.
+        conditions: { ArnEqualsIfExists: { 'ec2:Vpc': ec2Arn('vpc', props.vpc!.vpcId) } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadNetwork',
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        resources: ['*'],
+      }),
+    );
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}:${account}:network-interface/*]`,
+      reason:
+        'Lambda names the interfaces it creates; creation is limited to the subnets and security groups named beside it, every other change to interfaces of this VPC (ec2:Vpc).',
     });
   }
 }

@@ -11,6 +11,7 @@ import { TAG } from '../lambdas/core/tags';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
+import { regionGuard } from './region-guard';
 import { nameWorkflow } from './workflow-metadata';
 
 export interface PruneWorkflowProps {
@@ -242,14 +243,31 @@ export class PruneWorkflow extends Construct {
         }),
       );
     }
+    // The one function that may put the managed tag on something the pipeline did not create: only on images and
+    // snapshots of this account, only with the configured value.
     this.adoptFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'AdoptWithManagedTagOnly',
+        sid: 'AdoptOwnWithManagedTagOnly',
         actions: ['ec2:CreateTags'],
         resources: [images, snapshots],
-        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [config.managedTag.key, TAG.adoptedAt] } },
+        conditions: {
+          StringEquals: {
+            'ec2:Owner': stack.account,
+            [`aws:RequestTag/${config.managedTag.key}`]: config.managedTag.value,
+          },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [config.managedTag.key, TAG.adoptedAt] },
+        },
       }),
     );
+    for (const statement of regionGuard(config, 'NoAdoption', ['ec2:CreateTags']))
+      this.adoptFunction.addToRolePolicy(statement);
+    for (const statement of regionGuard(config, 'NoDeletions', [
+      'ec2:DeregisterImage',
+      'ec2:DeleteSnapshot',
+      'ec2:ModifyImageAttribute',
+      'ec2:CreateTags',
+    ]))
+      this.executeFunction.addToRolePolicy(statement);
     this.adoptFunction.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'ListRegions', actions: ['ec2:DescribeRegions'], resources: ['*'] }),
     );

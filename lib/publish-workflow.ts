@@ -12,6 +12,7 @@ import { TAG } from '../lambdas/core/tags';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
+import { regionGuard } from './region-guard';
 import { nameWorkflow } from './workflow-metadata';
 
 export interface PublishWorkflowProps {
@@ -225,15 +226,42 @@ export class PublishWorkflow extends Construct {
     const snapshots = `arn:${stack.partition}:ec2:*::snapshot/*`;
     const parameters = `arn:${stack.partition}:ssm:*:${stack.account}:parameter${config.publish.ssmPrefix}/*`;
     const accountLabel = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    const managed = { StringEquals: { [`ec2:ResourceTag/${config.managedTag.key}`]: config.managedTag.value } };
+    const { key, value } = config.managedTag;
+    const managed = { StringEquals: { [`ec2:ResourceTag/${key}`]: value } };
+    const pipelineTagKeys = [
+      key,
+      TAG.series,
+      TAG.buildDate,
+      TAG.sourceImage,
+      TAG.sourceRegion,
+      TAG.gitBranch,
+      TAG.gitRevision,
+    ];
+    const onlyPipelineKeys = { 'ForAllValues:StringEquals': { 'aws:TagKeys': pipelineTagKeys } };
     const describe = (...actions: string[]) => new iam.PolicyStatement({ actions, resources: ['*'] });
+    // CopyImage authorizes the source image and its snapshots: only images of this account are copied, and the copy
+    // and its snapshots are created carrying the managed tag (the one moment a publish function may put it on).
+    const copyImages = new iam.PolicyStatement({
+      sid: 'CopyOwnImagesAsManaged',
+      actions: ['ec2:CopyImage'],
+      resources: [images],
+      conditions: {
+        StringEquals: { 'ec2:Owner': stack.account, [`aws:RequestTag/${key}`]: value },
+        ...onlyPipelineKeys,
+      },
+    });
+    const copySnapshots = new iam.PolicyStatement({
+      sid: 'CopySnapshotsAsManaged',
+      actions: ['ec2:CopyImage'],
+      resources: [snapshots],
+      conditions: { StringEquals: { [`aws:RequestTag/${key}`]: value }, ...onlyPipelineKeys },
+    });
     const tagOnCopy = new iam.PolicyStatement({
       sid: 'TagCopiesWhenCreated',
       actions: ['ec2:CreateTags'],
       resources: [images, snapshots],
       conditions: { StringEquals: { 'ec2:CreateAction': 'CopyImage' } },
     });
-    const copy = new iam.PolicyStatement({ sid: 'CopyImages', actions: ['ec2:CopyImage'], resources: [images] });
     const removeFailedCopies = new iam.PolicyStatement({
       sid: 'RemoveFailedManagedCopies',
       actions: ['ec2:DeregisterImage', 'ec2:DeleteSnapshot'],
@@ -244,31 +272,49 @@ export class PublishWorkflow extends Construct {
       describe('ec2:DescribeImages', 'ec2:GetImageBlockPublicAccessState', 'ec2:GetEbsEncryptionByDefault'),
       ...(config.publish.disableBlockPublicAccess ? [describe('ec2:DisableImageBlockPublicAccess')] : []),
     ];
+    const copying = ['ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'];
 
     this.discoverFunction.addToRolePolicy(describe('ec2:DescribeImages'));
-    for (const statement of [...preflight, copy, tagOnCopy, removeFailedCopies]) {
+    for (const statement of [
+      ...preflight,
+      copyImages,
+      copySnapshots,
+      tagOnCopy,
+      removeFailedCopies,
+      ...regionGuard(config, 'NoCopies', [...copying, 'ec2:DisableImageBlockPublicAccess']),
+    ]) {
       this.prepareFunction.addToRolePolicy(statement);
     }
-    for (const statement of [describe('ec2:DescribeImages'), copy, tagOnCopy, removeFailedCopies]) {
+    for (const statement of [
+      describe('ec2:DescribeImages'),
+      copyImages,
+      copySnapshots,
+      tagOnCopy,
+      removeFailedCopies,
+      ...regionGuard(config, 'NoCopies', copying),
+    ]) {
       this.pollFunction.addToRolePolicy(statement);
     }
 
-    const pipelineTagKeys = [
-      config.managedTag.key,
-      TAG.series,
-      TAG.buildDate,
-      TAG.sourceImage,
-      TAG.sourceRegion,
-      TAG.gitBranch,
-      TAG.gitRevision,
+    const publishing = [
+      'ec2:CreateTags',
+      'ec2:ModifyImageAttribute',
+      'ec2:ModifySnapshotAttribute',
+      'ec2:EnableImageDeprecation',
+      'ssm:PutParameter',
     ];
     for (const statement of [
       describe('ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeSnapshotAttribute'),
       new iam.PolicyStatement({
-        sid: 'TagWithPipelineKeysOnly',
+        // Only resources already managed (tagged when copied, or adopted) get tags, never a new managed-by value.
+        sid: 'TagManagedWithPipelineKeysOnly',
         actions: ['ec2:CreateTags'],
         resources: [images, snapshots],
-        conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': pipelineTagKeys } },
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${key}`]: value },
+          StringEqualsIfExists: { [`aws:RequestTag/${key}`]: value },
+          ...onlyPipelineKeys,
+        },
       }),
       new iam.PolicyStatement({
         sid: 'PublishManagedImages',
@@ -281,6 +327,7 @@ export class PublishWorkflow extends Construct {
         actions: ['ssm:GetParameters', 'ssm:PutParameter'],
         resources: [parameters],
       }),
+      ...regionGuard(config, 'NoPublishing', publishing),
     ]) {
       this.finalizeFunction.addToRolePolicy(statement);
     }
@@ -299,14 +346,14 @@ export class PublishWorkflow extends Construct {
     );
     props.notifications.announcements.grantPublish(this.announceFunction);
 
-    // Images and snapshots are created in every enabled region with ids unknown in advance; tag conditions (or the
-    // CopyImage create action) are what limits these statements.
     Validations.of(this).acknowledge({
-      reason: 'AMI ids are not known in advance in any region; actions are limited by tag conditions or CopyImage.',
+      reason:
+        'AMI ids are not known in advance in any region; CopyImage needs an own source and the managed request tag, every other action the managed resource tag or the CopyImage create action.',
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::image/*]',
     });
     Validations.of(this).acknowledge({
-      reason: 'Snapshot ids of copies are made by EC2 in every region; actions are limited by tag conditions.',
+      reason:
+        'Snapshot ids are made by EC2 in every region; CopyImage needs the managed request tag, every other action the managed resource tag or the CopyImage create action.',
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:*::snapshot/*]',
     });
     Validations.of(this).acknowledge({

@@ -1,3 +1,4 @@
+import { CreateTagsCommand, DescribeImagesCommand, type TagSpecification } from '@aws-sdk/client-ec2';
 import type { ClientFactory, ClientPlugin } from '../lambdas/aws/clients';
 
 /** What the stand-ins for the emulator's missing EC2 APIs recorded. */
@@ -67,4 +68,48 @@ export function coverMotoGaps(
   const plugin = motoGapsPlugin(gaps);
   for (const region of regions) plugin(clients.ec2(region).middlewareStack, { service: 'ec2', region });
   return gaps;
+}
+
+/**
+ * moto 5.2.1 ignores CopyImage's TagSpecifications, which EC2 applies to the new image and its snapshots as part of
+ * the copy (so the copy is never untagged, even for a moment). After each successful CopyImage the tags requested are
+ * put on the copy and its snapshots through `tagger`, a factory whose calls are not the pipeline's own (so that a
+ * recorder of the pipeline's calls does not see the stand-in's).
+ */
+export function copyTagSpecificationsPlugin(tagger: ClientFactory): ClientPlugin {
+  return (stack, { service, region }) => {
+    if (service !== 'ec2') return;
+    stack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName !== 'CopyImageCommand') return result;
+        const imageId = (result.output as { ImageId?: string }).ImageId;
+        const specs = (args.input as { TagSpecifications?: TagSpecification[] }).TagSpecifications ?? [];
+        if (!imageId || specs.length === 0) return result;
+        const ec2 = tagger.ec2(region);
+        const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+        const snapshotIds = (image?.BlockDeviceMappings ?? []).flatMap((m) =>
+          m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
+        );
+        for (const spec of specs) {
+          const resources =
+            spec.ResourceType === 'image' ? [imageId] : spec.ResourceType === 'snapshot' ? snapshotIds : [];
+          if (resources.length > 0 && spec.Tags?.length)
+            await ec2.send(new CreateTagsCommand({ Resources: resources, Tags: spec.Tags }));
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'copyTagSpecifications' },
+    );
+  };
+}
+
+/** Adds the CopyImage tag stand-in to the EC2 clients of `regions` that `clients` has made or will make. */
+export function coverCopyTagSpecifications(
+  clients: ClientFactory,
+  regions: readonly string[],
+  tagger: ClientFactory,
+): void {
+  const plugin = copyTagSpecificationsPlugin(tagger);
+  for (const region of regions) plugin(clients.ec2(region).middlewareStack, { service: 'ec2', region });
 }

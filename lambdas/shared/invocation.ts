@@ -42,6 +42,11 @@ export function currentInvocation(): Invocation {
   return storage.getStore() ?? processInvocation;
 }
 
+/** The invocation `runInvocation` started, or undefined outside one (a Lambda container, the CLI, test seeding). */
+export function invocationInProgress(): Invocation | undefined {
+  return storage.getStore();
+}
+
 /** Runs `body` as an invocation described by `invocation`. */
 export function runInvocation<T>(invocation: Invocation, body: () => Promise<T>): Promise<T> {
   return storage.run(invocation, body);

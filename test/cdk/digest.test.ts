@@ -52,6 +52,8 @@ describe('weekly digest', () => {
         new Set([
           'xray:PutTraceSegments',
           'xray:PutTelemetryRecords',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
           'states:ListExecutions',
           'states:DescribeExecution',
           'states:GetExecutionHistory',

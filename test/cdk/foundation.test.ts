@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { FUNCTION_ENTRY_METADATA } from '../../lib/pipeline-function';
 import { acceptedCfnLintWarnings, cfnLint, synthesizePipeline } from '../support/cdk';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
@@ -14,6 +15,12 @@ describe('pipeline stack with default configuration', () => {
   const { template, templatePath } = synthesizePipeline({
     notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] },
   });
+
+  /** The pipeline's own functions (CDK's custom resource providers aside). */
+  const pipelineFunctions = () =>
+    Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata?.[FUNCTION_ENTRY_METADATA] !== undefined,
+    );
 
   describe('Lambda functions', () => {
     test('run Node.js 22 on arm64 with JSON logs, tracing and the validated configuration', () => {
@@ -31,34 +38,67 @@ describe('pipeline stack with default configuration', () => {
       });
     });
 
-    test('write to their own log groups with a retention period', () => {
+    test('write to their own log groups with a retention period, and may write nowhere else', () => {
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
-      const functions = template.findResources('AWS::Lambda::Function');
-      for (const fn of Object.values(functions)) {
-        expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+      const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+      for (const fn of pipelineFunctions()) {
+        const logGroup = fn.Properties.LoggingConfig.LogGroup as { Ref: string };
+        expect(logGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+        const role = fn.Properties.Role['Fn::GetAtt'][0];
+        const writes = policies
+          .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+          .flatMap((p) => p.Properties.PolicyDocument.Statement)
+          .filter((s) => JSON.stringify(s.Action).includes('logs:'));
+        expect(writes).toEqual([
+          expect.objectContaining({
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [logGroup.Ref, 'Arn'] },
+          }),
+        ]);
       }
     });
 
     test('keep their configuration well under the 4 KB environment limit', () => {
-      const functions = template.findResources('AWS::Lambda::Function');
-      for (const fn of Object.values(functions)) {
+      for (const fn of pipelineFunctions()) {
         expect(JSON.stringify(fn.Properties.Environment.Variables).length).toBeLessThan(4096);
       }
     });
   });
 
   describe('notification topics', () => {
-    test('are encrypted with a rotating customer-managed key that alarms and EventBridge may use', () => {
+    test('are encrypted with a rotating customer-managed key that only alarms of this account may use', () => {
+      const fromOwnAlarms = {
+        StringEquals: { 'aws:SourceAccount': '123456789012' },
+        ArnLike: {
+          'aws:SourceArn': {
+            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:us-east-1:123456789012:alarm:*']],
+          },
+        },
+      };
       template.resourceCountIs('AWS::SNS::Topic', 2);
       template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
-      template.hasResourceProperties('AWS::KMS::Key', {
-        EnableKeyRotation: true,
-        KeyPolicy: {
+      const key = Object.values(template.findResources('AWS::KMS::Key'))[0]!;
+      const services = (key.Properties.KeyPolicy.Statement as { Principal: { Service?: unknown } }[]).filter(
+        (s) => s.Principal.Service,
+      );
+      expect(key.Properties.EnableKeyRotation).toBe(true);
+      expect(services).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Condition: fromOwnAlarms,
+        }),
+      ]);
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        Topics: [{ Ref: Match.stringLikeRegexp('NotificationsAlarms') }],
+        PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({
               Effect: 'Allow',
-              Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
-              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: 'sns:Publish',
+              Condition: fromOwnAlarms,
             }),
           ]),
         },

@@ -51,7 +51,7 @@ describe('prune workflow', () => {
       });
     });
 
-    test('only the adopt function may tag, and only with the managed and adopted-at keys', () => {
+    test('only the adopt function may tag, only images and snapshots of the account, with the managed and adopted-at keys', () => {
       const tagging = (pattern: RegExp) =>
         statementsOf(template, pattern).filter((s) => actionsOf(s).includes('ec2:CreateTags'));
 
@@ -59,6 +59,7 @@ describe('prune workflow', () => {
       expect(tagging(/PruneAdoptFunction/)).toEqual([
         expect.objectContaining({
           Condition: {
+            StringEquals: { 'ec2:Owner': '123456789012', 'aws:RequestTag/ami-pipeline:managed-by': 'ami-pipeline' },
             'ForAllValues:StringEquals': { 'aws:TagKeys': ['ami-pipeline:managed-by', 'ami-pipeline:adopted-at'] },
           },
         }),

@@ -119,12 +119,44 @@ describe('publish workflow', () => {
   });
 
   describe('least-privilege grants', () => {
+    test('copying needs an own source image and puts the managed tag on the copy and its snapshots', () => {
+      const pipelineKeys = {
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': [
+            'ami-pipeline:managed-by',
+            'ami-pipeline:series',
+            'ami-pipeline:build-date',
+            'ami-pipeline:source-image',
+            'ami-pipeline:source-region',
+            'ami-pipeline:git-branch',
+            'ami-pipeline:git-revision',
+          ],
+        },
+      };
+      for (const fn of [workflow.prepareFunction, workflow.pollFunction]) {
+        const copying = statementsOf(fn).filter((s) => actions(s).includes('ec2:CopyImage'));
+        expect(copying.map((s) => [JSON.stringify(s.Resource).match(/(image|snapshot)\/\*/)![1], s.Condition])).toEqual(
+          [
+            [
+              'image',
+              {
+                StringEquals: { 'ec2:Owner': '123456789012', 'aws:RequestTag/ami-pipeline:managed-by': 'ami-pipeline' },
+                ...pipelineKeys,
+              },
+            ],
+            [
+              'snapshot',
+              { StringEquals: { 'aws:RequestTag/ami-pipeline:managed-by': 'ami-pipeline' }, ...pipelineKeys },
+            ],
+          ],
+        );
+      }
+    });
+
     test('tagging a copy at creation is allowed only under the CopyImage create action', () => {
       for (const fn of [workflow.prepareFunction, workflow.pollFunction]) {
         const statements = statementsOf(fn);
-        const copy = statements.find((s) => actions(s).includes('ec2:CopyImage'))!;
         const tagging = statements.filter((s) => actions(s).includes('ec2:CreateTags'));
-        expect(copy.Condition).toBeUndefined();
         expect(tagging).toHaveLength(1);
         expect(tagging[0]!.Condition).toEqual({ StringEquals: { 'ec2:CreateAction': 'CopyImage' } });
       }

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import {
@@ -131,6 +131,9 @@ describe('grants synthesized for the publish handlers cover every call they make
     const prepared = await prepareRegion(adminContext(emulator), { region: 'eu-west-1', images, pollSeconds: 0 });
     const handler = loadHandler('poll', emulator);
     const failed = prepared.copies[0]!.imageId!;
+    const admin = adminContext(emulator).clients.ec2('eu-west-1');
+    const described = await admin.send(new DescribeImagesCommand({ ImageIds: [failed] }));
+    const failedSnapshots = described.Images![0]!.BlockDeviceMappings!.map((m) => m.Ebs!.SnapshotId!);
     // The emulator's copies never fail; this one is reported failed, as EC2 reports a broken copy.
     handler.clients.ec2('eu-west-1').middlewareStack.add(
       (next) => async (args) => {
@@ -152,6 +155,11 @@ describe('grants synthesized for the publish handlers cover every call they make
       .clients.ec2('eu-west-1')
       .send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [failed] }] }));
     expect(left.Images).toEqual([]);
+    const snapshotsLeft = await admin.send(
+      new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: failedSnapshots }] }),
+    );
+    expect(failedSnapshots).toHaveLength(1);
+    expect(snapshotsLeft.Snapshots).toEqual([]);
   });
 
   test('finalize, in the build region and in another region', async () => {

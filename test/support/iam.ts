@@ -32,7 +32,7 @@ const REQUESTS_PER_USER = 3;
 /**
  * Starts one dedicated emulator that enforces IAM actions (not conditions) once its first requests have created an
  * admin user and one user per entry of `policies`. Resource ARNs built with CloudFormation intrinsics are widened to
- * "*" because the emulator checks actions only; the template's conditions are asserted by CDK tests instead.
+ * "*" because the emulator checks actions only; resources and conditions are proven by the authorization proof.
  */
 export async function startIamEnforcingEmulatorForUsers(
   policies: Readonly<Record<string, readonly PolicyStatement[]>>,
@@ -49,11 +49,15 @@ export async function startIamEnforcingEmulatorForUsers(
   const createUser = async (name: string, statements: readonly PolicyStatement[]): Promise<AwsCredentialIdentity> => {
     const document = {
       Version: '2012-10-17',
-      Statement: statements.map((s) => ({
-        Effect: s.Effect,
-        Action: s.Action,
-        Resource: typeof s.Resource === 'string' && !s.Resource.includes('${') ? s.Resource : '*',
-      })),
+      // A conditional Deny would deny always once its conditions are dropped; the authorization proof
+      // (test/authz) evaluates those with their conditions.
+      Statement: statements
+        .filter((s) => !(s.Effect === 'Deny' && s.Condition))
+        .map((s) => ({
+          Effect: s.Effect,
+          Action: s.Action,
+          Resource: typeof s.Resource === 'string' && !s.Resource.includes('${') ? s.Resource : '*',
+        })),
     };
     await iam.send(new CreateUserCommand({ UserName: name }));
     await iam.send(

@@ -1,6 +1,7 @@
 import {
   CopyImageCommand,
   CreateTagsCommand,
+  DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DisableImageBlockPublicAccessCommand,
@@ -13,7 +14,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { applyActions } from '../../lambdas/aws/publish/apply';
-import { startCopy } from '../../lambdas/aws/publish/copy';
+import { CopyCleanupError, deregisterCopy, startCopy } from '../../lambdas/aws/publish/copy';
 import { preflightRegion } from '../../lambdas/aws/publish/preflight';
 import { pollRegion, prepareRegion, publishContext, type RegionProgress } from '../../lambdas/aws/publish/service';
 import { type Clock, RateLimiter, unlimited } from '../../lambdas/aws/rate-limiter';
@@ -315,5 +316,45 @@ describe('deprecation calls', () => {
     expect(outcome.failed).toEqual([
       expect.objectContaining({ id: 'deprecate:ami-00000000000000d2', code: 'InvalidParameterValue' }),
     ]);
+  });
+});
+
+describe('deregistering a failed copy', () => {
+  const copyId = 'ami-00000000000000c1';
+
+  test('deletes one by one the snapshots DeleteAssociatedSnapshots did not report deleted', async () => {
+    const ctx = context();
+    ec2.on(DeregisterImageCommand).resolves({
+      DeleteSnapshotResults: [
+        { SnapshotId: 'snap-00000000000000d1', ReturnCode: 'success' },
+        { SnapshotId: 'snap-00000000000000d2', ReturnCode: 'client-error' },
+      ],
+    });
+    ec2.on(DeleteSnapshotCommand).resolves({});
+
+    await deregisterCopy(ctx, 'eu-west-1', copyId, [
+      'snap-00000000000000d1',
+      'snap-00000000000000d2',
+      'snap-00000000000000d3',
+    ]);
+
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      'snap-00000000000000d2',
+      'snap-00000000000000d3',
+    ]);
+  });
+
+  test('names every snapshot it could not delete, and counts one already gone as deleted', async () => {
+    const ctx = context();
+    ec2.on(DeregisterImageCommand).resolves({});
+    ec2
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-00000000000000d1' })
+      .rejects(awsError('InvalidSnapshot.NotFound'));
+    ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-00000000000000d2' }).rejects(awsError('InvalidSnapshot.InUse'));
+
+    const cleanup = deregisterCopy(ctx, 'eu-west-1', copyId, ['snap-00000000000000d1', 'snap-00000000000000d2']);
+
+    await expect(cleanup).rejects.toThrow(CopyCleanupError);
+    await expect(cleanup).rejects.toThrow(/left snapshots snap-00000000000000d2 \(InvalidSnapshot.InUse\)$/);
   });
 });

@@ -7,6 +7,7 @@ import {
   StopInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { HOTPLUG_VOLUME_GIB } from '../../core/boot/plan';
 import type { CheckResult } from '../../core/boot/result';
 import { describeError } from '../../core/errors';
 import type { Clock, RateLimiter } from '../rate-limiter';
@@ -83,7 +84,6 @@ export type HotplugResult = CheckResult & {
 };
 
 const DEVICE = '/dev/sdf';
-const VOLUME_GIB = 1;
 
 /**
  * Attaches and detaches a small gp3 volume `cycles` times, then asks `afterCycles` whether the instance survived.
@@ -108,7 +108,7 @@ export async function hotplugCheck(
         ec2.send(
           new CreateVolumeCommand({
             AvailabilityZone: options.availabilityZone,
-            Size: VOLUME_GIB,
+            Size: HOTPLUG_VOLUME_GIB,
             VolumeType: 'gp3',
             TagSpecifications: [{ ResourceType: 'volume', Tags: options.tags }],
           }),

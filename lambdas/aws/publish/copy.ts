@@ -1,4 +1,10 @@
-import { CopyImageCommand, DeregisterImageCommand, type Tag } from '@aws-sdk/client-ec2';
+import {
+  CopyImageCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  type Image,
+  type Tag,
+} from '@aws-sdk/client-ec2';
 import { PipelineError } from '../../core/errors';
 import { copyClientToken } from '../../core/publish/copies';
 import type { SourceImage } from '../../core/publish/model';
@@ -79,8 +85,8 @@ export async function observeImages(
   ctx: PublishContext,
   region: string,
   imageIds: readonly string[],
-): Promise<Record<string, { state: string; reason?: string }>> {
-  const observed: Record<string, { state: string; reason?: string }> = {};
+): Promise<Record<string, { state: string; reason?: string; snapshotIds: string[] }>> {
+  const observed: Record<string, { state: string; reason?: string; snapshotIds: string[] }> = {};
   for (const ids of chunks(imageIds, 200)) {
     const images = await describeAllImages(ctx, region, {
       Owners: ['self'],
@@ -88,19 +94,68 @@ export async function observeImages(
     });
     for (const image of images) {
       if (image.ImageId)
-        observed[image.ImageId] = { state: image.State ?? 'unknown', reason: image.StateReason?.Message };
+        observed[image.ImageId] = {
+          state: image.State ?? 'unknown',
+          reason: image.StateReason?.Message,
+          snapshotIds: snapshotsOf(image),
+        };
     }
   }
   return observed;
 }
 
-/** Deregisters a failed copy with its snapshots; an image already gone counts as done. */
-export async function deregisterCopy(ctx: PublishContext, region: string, imageId: string): Promise<void> {
-  try {
-    await ctx.limiter.run(region, 'DeregisterImage', () =>
-      ctx.clients.ec2(region).send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true })),
+function snapshotsOf(image: Image | undefined): string[] {
+  return (image?.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
+}
+
+/** Snapshots of a failed copy that are still there after it was deregistered, each with why. */
+export class CopyCleanupError extends PipelineError {}
+
+/**
+ * Deregisters a failed copy with its snapshots; an image already gone counts as done. DeleteAssociatedSnapshots
+ * reports a result per snapshot: every snapshot of the copy it did not report deleted is deleted one by one (a
+ * snapshot already gone counts as deleted), and any left over fails the call with its id and error.
+ */
+export async function deregisterCopy(
+  ctx: PublishContext,
+  region: string,
+  imageId: string,
+  knownSnapshotIds?: readonly string[],
+): Promise<void> {
+  const ec2 = ctx.clients.ec2(region);
+  const snapshotIds =
+    knownSnapshotIds ??
+    snapshotsOf(
+      (
+        await describeAllImages(ctx, region, { Owners: ['self'], Filters: [{ Name: 'image-id', Values: [imageId] }] })
+      )[0],
     );
+  let results: readonly { SnapshotId?: string; ReturnCode?: string }[] = [];
+  try {
+    const response = await ctx.limiter.run(region, 'DeregisterImage', () =>
+      ec2.send(new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true })),
+    );
+    results = response.DeleteSnapshotResults ?? [];
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
+  const deleted = new Set(results.filter((r) => r.ReturnCode === 'success').map((r) => r.SnapshotId));
+  const remaining = [...new Set([...snapshotIds, ...results.flatMap((r) => (r.SnapshotId ? [r.SnapshotId] : []))])];
+  const left: string[] = [];
+  let firstError: unknown;
+  for (const snapshotId of remaining.filter((id) => !deleted.has(id))) {
+    try {
+      await ctx.limiter.run(region, 'DeleteSnapshot', () =>
+        ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })),
+      );
+    } catch (error) {
+      if (isNotFound(error)) continue;
+      left.push(`${snapshotId} (${errorCode(error) ?? 'error'})`);
+      firstError ??= error;
+    }
+  }
+  if (left.length > 0)
+    throw new CopyCleanupError(`copy ${imageId} in ${region} is deregistered but left snapshots ${left.join(', ')}`, {
+      cause: firstError,
+    });
 }

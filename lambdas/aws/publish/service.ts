@@ -233,7 +233,7 @@ export async function pollRegion(ctx: PublishContext, progress: RegionProgress):
   });
   for (const imageId of step.deregister) {
     try {
-      await deregisterCopy(ctx, region, imageId);
+      await deregisterCopy(ctx, region, imageId, observed[imageId]?.snapshotIds);
     } catch (error) {
       ctx.logger.warn('failed copy could not be deregistered', {
         region,

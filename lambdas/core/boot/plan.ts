@@ -81,6 +81,9 @@ const CLOUD_INIT_USER_DATA = '#cloud-config\npackage_update: false\npackage_upgr
  */
 export const STOP_CLEAN_SECONDS = 120;
 
+/** Size of the gp3 volume the hot-plug check attaches and detaches; IAM caps CreateVolume at it. */
+export const HOTPLUG_VOLUME_GIB = 1;
+
 /** User data that keeps a test boot from updating itself or installing packages, by image flavour. */
 export function userDataFor(flavour: string): string {
   return flavour === 'cloud-init' ? CLOUD_INIT_USER_DATA : CONFIGINIT_USER_DATA;

@@ -1,0 +1,124 @@
+import { CfnResource, type Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { synthesizePipeline } from '../support/cdk';
+
+type Json = unknown;
+// biome-ignore lint/suspicious/noExplicitAny: synthesized resources are read field by field as CloudFormation has them
+type Resources = Record<string, { Type: string; Properties?: any }>;
+
+/** A template value as cdk-nag names it in a finding: `<AWS::Partition>`, `<LogicalId.Arn>`, joins flattened. */
+function nagName(value: Json): string {
+  if (typeof value === 'string') return value;
+  const object = value as Record<string, Json>;
+  if ('Ref' in object) return `<${object.Ref}>`;
+  if ('Fn::GetAtt' in object) return `<${(object['Fn::GetAtt'] as string[]).join('.')}>`;
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, Json[]];
+    return parts.map(nagName).join(separator);
+  }
+  if ('Fn::Sub' in object) return String(object['Fn::Sub']).replace(/\$\{([^}]+)\}/g, '<$1>');
+  return JSON.stringify(value);
+}
+
+const list = (value: Json): Json[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action: Json;
+  readonly Resource: Json;
+  readonly Condition?: Json;
+}
+
+/** The IAM statements and managed policies of every resource under `scope`, as synthesized. */
+function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
+  const ids = new Set(
+    scope.node
+      .findAll()
+      .filter((c): c is CfnResource => CfnResource.isCfnResource(c))
+      .map((c) => stack.getLogicalId(c)),
+  );
+  const statements: Statement[] = [];
+  const managedPolicies: string[] = [];
+  let functions = 0;
+  for (const id of ids) {
+    const resource = resources[id];
+    if (!resource) continue;
+    if (resource.Type === 'AWS::IAM::Policy') statements.push(...resource.Properties.PolicyDocument.Statement);
+    if (resource.Type === 'AWS::IAM::Role') {
+      for (const policy of resource.Properties.Policies ?? []) statements.push(...policy.PolicyDocument.Statement);
+      managedPolicies.push(...list(resource.Properties.ManagedPolicyArns).map(nagName));
+    }
+    if (resource.Type === 'AWS::Lambda::Function') functions++;
+  }
+  return { statements, managedPolicies, functions };
+}
+
+/** Why an acknowledgement is not true of the template, or undefined when it is. */
+function falsehood(
+  stack: Stack,
+  scope: IConstruct,
+  id: string,
+  reason: string,
+  resources: Resources,
+): string | undefined {
+  const { statements, managedPolicies, functions } = iamOf(stack, scope, resources);
+  const allows = statements.filter((s) => s.Effect === 'Allow');
+  const finding = /^AwsSolutions-(\w+)\[(\w+)::(.*)\]$/.exec(id);
+  if (!finding) {
+    if (id === 'AwsSolutions-L1') return functions > 0 ? undefined : 'no Lambda function under it';
+    return 'an acknowledgement this test cannot check';
+  }
+  const [, rule, kind, subject] = finding;
+  if (rule === 'IAM5' && kind === 'Resource') {
+    const naming = allows.filter((s) => list(s.Resource).map(nagName).includes(subject!));
+    if (naming.length === 0) return 'no statement names that resource';
+    if (/condition/i.test(reason) && naming.some((s) => !s.Condition))
+      return `its reason speaks of conditions, but ${naming.filter((s) => !s.Condition).length} statement(s) naming it have none`;
+    return undefined;
+  }
+  if (rule === 'IAM5' && kind === 'Action')
+    return allows.some((s) => list(s.Action).includes(subject)) ? undefined : 'no statement grants that action';
+  if (rule === 'IAM4' && kind === 'Policy')
+    return managedPolicies.includes(subject!) ? undefined : 'no role under it has that managed policy';
+  return 'an acknowledgement this test cannot check';
+}
+
+const NAG_PREFIX = 'Annotation::AwsSolutions-';
+
+describe('cdk-nag acknowledgements', () => {
+  test.each([
+    ['default configuration', {}],
+    [
+      'outbound internet, soft delete and region lists',
+      {
+        bootTest: { internetAccess: true },
+        retention: { softDeleteGraceDays: 7 },
+        regions: { allow: ['us-east-1', 'eu-west-1'], deny: ['ap-southeast-2'] },
+      },
+    ],
+  ])('are each true of the template synthesized with %s', (_, config) => {
+    const { stack, template } = synthesizePipeline(config);
+    const resources = template.toJSON().Resources as Resources;
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((scope) =>
+        scope.node.metadata
+          .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((m) =>
+            Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ scope, id, reason })),
+          ),
+      )
+      // cdk-nag's findings are recorded as annotations; aws-cdk-lib's own acknowledgements of CloudFormation
+      // validation rules are not the project's to justify.
+      .filter(({ id }) => id.startsWith(NAG_PREFIX))
+      .map((a) => ({ ...a, id: a.id.slice('Annotation::'.length) }));
+
+    const untrue = acknowledgements.flatMap(({ scope, id, reason }) => {
+      const why = falsehood(stack, scope, id, reason, resources);
+      return why ? [`${scope.node.path}: ${id}: ${why}`] : [];
+    });
+
+    expect(acknowledgements.length).toBeGreaterThan(10);
+    expect(untrue).toEqual([]);
+  });
+});
