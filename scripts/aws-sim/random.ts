@@ -1,0 +1,119 @@
+/**
+ * Seeded randomness for the simulated AWS. Every random draw of the model comes from a stream derived from the
+ * simulation's seed and a label, so that adding draws in one part of the model (say, boot times) never changes the
+ * draws of another (copy durations): a scenario stays reproducible when the model grows.
+ */
+
+/** 32-bit FNV-1a hash of a string, the seed material of derived streams. */
+export function hashString(text: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619) >>> 0;
+  return hash;
+}
+
+/** A deterministic pseudo-random stream (sfc32), with the distributions the model draws from. */
+export class Random {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number | string) {
+    const base = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
+    this.a = 0x9e3779b9;
+    this.b = 0x243f6a88;
+    this.c = 0xb7e15162;
+    this.d = base;
+    // Warm-up rounds spread a small seed over the whole state.
+    for (let i = 0; i < 15; i++) this.next();
+  }
+
+  /** A uniform number in [0, 1). */
+  next(): number {
+    this.a >>>= 0;
+    this.b >>>= 0;
+    this.c >>>= 0;
+    this.d >>>= 0;
+    let t = (this.a + this.b) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.d = (this.d + 1) | 0;
+    t = (t + this.d) | 0;
+    this.c = (this.c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  }
+
+  /** An independent stream for `label`, derived from this one's current state. */
+  fork(label: string): Random {
+    return new Random(hashString(`${label}#${Math.floor(this.next() * 4294967296)}`));
+  }
+
+  uniform(min: number, max: number): number {
+    return min + (max - min) * this.next();
+  }
+
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return p > 0 && this.next() < p;
+  }
+
+  /** A standard normal draw (Box-Muller). */
+  normal(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** A log-normal draw with the given median and shape: a long right tail, as service times have. */
+  lognormal(median: number, sigma: number): number {
+    return median * Math.exp(sigma * this.normal());
+  }
+
+  exponential(mean: number): number {
+    return -mean * Math.log(1 - this.next());
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)]!;
+  }
+
+  /** `length` lower-case hexadecimal digits, the shape of EC2 resource ids. */
+  hex(length: number): string {
+    let out = '';
+    while (out.length < length)
+      out += Math.floor(this.next() * 4294967296)
+        .toString(16)
+        .padStart(8, '0');
+    return out.slice(0, length);
+  }
+
+  /** A version-4-shaped UUID. */
+  uuid(): string {
+    const h = this.hex(32);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  }
+}
+
+/**
+ * How a simulated duration or amount is drawn: a fixed number, a uniform or log-normal distribution (clipped to
+ * `[min, max]` when given), or any function of a random stream.
+ */
+export type Distribution =
+  | number
+  | { readonly uniform: readonly [number, number] }
+  | {
+      readonly lognormal: { readonly median: number; readonly sigma: number };
+      readonly min?: number;
+      readonly max?: number;
+    }
+  | ((random: Random) => number);
+
+/** One draw from `distribution`. */
+export function draw(distribution: Distribution, random: Random): number {
+  if (typeof distribution === 'number') return distribution;
+  if (typeof distribution === 'function') return distribution(random);
+  if ('uniform' in distribution) return random.uniform(distribution.uniform[0], distribution.uniform[1]);
+  const value = random.lognormal(distribution.lognormal.median, distribution.lognormal.sigma);
+  return Math.min(distribution.max ?? Number.POSITIVE_INFINITY, Math.max(distribution.min ?? 0, value));
+}
