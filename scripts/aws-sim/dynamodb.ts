@@ -14,7 +14,7 @@ import type {
   TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { fault } from './errors';
-import { type OperationHandler, operationMethod, type RegionState, type World } from './world';
+import { dateAt, type OperationHandler, operationMethod, type RegionState, type World } from './world';
 
 type Item = Record<string, AttributeValue>;
 
@@ -83,7 +83,7 @@ export class DynamoDbService {
       TableStatus: 'ACTIVE',
       KeySchema: table.input.KeySchema,
       AttributeDefinitions: table.input.AttributeDefinitions,
-      CreationDateTime: new Date(table.createdAt),
+      CreationDateTime: dateAt(table.createdAt),
       ItemCount: table.items.size,
       BillingModeSummary: { BillingMode: table.input.BillingMode ?? 'PROVISIONED' },
     };

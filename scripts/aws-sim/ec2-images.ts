@@ -44,7 +44,8 @@ import {
   type SimMapping,
   type SimSnapshot,
   type SnapshotState,
-  getOrCreate,
+  dateAt,
+  isoAt,
   valueAt,
   type World,
 } from './world';
@@ -112,9 +113,7 @@ export function snapshotStateAt(snapshot: SimSnapshot, t: number): SnapshotState
   return t >= snapshot.completesAt ? 'completed' : 'pending';
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+const iso = isoAt;
 
 /** How a scenario seeds an image without going through the API. */
 export interface ImageSpec {
@@ -247,7 +246,7 @@ export class ImageModel {
       volumeId: spec.volumeId ?? 'vol-ffffffff',
       tags: new Map(Object.entries(spec.tags ?? {})),
       sharedWithAll: false,
-      userIds: new Set(),
+      usedBy: [],
     };
     region.snapshots.set(snapshot.snapshotId, snapshot);
     return snapshot;
@@ -283,12 +282,14 @@ export class ImageModel {
   }
 
   private addImage(region: RegionState, image: Omit<SimImage, 'seq' | 'region'>): SimImage {
-    const stored: SimImage = { ...image, region: region.name, seq: this.world.nextSeq() };
+    const stored = image as SimImage & { region: string; seq: number };
+    stored.region = region.name;
+    stored.seq = this.world.nextSeq();
     region.images.set(stored.imageId, stored);
     if (stored.ownerId === this.world.accountId) region.imageNames.set(stored.name, stored.imageId);
     for (const mapping of stored.mappings) {
       if (!mapping.snapshotId) continue;
-      getOrCreate(region.snapshotUsers, mapping.snapshotId, () => new Set<string>()).add(stored.imageId);
+      region.snapshots.get(mapping.snapshotId)?.usedBy.push(stored.imageId);
     }
     if (stored.public) region.publicImages.add(stored.imageId);
     return stored;
@@ -331,7 +332,6 @@ export class ImageModel {
       ],
       tags: new Map(Object.entries(spec.tags ?? {})),
       public: spec.public ?? false,
-      launchUserIds: new Set(),
       createdAt: at,
       availableAt: at,
       deprecationTime: spec.deprecationTime,
@@ -404,7 +404,6 @@ export class ImageModel {
       mappings,
       tags,
       public: false,
-      launchUserIds: new Set(),
       createdAt: now,
       availableAt: now + this.world.draw(this.physics.images.registerMs, `register:${imageId}`),
       copy: false,
@@ -483,7 +482,6 @@ export class ImageModel {
       mappings,
       tags,
       public: false,
-      launchUserIds: new Set(),
       createdAt: now,
       availableAt: now + duration,
       failedAt,
@@ -511,13 +509,13 @@ export class ImageModel {
     region.publicImages.delete(image.imageId);
     region.copiesInFlight.delete(image.imageId);
     for (const mapping of image.mappings)
-      if (mapping.snapshotId) region.snapshotUsers.get(mapping.snapshotId)?.delete(image.imageId);
+      if (mapping.snapshotId) release(region.snapshots.get(mapping.snapshotId), image.imageId);
     this.world.counters.add('imagesDeregistered');
     if (!input.DeleteAssociatedSnapshots) return { Return: true };
     const results = image.mappings.flatMap((mapping): DeleteSnapshotReturnCode[] => {
       if (!mapping.snapshotId || !region.snapshots.has(mapping.snapshotId)) return [];
       // "skipped - The snapshot was not deleted because it's associated with other AMIs" (DeleteSnapshotReturnCode).
-      if ((region.snapshotUsers.get(mapping.snapshotId)?.size ?? 0) > 0)
+      if ((region.snapshots.get(mapping.snapshotId)?.usedBy.length ?? 0) > 0)
         return [{ SnapshotId: mapping.snapshotId, ReturnCode: 'skipped' }];
       this.removeSnapshot(region, mapping.snapshotId);
       return [{ SnapshotId: mapping.snapshotId, ReturnCode: 'success' }];
@@ -530,7 +528,6 @@ export class ImageModel {
     if (!snapshot) return;
     region.snapshots.delete(snapshotId);
     region.deletedSnapshots.add(snapshotId);
-    region.snapshotUsers.delete(snapshotId);
     this.world.counters.add('snapshotsDeleted');
     this.world.counters.add('snapshotGiBDeleted', snapshot.volumeSize);
     this.world.counters.add('snapshotBytesDeleted', snapshot.fullSizeBytes);
@@ -538,9 +535,11 @@ export class ImageModel {
 
   DeleteSnapshot(region: RegionState, input: DeleteSnapshotRequest): Record<string, never> {
     const snapshot = this.requireSnapshot(region, input.SnapshotId);
-    const users = region.snapshotUsers.get(snapshot.snapshotId);
-    if (users && users.size > 0)
-      fault('InvalidSnapshot.InUse', `The snapshot ${snapshot.snapshotId} is currently in use by ${[...users][0]}`);
+    if (snapshot.usedBy.length > 0)
+      fault(
+        'InvalidSnapshot.InUse',
+        `The snapshot ${snapshot.snapshotId} is currently in use by ${snapshot.usedBy[0]}`,
+      );
     this.removeSnapshot(region, snapshot.snapshotId);
     return {};
   }
@@ -565,10 +564,13 @@ export class ImageModel {
         image.public = false;
         region.publicImages.delete(image.imageId);
       }
-      if (permission.UserId) image.launchUserIds.delete(permission.UserId);
+      if (permission.UserId) image.launchUserIds?.delete(permission.UserId);
     }
     for (const permission of add) {
-      if (permission.UserId) image.launchUserIds.add(permission.UserId);
+      if (permission.UserId) {
+        image.launchUserIds ??= new Set();
+        image.launchUserIds.add(permission.UserId);
+      }
       if (permission.Group !== 'all' || image.public) continue;
       if (image.mappings.some((m) => m.encrypted))
         // packer#7410 / ods-core#1062: "UnsupportedOperation: Encrypted snapshots can't be shared publicly".
@@ -600,7 +602,7 @@ export class ImageModel {
           ImageId: image.imageId,
           LaunchPermissions: [
             ...(image.public ? [{ Group: 'all' as const }] : []),
-            ...[...image.launchUserIds].map((UserId) => ({ UserId })),
+            ...[...(image.launchUserIds ?? [])].map((UserId) => ({ UserId })),
           ],
         };
       case 'description':
@@ -633,10 +635,13 @@ export class ImageModel {
     }
     for (const permission of remove) {
       if (permission.Group === 'all') snapshot.sharedWithAll = false;
-      if (permission.UserId) snapshot.userIds.delete(permission.UserId);
+      if (permission.UserId) snapshot.userIds?.delete(permission.UserId);
     }
     for (const permission of add) {
-      if (permission.UserId) snapshot.userIds.add(permission.UserId);
+      if (permission.UserId) {
+        snapshot.userIds ??= new Set();
+        snapshot.userIds.add(permission.UserId);
+      }
       if (permission.Group !== 'all') continue;
       if (snapshot.encrypted)
         fault('UnsupportedOperation', "Encrypted snapshots can't be shared publicly. Specify another snapshot.");
@@ -665,7 +670,7 @@ export class ImageModel {
       SnapshotId: snapshot.snapshotId,
       CreateVolumePermissions: [
         ...(snapshot.sharedWithAll ? [{ Group: 'all' as const }] : []),
-        ...[...snapshot.userIds].map((UserId) => ({ UserId })),
+        ...[...(snapshot.userIds ?? [])].map((UserId) => ({ UserId })),
       ],
     };
   }
@@ -816,7 +821,7 @@ export class ImageModel {
         if (!this.visible(region, image, now)) continue;
         const mine = image.ownerId === account;
         if (owners && !owners.has(image.ownerId)) continue;
-        if (!mine && !image.public && !image.launchUserIds.has(account)) continue;
+        if (!mine && !image.public && !image.launchUserIds?.has(account)) continue;
         if (everyone && !image.public) continue;
         // "If you are the AMI owner, all deprecated AMIs appear in the response regardless" (DescribeImages docs).
         if (!mine && !input.IncludeDeprecated && image.deprecationTime && Date.parse(image.deprecationTime) <= now)
@@ -870,7 +875,7 @@ export class ImageModel {
       VolumeId: snapshot.volumeId,
       State: state,
       StateMessage: state === 'error' ? 'Copy of the snapshot did not complete' : undefined,
-      StartTime: new Date(snapshot.startedAt),
+      StartTime: dateAt(snapshot.startedAt),
       Progress: progress(snapshot, state, now),
       OwnerId: snapshot.ownerId,
       Description: snapshot.description,
@@ -900,7 +905,7 @@ export class ImageModel {
       for (const snapshot of candidates) {
         const mine = snapshot.ownerId === account;
         if (owners && !owners.has(snapshot.ownerId)) continue;
-        if (!mine && !this.isReallyPublic(region, snapshot) && !snapshot.userIds.has(account)) continue;
+        if (!mine && !this.isReallyPublic(region, snapshot) && !snapshot.userIds?.has(account)) continue;
         const state = snapshotStateAt(snapshot, now);
         if (filters.count && !filters.matches(this.snapshotFields(snapshot, state))) continue;
         yield snapshot;
@@ -912,6 +917,11 @@ export class ImageModel {
       NextToken: page.nextToken,
     };
   }
+}
+
+function release(snapshot: SimSnapshot | undefined, imageId: string): void {
+  const index = snapshot?.usedBy.indexOf(imageId) ?? -1;
+  if (snapshot && index >= 0) snapshot.usedBy.splice(index, 1);
 }
 
 function progress(snapshot: SimSnapshot, state: SnapshotState, now: number): string {

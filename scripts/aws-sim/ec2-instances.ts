@@ -34,7 +34,7 @@ import {
 } from './ec2-common';
 import { type ImageModel, imageStateAt } from './ec2-images';
 import { fault } from './errors';
-import { type CallTiming, getOrCreate, type RegionState, type World } from './world';
+import { type CallTiming, dateAt, getOrCreate, isoAt, type RegionState, type World } from './world';
 
 const INSTANCE_ID = /^i-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const VOLUME_ID = /^vol-[0-9a-f]{8}([0-9a-f]{9})?$/;
@@ -456,9 +456,9 @@ export class InstanceModel {
       InstanceType: instance.instanceType as Instance['InstanceType'],
       State: { Code: INSTANCE_STATE_CODES[state], Name: state },
       StateTransitionReason: ended
-        ? `User initiated (${new Date(instance.terminateRequestedAt!).toISOString()})`
+        ? `User initiated (${isoAt(instance.terminateRequestedAt!)})`
         : state === 'stopped' || state === 'stopping'
-          ? `User initiated (${new Date(instance.stopRequestedAt!).toISOString()})`
+          ? `User initiated (${isoAt(instance.stopRequestedAt!)})`
           : '',
       StateReason: ended
         ? { Code: 'Client.UserInitiatedShutdown', Message: 'Client.UserInitiatedShutdown: User initiated shutdown' }
@@ -468,7 +468,7 @@ export class InstanceModel {
       Placement: { AvailabilityZone: instance.subnet.zone, Tenancy: 'default' },
       SubnetId: state === 'terminated' ? undefined : instance.subnet.subnetId,
       VpcId: state === 'terminated' ? undefined : instance.subnet.vpcId,
-      LaunchTime: new Date(instance.truth.requestedAt),
+      LaunchTime: dateAt(instance.truth.requestedAt),
       AmiLaunchIndex: launchIndex,
       Architecture: instance.architecture as Instance['Architecture'],
       Hypervisor: 'xen',
@@ -490,7 +490,7 @@ export class InstanceModel {
         Ebs: {
           VolumeId: v.volumeId,
           Status: attachmentStateAt(v, now),
-          AttachTime: new Date(v.attachment!.requestedAt),
+          AttachTime: dateAt(v.attachment!.requestedAt),
           DeleteOnTermination: v.attachment!.deleteOnTermination,
         },
       })),
@@ -520,7 +520,7 @@ export class InstanceModel {
         case 'instance-type':
           return [instance.instanceType];
         case 'launch-time':
-          return [new Date(instance.truth.requestedAt).toISOString()];
+          return [isoAt(instance.truth.requestedAt)];
         case 'private-ip-address':
           return [instance.privateIp];
         case 'reservation-id':
@@ -646,14 +646,14 @@ export class InstanceModel {
       const every = this.world.physics.instances.consoleCaptureMs;
       if (every > 0) {
         const since = now - instance.truth.runningAt;
-        if (since < every) return { InstanceId: instance.instanceId, Timestamp: new Date(now) };
+        if (since < every) return { InstanceId: instance.instanceId, Timestamp: dateAt(now) };
         at = instance.truth.runningAt + Math.floor(since / every) * every;
       }
     }
     const text = consoleTextAt(instance.truth, instance.architecture, at);
     return {
       InstanceId: instance.instanceId,
-      Timestamp: new Date(at),
+      Timestamp: dateAt(at),
       Output: text ? Buffer.from(text, 'utf8').toString('base64') : undefined,
     };
   }
@@ -677,7 +677,7 @@ export class InstanceModel {
               InstanceId: volume.attachment.instanceId,
               Device: volume.attachment.device,
               State: attachmentState,
-              AttachTime: new Date(volume.attachment.requestedAt),
+              AttachTime: dateAt(volume.attachment.requestedAt),
               DeleteOnTermination: volume.attachment.deleteOnTermination,
             },
           ]
@@ -687,7 +687,7 @@ export class InstanceModel {
       Size: volume.size,
       AvailabilityZone: volume.zone,
       State: volumeStateAt(volume, now) as Volume['State'],
-      CreateTime: new Date(volume.createdAt),
+      CreateTime: dateAt(volume.createdAt),
       VolumeType: volume.volumeType as Volume['VolumeType'],
       Encrypted: volume.encrypted,
       SnapshotId: volume.snapshotId ?? '',
@@ -772,7 +772,7 @@ export class InstanceModel {
       InstanceId: instance.instanceId,
       Device: device,
       State: 'attaching',
-      AttachTime: new Date(now),
+      AttachTime: dateAt(now),
       DeleteOnTermination: false,
     };
   }
@@ -802,7 +802,7 @@ export class InstanceModel {
       InstanceId: a.instanceId,
       Device: a.device,
       State: 'detaching',
-      AttachTime: new Date(a.requestedAt),
+      AttachTime: dateAt(a.requestedAt),
       DeleteOnTermination: a.deleteOnTermination,
     };
   }
@@ -834,7 +834,7 @@ export class InstanceModel {
         case 'availability-zone':
           return [volume.zone];
         case 'create-time':
-          return [new Date(volume.createdAt).toISOString()];
+          return [isoAt(volume.createdAt)];
         case 'encrypted':
           return [String(volume.encrypted)];
         case 'size':

@@ -13,34 +13,28 @@ export function hashString(text: string): number {
 
 /** A deterministic pseudo-random stream (sfc32), with the distributions the model draws from. */
 export class Random {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  // Int32 lanes in a typed array: plain fields would box values past 2^30 on every write.
+  private readonly state = new Int32Array(4);
 
   constructor(seed: number | string) {
     const base = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
-    this.a = 0x9e3779b9;
-    this.b = 0x243f6a88;
-    this.c = 0xb7e15162;
-    this.d = base;
+    this.state.set([0x9e3779b9, 0x243f6a88, 0xb7e15162, base]);
     // Warm-up rounds spread a small seed over the whole state.
     for (let i = 0; i < 15; i++) this.next();
   }
 
   /** A uniform number in [0, 1). */
   next(): number {
-    this.a >>>= 0;
-    this.b >>>= 0;
-    this.c >>>= 0;
-    this.d >>>= 0;
-    let t = (this.a + this.b) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.d = (this.d + 1) | 0;
-    t = (t + this.d) | 0;
-    this.c = (this.c + t) | 0;
+    const s = this.state;
+    const a = s[0]!;
+    const b = s[1]!;
+    const c = s[2]!;
+    const d = s[3]!;
+    const t = (((a + b) | 0) + d) | 0;
+    s[3] = (d + 1) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
     return (t >>> 0) / 4294967296;
   }
 

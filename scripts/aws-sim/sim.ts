@@ -23,7 +23,7 @@ import { SnsService } from './sns';
 import { SsmService } from './ssm';
 import { Throttles } from './throttle';
 import { virtualClock } from './virtual-time';
-import { type OperationHandler, type RegionState, World } from './world';
+import { getOrCreate, type OperationHandler, type RegionState, World } from './world';
 
 export interface AwsSimOptions {
   /** Seeds every random draw of the model (default 1): the same seed and calls give the same world. */
@@ -348,13 +348,19 @@ export class Seeder {
     options: Omit<ImageSpec, 'name'> & { readonly createdAt?: number } = {},
   ): SeededImage[] {
     const now = this.sim.world.now();
+    const buildTimes = new Map<string, number>();
     return images.map((image) => {
       const arch = 'arch' in image ? image.arch : image.architecture === 'arm64' ? 'arm64' : 'amd64';
       const built = /-(\d{4})(\d{2})(\d{2})\b/.exec(image.name);
-      const buildTime = built ? Date.parse(`${built[1]}-${built[2]}-${built[3]}T06:00:00Z`) : undefined;
+      const buildTime = built
+        ? getOrCreate(buildTimes, built[0], () => Date.parse(`${built[1]}-${built[2]}-${built[3]}T06:00:00Z`))
+        : undefined;
       const spec: ImageSpec = {
         ...options,
-        ...(image as ImageSpec),
+        name: image.name,
+        description: image.description,
+        tags: image.tags,
+        ...('arch' in image ? {} : (image as ImageSpec)),
         architecture: arch === 'arm64' ? 'arm64' : 'x86_64',
         createdAt:
           ('createdAt' in image ? image.createdAt : undefined) ?? options.createdAt ?? Math.min(now, buildTime ?? now),
@@ -365,7 +371,7 @@ export class Seeder {
         name: image.name,
         description: image.description ?? '',
         arch,
-        tags: { ...image.tags },
+        tags: image.tags ?? {},
         imageId: stored.imageId,
         snapshotIds: stored.mappings.flatMap((m) => (m.snapshotId ? [m.snapshotId] : [])),
       };
@@ -467,7 +473,7 @@ export class Inspector {
       encrypted: snapshot.encrypted,
       sharedWithAll: snapshot.sharedWithAll,
       reallyPublic: this.sim.ec2.images.isReallyPublic(r, snapshot),
-      usedBy: [...(r.snapshotUsers.get(snapshotId) ?? [])],
+      usedBy: [...snapshot.usedBy],
       tags: tagObject(snapshot.tags),
     };
   }

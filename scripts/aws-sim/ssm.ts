@@ -14,7 +14,7 @@ import type {
 } from '@aws-sdk/client-ssm';
 import { imageStateAt } from './ec2-images';
 import { fault } from './errors';
-import { getOrCreate, type OperationHandler, operationMethod, type RegionState, type World } from './world';
+import { dateAt, getOrCreate, type OperationHandler, operationMethod, type RegionState, type World } from './world';
 
 function emptyParameter(name: string): StoredParameter {
   return { name, versions: [], pending: [], lastVersion: 0 };
@@ -132,7 +132,7 @@ export class SsmService {
       Type: latest.type as Parameter['Type'],
       Value: latest.value,
       Version: latest.version,
-      LastModifiedDate: new Date(latest.modifiedAt),
+      LastModifiedDate: dateAt(latest.modifiedAt),
       ARN: this.arn(region, parameter.name),
       DataType: latest.dataType,
     };
@@ -261,7 +261,7 @@ export class SsmService {
         Type: v.type as Parameter['Type'],
         Value: v.value,
         Version: v.version,
-        LastModifiedDate: new Date(v.modifiedAt),
+        LastModifiedDate: dateAt(v.modifiedAt),
         Description: v.description,
         DataType: v.dataType,
         Labels: [],

@@ -1,4 +1,18 @@
 import { COMMERCIAL_REGIONS, type RegionInfo } from './catalog';
+
+// Captured when the module loads, before any virtual-time run fakes Date: formatting a moment needs no clock, and the
+// native constructor is much cheaper than the fake one for the hundreds of thousands of dates a listing returns.
+const NativeDate = Date;
+
+/** A moment as a Date (native, and still `instanceof Date` under fake timers). */
+export function dateAt(ms: number): Date {
+  return new NativeDate(ms);
+}
+
+/** A moment in ISO 8601, as EC2 writes CreationDate. */
+export function isoAt(ms: number): string {
+  return new NativeDate(ms).toISOString();
+}
 import type { SimCounters } from './counters';
 import type { Physics } from './physics';
 import { type Distribution, draw, hashString, Random } from './random';
@@ -32,7 +46,8 @@ export interface SimImage {
   readonly mappings: SimMapping[];
   readonly tags: Map<string, string>;
   public: boolean;
-  readonly launchUserIds: Set<string>;
+  /** Accounts the image is shared with (rare: allocated on first use). */
+  launchUserIds?: Set<string>;
   readonly createdAt: number;
   readonly availableAt: number;
   readonly failedAt?: number;
@@ -65,7 +80,10 @@ export interface SimSnapshot {
   readonly tags: Map<string, string>;
   /** createVolumePermission group `all`: what the attribute says, not whether it is really public. */
   sharedWithAll: boolean;
-  readonly userIds: Set<string>;
+  /** Accounts the snapshot is shared with (rare: allocated on first use). */
+  userIds?: Set<string>;
+  /** Images (not deregistered) whose block device mappings use the snapshot. */
+  readonly usedBy: string[];
 }
 
 /** A setting that changes some time after it is asked to (image block public access). */
@@ -89,8 +107,6 @@ export class RegionState {
   readonly deletedSnapshots = new Set<string>();
   /** Image name -> image id, for names in use (deregistration frees a name). */
   readonly imageNames = new Map<string, string>();
-  /** Snapshot id -> images (not deregistered) whose block device mappings use it. */
-  readonly snapshotUsers = new Map<string, Set<string>>();
   readonly publicImages = new Set<string>();
   /** Copies that may still be pending; pruned as they finish. */
   readonly copiesInFlight = new Set<string>();
@@ -119,7 +135,6 @@ export class RegionState {
 export class World {
   private readonly regions = new Map<string, RegionState>();
   private readonly enabled: Set<string>;
-  private readonly usedIds = new Set<string>();
   private readonly idStream: Random;
   private seqCounter = 0;
 
@@ -154,15 +169,12 @@ export class World {
     return typeof distribution === 'number' ? distribution : draw(distribution, this.random(label));
   }
 
-  /** A new resource id with EC2's shape (`ami-` and 17 hex digits), never used before in this world. */
+  /**
+   * A new resource id with EC2's shape (`ami-` and 17 hex digits). Not checked for uniqueness: 68 random bits make a
+   * collision among a million ids a one-in-a-billion event, and the check would cost a set of every id.
+   */
   newId(prefix: string, digits = 17): string {
-    for (;;) {
-      const id = `${prefix}-${this.idStream.hex(digits)}`;
-      if (!this.usedIds.has(id)) {
-        this.usedIds.add(id);
-        return id;
-      }
-    }
+    return `${prefix}-${this.idStream.hex(digits)}`;
   }
 
   /** An increasing number giving resources a stable listing order. */
