@@ -30,7 +30,8 @@ describe('simulated AWS: request buckets', () => {
     expect(throttle).toBeInstanceOf(EC2ServiceException);
     expect(throttle).toMatchObject({
       name: 'RequestLimitExceeded',
-      $fault: 'client',
+      // The SDK calls any 5xx answer a server fault, EC2's 503 throttling included.
+      $fault: 'server',
       $metadata: { httpStatusCode: 503 },
     });
     expect(sim.counters.throttled({ service: 'ec2', region: 'eu-west-1', bucket: 'DescribeImages' })).toBe(
