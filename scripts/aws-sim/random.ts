@@ -11,6 +11,8 @@ export function hashString(text: string): number {
   return hash;
 }
 
+const BYTE_HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 /** A deterministic pseudo-random stream (sfc32), with the distributions the model draws from. */
 export class Random {
   // Int32 lanes in a typed array: plain fields would box values past 2^30 on every write.
@@ -75,11 +77,18 @@ export class Random {
   /** `length` lower-case hexadecimal digits, the shape of EC2 resource ids. */
   hex(length: number): string {
     let out = '';
-    while (out.length < length)
-      out += Math.floor(this.next() * 4294967296)
-        .toString(16)
-        .padStart(8, '0');
-    return out.slice(0, length);
+    let word = 0;
+    let bytes = 0;
+    while (out.length < length) {
+      if (bytes === 0) {
+        word = Math.floor(this.next() * 4294967296);
+        bytes = 4;
+      }
+      out += BYTE_HEX[word & 255];
+      word >>>= 8;
+      bytes--;
+    }
+    return out.length === length ? out : out.slice(0, length);
   }
 
   /** A version-4-shaped UUID. */

@@ -380,7 +380,14 @@ export class Seeder {
 
   /** Weekly builds of each series in each region (scripts/fleet.ts naming), registered in bulk. */
   fleet(options: FleetOptions, extra: Omit<ImageSpec, 'name'> = {}): SeededImage[] {
-    return this.images(weeklyFleet(options), extra);
+    // Every region gets the same builds: the fleet is made once and placed in each region.
+    const [first] = options.regions;
+    if (first === undefined) return [];
+    const template = weeklyFleet({ ...options, regions: [first] });
+    return this.images(
+      options.regions.flatMap((region) => template.map((image) => ({ ...image, region }))),
+      extra,
+    );
   }
 
   /** An orphan snapshot (its image gone), e.g. for the prune's orphan rule. */
