@@ -264,6 +264,13 @@ export class AwsSim {
       }
       const handler = this.handler(service, operation);
       if (!handler) throw new SimulationGapError(`${service} ${operation} is not simulated`);
+      // EC2's DryRun checks permissions only, which the simulation grants: the answer is always DryRunOperation.
+      if (service === 'ec2' && input.DryRun === true)
+        throw new ServiceFault({
+          code: 'DryRunOperation',
+          message: 'Request would have succeeded, but DryRun flag is set.',
+          status: 412,
+        });
       output = handler(region, input, { respondsAt: now + latency });
       const listed = countListed(output);
       if (listed !== undefined) {

@@ -1,3 +1,4 @@
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import { CopyImageCommand, DescribeImagesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { InvalidParameterException, PublishCommand } from '@aws-sdk/client-sns';
@@ -235,6 +236,27 @@ describe('simulated AWS: faults and gaps', () => {
     expect(result.third.Images).toEqual([]);
     expect(fault.hits).toBe(2);
     expect(sim.counters.errors({ code: 'InternalError' })).toBe(2);
+  });
+
+  test('EC2 DryRun answers DryRunOperation without acting; CloudWatch keeps the metrics put', async () => {
+    const { sim, clients } = simulated();
+
+    const dryRun = await virtually(async () => {
+      await clients
+        .cloudwatch('us-east-1')
+        .send(
+          new PutMetricDataCommand({
+            Namespace: 'AmiPipeline/BootTest',
+            MetricData: [{ MetricName: 'BootSeconds', Value: 14.2 }],
+          }),
+        );
+      return rejection(clients.ec2('us-east-1').send(new DescribeImagesCommand({ DryRun: true })));
+    });
+
+    expect(dryRun.name).toBe('DryRunOperation');
+    expect(sim.inspect.metrics().map((m) => [m.namespace, m.datum.MetricName, m.datum.Value])).toEqual([
+      ['AmiPipeline/BootTest', 'BootSeconds', 14.2],
+    ]);
   });
 
   test('a call the model lacks fails loudly as a simulation gap; other services pass through untouched', async () => {
