@@ -242,14 +242,12 @@ describe('simulated AWS: faults and gaps', () => {
     const { sim, clients } = simulated();
 
     const dryRun = await virtually(async () => {
-      await clients
-        .cloudwatch('us-east-1')
-        .send(
-          new PutMetricDataCommand({
-            Namespace: 'AmiPipeline/BootTest',
-            MetricData: [{ MetricName: 'BootSeconds', Value: 14.2 }],
-          }),
-        );
+      await clients.cloudwatch('us-east-1').send(
+        new PutMetricDataCommand({
+          Namespace: 'AmiPipeline/BootTest',
+          MetricData: [{ MetricName: 'BootSeconds', Value: 14.2 }],
+        }),
+      );
       return rejection(clients.ec2('us-east-1').send(new DescribeImagesCommand({ DryRun: true })));
     });
 
