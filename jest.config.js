@@ -19,6 +19,8 @@ module.exports = {
     },
     { ...common, displayName: 'cdk', testMatch: ['<rootDir>/test/cdk/**/*.test.ts'] },
     { ...common, displayName: 'authz', testMatch: ['<rootDir>/test/authz/**/*.test.ts'] },
+    // A week at FreeBSD's size on the simulated AWS, in virtual time: the synthesized state machines on the local engine.
+    { ...common, displayName: 'scenarios', testMatch: ['<rootDir>/test/scenarios/**/*.test.ts'] },
     {
       ...common,
       displayName: 'e2e',
