@@ -13,6 +13,19 @@ const PROJECT_ROOT = join(__dirname, '..');
 /** Template metadata key on each function resource naming its handler file under `lambdas/`. */
 export const FUNCTION_ENTRY_METADATA = 'ami-pipeline:entry';
 
+/** How every function is bundled (local esbuild, no Docker); the benchmarks build bundles with the same options. */
+export const FUNCTION_BUNDLING = {
+  minify: true,
+  // Error class names reach Step Functions as error names; keep them readable.
+  keepNames: true,
+  sourceMap: true,
+  target: 'node22',
+  format: OutputFormat.CJS,
+  // The SDK is bundled rather than taken from the runtime so that what runs is what the tests ran.
+  externalModules: [] as string[],
+  forceDockerBundling: false,
+} as const;
+
 export interface PipelineFunctionProps {
   /** Handler file relative to `lambdas/`, e.g. `regions/handler.ts`; it exports `handler`. */
   readonly entry: string;
@@ -69,17 +82,7 @@ export class PipelineFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: {
-        minify: true,
-        // Error class names reach Step Functions as error names; keep them readable.
-        keepNames: true,
-        sourceMap: true,
-        target: 'node22',
-        format: OutputFormat.CJS,
-        // The SDK is bundled rather than taken from the runtime so that what runs is what the tests ran.
-        externalModules: [],
-        forceDockerBundling: false,
-      },
+      bundling: FUNCTION_BUNDLING,
     });
     this.logGroupRef = logGroup;
     // The role is made here, so CDK adds no basic execution policy: writing its own log streams is granted here,
