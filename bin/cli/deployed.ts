@@ -137,6 +137,7 @@ export function stateEventOfHistory(event: HistoryEvent): StateEvent | undefined
     return {
       kind: 'entered',
       name: event.stateEnteredEventDetails.name,
+      type: type.slice(0, -'StateEntered'.length),
       data: parse(event.stateEnteredEventDetails.input),
       time,
     };
@@ -144,6 +145,7 @@ export function stateEventOfHistory(event: HistoryEvent): StateEvent | undefined
     return {
       kind: 'exited',
       name: event.stateExitedEventDetails.name,
+      type: type.slice(0, -'StateExited'.length),
       data: parse(event.stateExitedEventDetails.output),
       time,
     };

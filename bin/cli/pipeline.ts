@@ -27,9 +27,9 @@ const ENDS: Readonly<Record<string, ExecutionEnd>> = {
 export function stateEventOf(event: EventLog): StateEvent | undefined {
   const time = event.timestamp || Date.now();
   if (event.type === 'StateEntered' && event.state)
-    return { kind: 'entered', name: event.state.name, data: event.state.input, time };
+    return { kind: 'entered', name: event.state.name, type: event.state.type, data: event.state.input, time };
   if (event.type === 'StateExited' && event.state)
-    return { kind: 'exited', name: event.state.name, data: event.state.output, time };
+    return { kind: 'exited', name: event.state.name, type: event.state.type, data: event.state.output, time };
   const status = ENDS[event.type];
   return status ? { kind: 'ended', status, time } : undefined;
 }

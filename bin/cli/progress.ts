@@ -8,8 +8,18 @@ export type ExecutionEnd = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
  * engine's events and an execution's history in an account say, so one display serves local and deployed runs.
  */
 export type StateEvent =
-  | { readonly kind: 'entered' | 'exited'; readonly name: string; readonly data: unknown; readonly time: number }
+  | {
+      readonly kind: 'entered' | 'exited';
+      readonly name: string;
+      /** The state's type: Task, Map, Parallel, Choice, Wait, Pass, Succeed, Fail. */
+      readonly type: string;
+      readonly data: unknown;
+      readonly time: number;
+    }
   | { readonly kind: 'ended'; readonly status: ExecutionEnd; readonly time: number };
+
+/** States whose start says what an execution is doing; choices, waits and passes only say how it gets there. */
+const WORK_STATES = new Set(['Task', 'Map', 'Parallel']);
 
 /** The execution an event belongs to. */
 export interface ExecutionRef {
@@ -38,7 +48,7 @@ export interface ProgressRow {
 
 type Row = { -readonly [K in keyof ProgressRow]: ProgressRow[K] };
 
-const UNITS: Readonly<Record<string, string>> = { publish: 'copies', prune: 'images', 'boot-test': 'boots' };
+const UNITS: Readonly<Record<string, string>> = { publish: 'images', prune: 'images', 'boot-test': 'boots' };
 
 /** Reads a workflow's state events into rows; each workflow says its progress in its own state outputs. */
 type Interpreter = (progress: ExecutionProgress, event: Extract<StateEvent, { kind: 'entered' | 'exited' }>) => void;
@@ -52,7 +62,7 @@ const asObject = (value: unknown): Record<string, unknown> =>
 const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 const asNumber = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
 
-/** Publish: each region's copies, from what Prepare and Poll return, until Finalize says how the region ended. */
+/** Publish: each region's images, there or copied, from what Prepare and Poll return, until Finalize's verdict. */
 const publishProgress: Interpreter = (progress, event) => {
   const data = asObject(event.data);
   const region = typeof data.region === 'string' ? data.region : undefined;
@@ -61,10 +71,13 @@ const publishProgress: Interpreter = (progress, event) => {
     progress.region(region, event.time, { total: asArray(data.images).length, phase: 'preflight' });
   } else if (event.kind === 'exited' && (event.name === 'Prepare' || event.name === 'Poll')) {
     const copies = asArray(data.copies).map((c) => asObject(c) as CopyState);
+    const images = asArray(data.images).length;
     const failure = typeof data.failure === 'string' ? data.failure : undefined;
+    // Images that need no copy here (the sources themselves, in the build region) are there already.
+    const present = failure ? 0 : Math.max(0, images - copies.length);
     progress.region(region, event.time, {
-      total: copies.length || asArray(data.images).length,
-      done: copies.filter((c) => c.state === 'available').length,
+      total: images,
+      done: present + copies.filter((c) => c.state === 'available').length,
       failed: copies.filter((c) => c.state === 'failed').length,
       phase: failure ? 'preflight failed' : data.pending === true ? 'copying' : 'finalizing',
     });
@@ -175,7 +188,9 @@ export class ExecutionProgress {
       this.row.finishedAt = event.time;
       for (const row of this.regions.values()) row.finishedAt ??= event.time;
     } else {
-      if (event.kind === 'entered') this.row.phase = event.name;
+      // A step of one region (its input names the region) shows on that region's row, not the execution's.
+      const regional = typeof asObject(event.data).region === 'string';
+      if (event.kind === 'entered' && WORK_STATES.has(event.type) && !regional) this.row.phase = event.name;
       INTERPRETERS[this.execution.workflow]?.(this, event);
     }
     if (this.regions.size > 0) {
@@ -363,8 +378,13 @@ class LiveDisplay extends RowDisplay {
   }
 
   note(text: string): void {
-    if (this.multibar) this.multibar.log(`${text}\n`);
-    else this.stream.write(`${text}\n`);
+    if (!this.multibar) {
+      this.stream.write(`${text}\n`);
+      return;
+    }
+    // Written above the bars at the next redraw, which comes now so that a note just before the end is not lost.
+    this.multibar.log(`${text}\n`);
+    this.multibar.update();
   }
 
   stop(): void {
