@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { runCli, runCliWith } from '../support/cli';
 import { emulatorEndpoint } from '../support/emulator';
 
@@ -104,5 +106,32 @@ describe('regions AWS opens later', () => {
     expect(stderr).toContain(
       'warning: regions.allow lists ap-future-1, which the account does not report (not open yet, not enabled, or misspelt)',
     );
+  });
+});
+
+describe('Node.js versions', () => {
+  const cli = join(__dirname, '..', '..', 'bin', 'ami-pipeline.cjs');
+  /** The CLI as a user starts it, in its own process, without the SDK's switch in the environment. */
+  const start = (...args: string[]) => {
+    const env = { ...process.env };
+    delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    return promisify(execFile)(process.execPath, [cli, ...args], { env });
+  };
+
+  test('a command that calls AWS prints its result and not the SDK’s Node.js version warning', async () => {
+    const { stdout, stderr } = await start('regions', '--regions', 'us-east-1', '--endpoint-url', emulatorEndpoint());
+
+    expect(stdout).toMatch(/us-east-1\s+yes/);
+    expect(stderr).not.toContain('NodeVersionSupportWarning');
+  });
+
+  test('--version and --help say once which Node.js versions the CLI runs on', async () => {
+    const version = await start('--version');
+    const help = await start('--help');
+
+    expect(version.stdout).toContain(
+      `(Node.js ${process.versions.node}). The CLI runs on Node.js 20 and 22; the Lambdas run on Node.js 22.`,
+    );
+    expect(help.stdout).toContain('The CLI runs on Node.js 20 and 22; the Lambdas run on Node.js 22.');
   });
 });
