@@ -257,7 +257,7 @@ export function describeRow(row: ProgressRow, now: number): string {
   const failed = row.failed > 0 ? `${row.failed} failed` : '';
   const elapsed = `${formatDuration((row.finishedAt ?? now) - row.startedAt)} elapsed`;
   const left = estimateMs(row, now);
-  const estimate = left === undefined ? '' : `about ${formatDuration(left)} left`;
+  const estimate = left === undefined || left < 1000 ? '' : `about ${formatDuration(left)} left`;
   return [counts, failed, row.phase, elapsed, estimate].filter(Boolean).join(', ');
 }
 
@@ -311,9 +311,12 @@ class LineDisplay extends RowDisplay {
   }
 
   protected show(rows: readonly ProgressRow[]): void {
+    const [execution, ...regions] = rows;
     for (const row of rows) {
-      // Elapsed time alone does not make a new line: only counts and phases do.
-      const state = `${row.done}/${row.total}/${row.failed}/${row.phase}`;
+      // Elapsed time alone does not make a new line: only counts and phases do. Where regions have their own lines,
+      // the execution's line comes when its step changes, not with every region's counts again.
+      const counts = row === execution && regions.length > 0 ? '' : `${row.done}/${row.total}/${row.failed}/`;
+      const state = `${counts}${row.phase}`;
       if (this.last.get(row.key) === state) continue;
       this.last.set(row.key, state);
       this.stream.write(`${row.label}: ${describeRow(row, row.finishedAt ?? Date.now())}\n`);

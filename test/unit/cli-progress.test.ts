@@ -242,17 +242,18 @@ describe('where progress is shown', () => {
     time: Date.now(),
   });
 
-  test('off a terminal: one plain line each time counts or phases change, none for the same state again', () => {
+  test('off a terminal: a line when a region’s counts or phase change, and when the execution’s step does', () => {
     const out = stream(false);
     const display = progressDisplay(out);
 
     display.observe(execution, prepared(copies('copying', 'copying')));
     display.observe(execution, prepared(copies('copying', 'copying')));
     display.observe(execution, prepared(copies('available', 'copying')));
+    display.observe(execution, { kind: 'entered', name: 'Announce', type: 'Task', data: {}, time: Date.now() });
     display.stop();
 
     expect(out.written.join('')).toMatch(
-      /^publish: 0\/2 images, started, \d+s elapsed\npublish eu-west-1: 0\/2 images, copying, \d+s elapsed\npublish: 1\/2 images, started, \d+s elapsed(, about \d+s left)?\npublish eu-west-1: 1\/2 images, copying, \d+s elapsed(, about \d+s left)?\n$/,
+      /^publish: 0\/2 images, started, \d+s elapsed\npublish eu-west-1: 0\/2 images, copying, \d+s elapsed\npublish eu-west-1: 1\/2 images, copying, \d+s elapsed(, about \d+s left)?\npublish: 1\/2 images, Announce, \d+s elapsed(, about \d+s left)?\n$/,
     );
   });
 
