@@ -353,10 +353,18 @@ class LiveDisplay extends RowDisplay {
       clearOnComplete: false,
       // Lines are cut to the terminal's width, so a redraw never wraps and scrolls.
       linewrap: false,
-      gracefulExit: true,
+      // The library's own handler would keep the process alive after Ctrl-C; this one ends it as Node would.
+      gracefulExit: false,
     });
+    process.once('SIGINT', this.interrupted);
     return this.multibar;
   }
+
+  /** Ctrl-C: the cursor and line wrapping come back, then the signal ends the process as it would have. */
+  private readonly interrupted = () => {
+    this.stop();
+    process.kill(process.pid, 'SIGINT');
+  };
 
   private format(options: Options, maxWidth: number, payload: BarPayload): string {
     const { row } = payload;
@@ -391,6 +399,7 @@ class LiveDisplay extends RowDisplay {
   }
 
   stop(): void {
+    process.removeListener('SIGINT', this.interrupted);
     this.multibar?.stop();
     this.multibar = undefined;
     this.bars.clear();
