@@ -158,10 +158,21 @@ function failureOf(events: readonly HistoryEvent[]): Pick<ExecutionSummary, 'fai
   let failedStep: string | undefined;
   let lastEntered: string | undefined;
   const regions = new Set<string>();
+  const byId = new Map(events.map((e) => [e.id, e]));
+  /** The state a task event belongs to: back along previousEventId (Map iterations interleave their events). */
+  const stateOf = (event: HistoryEvent): string | undefined => {
+    let current: HistoryEvent | undefined = event;
+    for (let step = 0; current && step < 10; step++) {
+      if (current.type?.endsWith('StateEntered')) return current.stateEnteredEventDetails?.name;
+      current = byId.get(current.previousEventId);
+    }
+    return lastEntered;
+  };
   for (const event of events) {
     const type = event.type ?? '';
     if (type.endsWith('StateEntered')) lastEntered = event.stateEnteredEventDetails?.name;
-    if (type === 'TaskFailed' || type === 'LambdaFunctionFailed' || type === 'TaskTimedOut') failedStep = lastEntered;
+    if (type === 'TaskFailed' || type === 'LambdaFunctionFailed' || type === 'TaskTimedOut')
+      failedStep = stateOf(event);
     if (!type.endsWith('StateExited')) continue;
     const output = parse(event.stateExitedEventDetails?.output) as Record<string, unknown> | undefined;
     if (event.stateExitedEventDetails?.name === 'RegionFailed' && typeof output?.region === 'string')
