@@ -33,7 +33,7 @@ export function buildProgram(environment: CliEnvironment = {}): Program {
     .addOption(new Option('--output <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--no-progress', 'show no progress on standard error')
     .option('-v, --verbose', 'log each step as JSON on standard error')
-    .addHelpText('after', `\n${NODE_SUPPORT}`)
+    .addHelpText('after', `\nOptions above go before or after the command.\n${NODE_SUPPORT}`)
     .showHelpAfterError();
   let context: CliContext | undefined;
   const lazyContext = () => {
