@@ -1,11 +1,12 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { deployLocally, deploymentFromStack } from '../../bin/local/deployment';
-import type { EventLog, LocalExecution } from '../../bin/local/engine';
+import type { EventLog } from '../../bin/local/engine';
 import { LocalPipeline, synthesizeTemplate } from '../../bin/local/pipeline';
 import type { StackFunction } from '../../bin/local/template';
 import { STACK_NAME } from '../../lib/app';
 import type { PipelineConfig } from '../../lambdas/core/config';
 import type { CliContext } from './context';
+import type { ExecutionEnd, StateEvent } from './progress';
 
 export interface CliPipelineOptions {
   /** The configuration of this run, when a flag changes it (e.g. boot tests off); the context's otherwise. */
@@ -15,13 +16,41 @@ export interface CliPipelineOptions {
   readonly services?: (fn: StackFunction) => Readonly<Record<string, unknown>>;
 }
 
-/** A progress line for the events worth showing: each task as it starts, with its region when it has one. */
-function progressOf(execution: LocalExecution, event: EventLog): string | undefined {
-  if (event.type !== 'StateEntered' || event.state?.type !== 'Task') return undefined;
-  const input = event.state.input as { region?: unknown } | null;
-  const region = typeof input?.region === 'string' ? ` ${input.region}` : '';
-  const seconds = ((Date.now() - execution.startDate.getTime()) / 1000).toFixed(0);
-  return `${execution.workflow} ${seconds}s: ${event.state.name}${region}`;
+const ENDS: Readonly<Record<string, ExecutionEnd>> = {
+  ExecutionSucceeded: 'SUCCEEDED',
+  ExecutionFailed: 'FAILED',
+  ExecutionAborted: 'ABORTED',
+  ExecutionTimeout: 'TIMED_OUT',
+};
+
+/** An engine event as the progress display reads it: a state entered or left, or the execution's end. */
+export function stateEventOf(event: EventLog): StateEvent | undefined {
+  const time = event.timestamp || Date.now();
+  if (event.type === 'StateEntered' && event.state)
+    return { kind: 'entered', name: event.state.name, type: event.state.type, data: event.state.input, time };
+  if (event.type === 'StateExited' && event.state)
+    return { kind: 'exited', name: event.state.name, type: event.state.type, data: event.state.output, time };
+  const status = ENDS[event.type];
+  return status ? { kind: 'ended', status, time } : undefined;
+}
+
+/**
+ * What a function's log line has to tell the operator at once, or undefined: warnings meant for people (a `warning`
+ * field, e.g. a configured region the account does not report) and errors. Per-item failures stay in the results.
+ */
+export function warningOf(functionId: string, line: string): string | undefined {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof entry.warning === 'string') return entry.warning;
+  if (entry.level !== 'error') return undefined;
+  const where = typeof entry.region === 'string' ? ` in ${entry.region}` : '';
+  const error =
+    entry.error === undefined ? '' : `: ${typeof entry.error === 'string' ? entry.error : JSON.stringify(entry.error)}`;
+  return `${functionId}: ${String(entry.message)}${where}${error}`;
 }
 
 /**
@@ -48,9 +77,17 @@ export async function openPipeline(ctx: CliContext, options: CliPipelineOptions 
     environment: options.environment,
     services: options.services,
     onEvent: (execution, event) => {
-      const line = progressOf(execution, event);
-      if (line) ctx.progress(line);
+      const state = stateEventOf(event);
+      if (!state) return;
+      ctx.progress.observe(
+        { id: execution.executionArn, workflow: execution.workflow.name, startedAt: execution.startDate.getTime() },
+        state,
+      );
     },
-    logSink: (fn, line) => ctx.logger.debug('function log', { function: fn, line }),
+    logSink: (fn, line) => {
+      const warning = warningOf(fn, line);
+      if (warning) ctx.warn(warning);
+      ctx.logger.debug('function log', { function: fn, line });
+    },
   });
 }

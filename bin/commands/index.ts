@@ -6,6 +6,8 @@ import { registerCycle } from './cycle';
 import { registerPrune } from './prune';
 import { registerPublish } from './publish';
 import { registerRegions } from './regions';
+import { registerStart } from './start';
+import { registerStatus } from './status';
 
 /** Every subcommand; each registers itself on the program and builds its context lazily. */
 export const COMMANDS: readonly ((program: Command, context: () => CliContext) => void)[] = [
@@ -15,4 +17,6 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerBootTest,
   registerPrune,
   registerCycle,
+  registerStatus,
+  registerStart,
 ];

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import type { ImagePlanEntry, PrunePlan, PruneReport } from '../../lambdas/core/prune';
 import type { ExecutionReport } from '../../bin/local/engine';
-import { resolveRegions } from '../../lambdas/aws/regions';
-import type { CliContext } from '../cli/context';
+import { type CliContext, commandRegions } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
 import { openPipeline } from '../cli/pipeline';
 
@@ -97,7 +96,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
     .option('--details', 'also list every image with its action and the reason for it')
     .action(async (options: { execute?: boolean; overrideBreaker?: boolean; details?: boolean }) => {
       const ctx = context();
-      const regions = ctx.regions && (await resolveRegions(ctx.clients, ctx.config, ctx.regions)).selected;
+      const regions = (await commandRegions(ctx, { requireSome: true })).selected;
       // The plan the run starts from (the workflow's Plan step computes the same), for the tables.
       const planned = await runPrune({
         config: ctx.config,
@@ -114,7 +113,8 @@ export function registerPrune(program: Command, context: () => CliContext): void
         execution = await pipeline.prune({
           execute: true,
           overrideBreaker: options.overrideBreaker === true,
-          ...(regions ? { regions } : {}),
+          // The names as given: the workflow resolves them as the plan did, and an empty list would mean every region.
+          ...(ctx.regions ? { regions: ctx.regions } : {}),
         }).done;
       }
       const summary = execution && summaryOf(execution);
@@ -156,7 +156,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
         clients: ctx.clients,
         now: ctx.now(),
         logger: ctx.logger,
-        regions: (await resolveRegions(ctx.clients, ctx.config, ctx.regions)).selected,
+        regions: (await commandRegions(ctx, { requireSome: true })).selected,
         execute: options.execute === true,
       });
       const rows = result.plan.regions.flatMap((r) => r.entries.map((e) => ({ region: r.region, ...e })));

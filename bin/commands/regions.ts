@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { resolveRegions } from '../../lambdas/aws/regions';
-import type { CliContext } from '../cli/context';
+import { type CliContext, commandRegions } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
 
 /** `ami-pipeline regions`: which regions a run works in, and why each other region is left out. */
@@ -11,7 +10,7 @@ export function registerRegions(program: Command, context: () => CliContext): vo
     .option('--all', 'also list the regions that are left out')
     .action(async (options: { all?: boolean }) => {
       const ctx = context();
-      const selection = await resolveRegions(ctx.clients, ctx.config, ctx.regions);
+      const selection = await commandRegions(ctx);
       const rows = options.all ? selection.decisions : selection.decisions.filter((d) => d.selected);
       ctx.print(
         formatOutput(ctx.output, rows, (r) =>

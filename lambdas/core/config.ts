@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { COMMERCIAL_REGIONS } from './regions';
+import { partitionOf, regionNameProblem } from './regions';
 
 /** Instance families built on Graviton (arm64); every other family is x86 (amd64). */
 export function instanceTypeArchitecture(instanceType: string): 'arm64' | 'amd64' | undefined {
@@ -42,9 +42,20 @@ export function cronProblem(expression: string): string | undefined {
   return undefined;
 }
 
-const region = z.string().refine((value) => COMMERCIAL_REGIONS.includes(value), {
-  error: (issue) =>
-    `unknown region ${JSON.stringify(issue.input)}; allowed: a commercial AWS region such as us-east-1 (${COMMERCIAL_REGIONS.length} known)`,
+/** Any well-formed region name: regions AWS opens later can be named before this code knows them. */
+const regionName = z.string().superRefine((value, ctx) => {
+  const problem = regionNameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A region the pipeline may work in: well formed, and in the commercial partition its region selection keeps. */
+const commercialRegion = regionName.superRefine((value, ctx) => {
+  const partition = partitionOf(value);
+  if (regionNameProblem(value) === undefined && partition !== 'aws')
+    ctx.addIssue({
+      code: 'custom',
+      message: `${value} is in partition ${partition}; the pipeline works in the commercial partition (aws) only`,
+    });
 });
 
 const cron = z.string().superRefine((value, ctx) => {
@@ -93,11 +104,11 @@ export const configSchema = z
         value: z.string().min(1).default('ami-pipeline'),
       })
       .prefault({}),
-    buildRegion: region.default('us-east-1'),
+    buildRegion: commercialRegion.default('us-east-1'),
     regions: z
       .strictObject({
-        allow: z.array(region).default([]),
-        deny: z.array(region).default([]),
+        allow: z.array(commercialRegion).default([]),
+        deny: z.array(regionName).default([]),
       })
       .prefault({}),
     naming: z
@@ -263,19 +274,31 @@ export const configSchema = z
 export type PipelineConfig = z.output<typeof configSchema>;
 export type PipelineConfigInput = z.input<typeof configSchema>;
 
-/** Validates raw configuration; the error names every bad field, its value and what is allowed. */
-export function parseConfig(raw: unknown, source = 'configuration'): PipelineConfig {
+/**
+ * Says where the value at a configuration path came from (e.g. `--set retention.keepNewest=-1`), or undefined when
+ * no source set it (a default).
+ */
+export type ConfigOrigin = (path: readonly PropertyKey[]) => string | undefined;
+
+/** Validates raw configuration; the error names every bad field, its value, what is allowed and where it was set. */
+export function parseConfig(raw: unknown, source = 'configuration', originOf?: ConfigOrigin): PipelineConfig {
   const result = configSchema.safeParse(raw ?? {});
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const path = issue.path.length ? issue.path.join('.') : '(top level)';
     const value = valueAt(raw, issue.path);
-    const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown field(s) ${issue.keys.join(', ')}; allowed: ${allowedKeys(issue.path)}`
-        : issue.message;
-    return `  ${path}: ${message}${issue.code === 'unrecognized_keys' ? '' : shown}`;
+    const unknownKeys = issue.code === 'unrecognized_keys';
+    const origins = unknownKeys
+      ? [...new Set(issue.keys.map((key) => originOf?.([...issue.path, key])).filter(Boolean))]
+      : [originOf?.(issue.path)].filter(Boolean);
+    const notes = [
+      ...(value === undefined || unknownKeys ? [] : [`got ${JSON.stringify(value)}`]),
+      ...(origins.length ? [`from ${origins.join(', ')}`] : []),
+    ];
+    const message = unknownKeys
+      ? `unknown field(s) ${issue.keys.join(', ')}; allowed: ${allowedKeys(issue.path)}`
+      : issue.message;
+    return `  ${path}: ${message}${notes.length ? ` (${notes.join('; ')})` : ''}`;
   });
   throw new ConfigError(`Invalid ${source}:\n${lines.join('\n')}`, { issues: result.error.issues });
 }

@@ -1,42 +1,29 @@
-/** Commercial (`aws` partition) regions known to this release of the pipeline. */
-export const COMMERCIAL_REGIONS: readonly string[] = [
-  'af-south-1',
-  'ap-east-1',
-  'ap-east-2',
-  'ap-northeast-1',
-  'ap-northeast-2',
-  'ap-northeast-3',
-  'ap-south-1',
-  'ap-south-2',
-  'ap-southeast-1',
-  'ap-southeast-2',
-  'ap-southeast-3',
-  'ap-southeast-4',
-  'ap-southeast-5',
-  'ap-southeast-6',
-  'ap-southeast-7',
-  'ca-central-1',
-  'ca-west-1',
-  'eu-central-1',
-  'eu-central-2',
-  'eu-north-1',
-  'eu-south-1',
-  'eu-south-2',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-west-3',
-  'il-central-1',
-  'me-central-1',
-  'me-south-1',
-  'mx-central-1',
-  'sa-east-1',
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-];
+/**
+ * How AWS spells a region name: a 2- to 4-letter area, one or more words, a number (`us-east-1`, `ap-southeast-7`,
+ * `us-gov-west-1`, `eusc-de-east-1`). Regions AWS opens later follow it too, so no list of names is kept here.
+ */
+export const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-[1-9][0-9]?$/;
 
-export type Partition = 'aws' | 'aws-cn' | 'aws-us-gov' | 'aws-iso' | 'aws-iso-b' | 'aws-iso-e' | 'aws-iso-f';
+/** Whether `name` is spelt like an AWS region name (whether the account has it is for DescribeRegions to say). */
+export function isRegionName(name: string): boolean {
+  return REGION_NAME.test(name);
+}
+
+/** What is wrong with a region name given by a person, or undefined when it is well formed. */
+export function regionNameProblem(name: string): string | undefined {
+  if (isRegionName(name)) return undefined;
+  return `"${name}" is not a region name; a region name looks like us-east-1 or ap-southeast-2`;
+}
+
+export type Partition =
+  | 'aws'
+  | 'aws-cn'
+  | 'aws-us-gov'
+  | 'aws-iso'
+  | 'aws-iso-b'
+  | 'aws-iso-e'
+  | 'aws-iso-f'
+  | 'aws-eusc';
 
 /** Partition of a region name; gov, China and isolated regions never take part in a commercial pipeline. */
 export function partitionOf(region: string): Partition {
@@ -46,6 +33,7 @@ export function partitionOf(region: string): Partition {
   if (region.startsWith('us-iso-')) return 'aws-iso';
   if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
   if (region.startsWith('us-isof-')) return 'aws-iso-f';
+  if (region.startsWith('eusc-')) return 'aws-eusc';
   return 'aws';
 }
 
@@ -72,6 +60,8 @@ export interface RegionDecision {
 export interface RegionSelection {
   readonly selected: string[];
   readonly decisions: RegionDecision[];
+  /** Names the configuration or the run gives that the account does not report: a typo, or a region not open yet. */
+  readonly warnings: string[];
 }
 
 const ENABLED_OPT_IN = new Set(['opt-in-not-required', 'opted-in']);
@@ -103,8 +93,25 @@ export function selectRegions(described: readonly DescribedRegion[], policy: Reg
     }
     decisions.push({ region: name, selected, reason });
   }
-  for (const name of [...allow].sort()) {
-    if (!seen.has(name) && !deny.has(name)) {
+  const unreported = (names: Iterable<string>) => [...names].filter((name) => !seen.has(name)).sort();
+  const warnings: string[] = [];
+  const notAllowed = unreported(allow);
+  if (notAllowed.length > 0)
+    warnings.push(
+      `regions.allow lists ${notAllowed.join(', ')}, which the account does not report (not open yet, not enabled, or misspelt); the run leaves them out until it does`,
+    );
+  const notDenied = unreported(deny);
+  if (notDenied.length > 0)
+    warnings.push(
+      `regions.deny lists ${notDenied.join(', ')}, which the account does not report (not open yet, not enabled, or misspelt)`,
+    );
+  const notNamed = unreported(requested ?? []);
+  if (notNamed.length > 0)
+    warnings.push(
+      `this run names ${notNamed.join(', ')}, which the account does not report (not open yet, not enabled, or misspelt)`,
+    );
+  for (const name of notAllowed) {
+    if (!deny.has(name)) {
       decisions.push({
         region: name,
         selected: false,
@@ -113,8 +120,8 @@ export function selectRegions(described: readonly DescribedRegion[], policy: Reg
       seen.add(name);
     }
   }
-  for (const name of [...(requested ?? [])].sort()) {
+  for (const name of notNamed) {
     if (!seen.has(name)) decisions.push({ region: name, selected: false, reason: 'named by this run but not enabled' });
   }
-  return { selected: decisions.filter((d) => d.selected).map((d) => d.region), decisions };
+  return { selected: decisions.filter((d) => d.selected).map((d) => d.region), decisions, warnings };
 }

@@ -19,5 +19,6 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const selection = await resolveRegions(clients, config, input.regions);
   logger.info('regions selected', { count: selection.selected.length, regions: selection.selected });
+  for (const warning of selection.warnings) logger.warn('region not reported by the account', { warning });
   return { buildRegion: config.buildRegion, regions: selection.selected, decisions: selection.decisions };
 }

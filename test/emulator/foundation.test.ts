@@ -1,7 +1,7 @@
 import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { discoverRegions } from '../../lambdas/aws/regions';
-import { COMMERCIAL_REGIONS } from '../../lambdas/core/regions';
+import { isRegionName, partitionOf } from '../../lambdas/core/regions';
 import { DEFAULT_FLEET_SERIES, seedFleet, weeklyFleet } from '../../scripts/fleet';
 import { emulatorState, resetEmulator } from '../support/emulator';
 
@@ -15,7 +15,7 @@ describe('enabled-region discovery against the emulator', () => {
     expect(selection.selected).toContain('eu-west-1');
     expect(selection.selected.some((r) => r.startsWith('us-gov-') || r.startsWith('cn-'))).toBe(false);
     expect(selection.selected).not.toContain('ap-east-1');
-    expect(selection.selected.every((r) => COMMERCIAL_REGIONS.includes(r))).toBe(true);
+    expect(selection.selected.every((r) => isRegionName(r) && partitionOf(r) === 'aws')).toBe(true);
     const gov = selection.decisions.find((d) => d.region === 'us-gov-west-1');
     expect(gov).toMatchObject({ selected: false, reason: expect.stringContaining('aws-us-gov') });
     const optIn = selection.decisions.find((d) => d.region === 'ap-east-1');

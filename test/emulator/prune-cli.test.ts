@@ -63,12 +63,11 @@ describe('ami-pipeline prune and adopt', () => {
     expect(await images()).toHaveLength(6);
   });
 
-  test('never touches a denied region, even when it is named', async () => {
-    const output = JSON.parse(
-      await runCli('prune', ...common(), ...retention, '--set', 'regions.deny=["sa-east-1"]', '--output', 'json'),
-    );
+  test('never touches a denied region, even when it is named, and says why nothing is left to work in', async () => {
+    const run = runCli('prune', ...common(), ...retention, '--set', 'regions.deny=["sa-east-1"]', '--execute');
 
-    expect(output.plan.regions).toEqual([]);
+    await expect(run).rejects.toThrow('--regions leaves no region to work in (sa-east-1: listed in regions.deny)');
+    expect(await images()).toHaveLength(6);
   });
 
   test('--output json gives the plan and the report', async () => {

@@ -45,19 +45,36 @@ describe('default configuration', () => {
   });
 });
 
+describe('region names in the configuration', () => {
+  test('accepts regions AWS may open later, as long as they are spelt like region names', () => {
+    const config = parseConfig({
+      buildRegion: 'ap-southeast-9',
+      regions: { allow: ['ap-southeast-9', 'eu-future-1'], deny: ['us-gov-west-1', 'xx-nowhere-3'] },
+    });
+
+    expect(config.buildRegion).toBe('ap-southeast-9');
+    expect(config.regions.allow).toEqual(['ap-southeast-9', 'eu-future-1']);
+    expect(config.regions.deny).toEqual(['us-gov-west-1', 'xx-nowhere-3']);
+  });
+});
+
 describe('bad configuration names the field, the bad value and what is allowed', () => {
   test.each([
     [
-      'an unknown build region',
+      'a build region that is not a region name',
       { buildRegion: 'mars-1' },
-      'buildRegion: unknown region "mars-1"; allowed: a commercial',
+      'buildRegion: "mars-1" is not a region name; a region name looks like us-east-1',
     ],
     [
-      'an unknown region in the allow list',
-      { regions: { allow: ['us-east-1', 'eu-wets-1'] } },
-      'regions.allow.1: unknown region "eu-wets-1"',
+      'a malformed name in the allow list',
+      { regions: { allow: ['us-east-1', 'eu west 1'] } },
+      'regions.allow.1: "eu west 1" is not a region name',
     ],
-    ['a gov region', { regions: { allow: ['us-gov-west-1'] } }, 'regions.allow.0: unknown region "us-gov-west-1"'],
+    [
+      'a gov region allowed',
+      { regions: { allow: ['us-gov-west-1'] } },
+      'regions.allow.0: us-gov-west-1 is in partition aws-us-gov; the pipeline works in the commercial partition (aws) only',
+    ],
     [
       'an empty arm64 type list',
       { bootTest: { instanceTypes: { arm64: [] } } },

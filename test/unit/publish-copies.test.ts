@@ -148,8 +148,8 @@ describe('Step Functions history of one publish execution', () => {
     const polls = pollsWithinTimeout(180 * 60, 60, 600);
     const events = publishHistoryEvents(regions, polls);
 
-    expect(polls).toBe(21);
-    expect(events).toBe(5_914);
+    expect(polls).toBe(22);
+    expect(events).toBe(6_175);
     expect(events).toBeLessThan(HISTORY_EVENT_CAP / 4);
   });
 

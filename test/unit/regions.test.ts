@@ -1,5 +1,8 @@
 import fc from 'fast-check';
-import { COMMERCIAL_REGIONS, partitionOf, selectRegions } from '../../lambdas/core/regions';
+import { isRegionName, partitionOf, regionNameProblem, selectRegions } from '../../lambdas/core/regions';
+
+/** Commercial region names, the newest included: the code itself keeps no list. */
+const COMMERCIAL_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-2', 'ap-southeast-7', 'mx-central-1'];
 
 const described = [
   { name: 'us-east-1', optInStatus: 'opt-in-not-required' },
@@ -100,5 +103,52 @@ describe('regions a run names', () => {
         },
       ),
     );
+  });
+});
+
+describe('region names', () => {
+  test.each(['us-east-1', 'ap-southeast-7', 'us-gov-west-1', 'cn-northwest-1', 'us-isob-east-1', 'eusc-de-east-1'])(
+    'accepts %s, spelt as AWS spells regions',
+    (name) => {
+      expect(isRegionName(name)).toBe(true);
+      expect(regionNameProblem(name)).toBeUndefined();
+    },
+  );
+
+  test.each(['mars-1', 'us-east', 'US-EAST-1', 'us-east-1a', 'useast1', ' us-east-1', 'us-east-0'])(
+    'rejects %s, naming it',
+    (name) => {
+      expect(isRegionName(name)).toBe(false);
+      expect(regionNameProblem(name)).toBe(
+        `"${name}" is not a region name; a region name looks like us-east-1 or ap-southeast-2`,
+      );
+    },
+  );
+
+  test('places the sovereign-cloud partition apart from the commercial one', () => {
+    expect(partitionOf('eusc-de-east-1')).toBe('aws-eusc');
+  });
+});
+
+describe('names the account does not report', () => {
+  test('are warned about, allowed, denied or named, and never selected', () => {
+    const selection = selectRegions(described, {
+      allow: ['us-east-1', 'ap-future-1'],
+      deny: ['eu-wets-1'],
+      requested: ['us-east-1', 'sa-future-2'],
+    });
+
+    expect(selection.selected).toEqual(['us-east-1']);
+    expect(selection.warnings).toEqual([
+      'regions.allow lists ap-future-1, which the account does not report (not open yet, not enabled, or misspelt); the run leaves them out until it does',
+      'regions.deny lists eu-wets-1, which the account does not report (not open yet, not enabled, or misspelt)',
+      'this run names sa-future-2, which the account does not report (not open yet, not enabled, or misspelt)',
+    ]);
+  });
+
+  test('give no warning when every name is reported', () => {
+    const selection = selectRegions(described, { allow: ['us-east-1'], deny: ['eu-west-1'], requested: ['us-east-1'] });
+
+    expect(selection.warnings).toEqual([]);
   });
 });

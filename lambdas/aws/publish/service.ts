@@ -158,7 +158,9 @@ export async function prepareRegion(
     region,
     images: [...input.images],
     pollSeconds: input.pollSeconds,
-    waitSeconds: input.pollSeconds,
+    // The first look comes at once: copies that are done quickly (an image copied before under the same token, a
+    // small image, an emulator) go on to Finalize without waiting a whole interval.
+    waitSeconds: 0,
     deadline: new Date(startedAt + ctx.config.publish.copyTimeoutMinutes * 60_000).toISOString(),
   };
   const preflight = await preflightRegion(ctx, region, { incoming: input.images.length });
@@ -219,6 +221,11 @@ export async function prepareRegion(
   return { ...base, pending: copiesPending(copies), copies, preflight: summary };
 }
 
+/** After the first look (at once), the configured interval; from then on doubling. */
+function waitAfterPoll(progress: RegionProgress): number {
+  return progress.waitSeconds < progress.pollSeconds ? progress.pollSeconds : nextPollSeconds(progress.waitSeconds);
+}
+
 /** One poll of a region: one DescribeImages for all its copies in flight, then retries and new starts. */
 export async function pollRegion(ctx: PublishContext, progress: RegionProgress): Promise<RegionProgress> {
   if (!progress.pending) return progress;
@@ -250,7 +257,7 @@ export async function pollRegion(ctx: PublishContext, progress: RegionProgress):
     copying: copies.filter((c) => c.state === 'copying').length,
     failed: copies.filter((c) => c.state === 'failed').length,
   });
-  return { ...progress, copies, pending: copiesPending(copies), waitSeconds: nextPollSeconds(progress.waitSeconds) };
+  return { ...progress, copies, pending: copiesPending(copies), waitSeconds: waitAfterPoll(progress) };
 }
 
 /**

@@ -14,10 +14,13 @@ const MAP = 4;
 const MAP_ITERATION = 2;
 const EXECUTION = 2;
 
-/** Polls a region needs at most before its copies time out, with the doubling poll interval. */
+/**
+ * Polls a region needs at most before its copies time out: a first look at once, then the poll interval doubling
+ * from `firstSeconds` up to `maxSeconds`.
+ */
 export function pollsWithinTimeout(timeoutSeconds: number, firstSeconds: number, maxSeconds: number): number {
   if (firstSeconds <= 0) return Number.POSITIVE_INFINITY;
-  let polls = 0;
+  let polls = 1;
   let elapsed = 0;
   let wait = firstSeconds;
   while (elapsed <= timeoutSeconds) {
