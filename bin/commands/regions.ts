@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { discoverRegions } from '../../lambdas/aws/regions';
+import { resolveRegions } from '../../lambdas/aws/regions';
 import type { CliContext } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
 
@@ -11,10 +11,7 @@ export function registerRegions(program: Command, context: () => CliContext): vo
     .option('--all', 'also list the regions that are left out')
     .action(async (options: { all?: boolean }) => {
       const ctx = context();
-      const selection = await discoverRegions(ctx.clients, ctx.config.buildRegion, {
-        allow: ctx.regions ?? ctx.config.regions.allow,
-        deny: ctx.config.regions.deny,
-      });
+      const selection = await resolveRegions(ctx.clients, ctx.config, ctx.regions);
       const rows = options.all ? selection.decisions : selection.decisions.filter((d) => d.selected);
       ctx.print(
         formatOutput(ctx.output, rows, (r) =>

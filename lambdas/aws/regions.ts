@@ -1,4 +1,5 @@
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import type { PipelineConfig } from '../core/config';
 import { type RegionSelection, type RegionSelectionPolicy, selectRegions } from '../core/regions';
 import type { ClientFactory } from './clients';
 
@@ -21,4 +22,18 @@ export async function discoverRegions(
     r.RegionName ? [{ name: r.RegionName, optInStatus: r.OptInStatus }] : [],
   );
   return selectRegions(described, policy);
+}
+
+/**
+ * The regions a command works in, decided in one place for the workflows and the CLI: enabled in the account,
+ * allowed by the configuration, never denied, and narrowed to `requested` when a run names regions (which must still
+ * be enabled and allowed by the deny list).
+ */
+export async function resolveRegions(
+  clients: ClientFactory,
+  config: Pick<PipelineConfig, 'buildRegion' | 'regions'>,
+  requested?: readonly string[],
+): Promise<RegionSelection> {
+  const allow = requested?.length ? [...requested] : config.regions.allow;
+  return discoverRegions(clients, config.buildRegion, { allow, deny: config.regions.deny });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { invocationClients } from '../aws/runtime';
-import { discoverRegions } from '../aws/regions';
+import { resolveRegions } from '../aws/regions';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { Logger } from '../shared/logger';
@@ -17,8 +17,7 @@ export async function handler(event: unknown) {
   const clients = invocationClients();
   const input = parseEvent(eventSchema, event ?? {}, 'regions');
   const config = configFromEnv();
-  const allow = input.regions?.length ? input.regions : config.regions.allow;
-  const selection = await discoverRegions(clients, config.buildRegion, { allow, deny: config.regions.deny });
+  const selection = await resolveRegions(clients, config, input.regions);
   logger.info('regions selected', { count: selection.selected.length, regions: selection.selected });
   return { buildRegion: config.buildRegion, regions: selection.selected, decisions: selection.decisions };
 }
