@@ -230,7 +230,7 @@ describe('publish planner', () => {
 
       expect(plan.actions.map((a) => a.kind)).toEqual(['tag', 'launch-permission', 'deprecate', 'ssm']);
       expect(plan.blocked).toEqual([
-        'snapshot block public access is block-new-sharing: snap-20000000000000001 cannot be made public',
+        'snapshot block public access is block-new-sharing: the snapshot cannot be made public',
       ]);
     });
 

@@ -295,7 +295,7 @@ describe('snapshot block public access', () => {
     expect(ec2.commandCalls(ModifyImageAttributeCommand)).toHaveLength(1);
     expect(result.summary).toMatchObject({ status: 'failed', failed: 1 });
     expect((await pairStatus()).error).toBe(
-      'snapshot block public access is block-new-sharing: snap-00000000000c0py1 cannot be made public',
+      'snapshot block public access is block-new-sharing: the snapshot cannot be made public',
     );
   });
 

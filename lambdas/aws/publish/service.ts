@@ -263,7 +263,8 @@ async function startQueued(
       const tags = expectedTags(source, region, options);
       started[sourceId] = { imageId: await startCopy(ctx, region, source, copy.attempt + 1, runId, tags) };
     } catch (error) {
-      started[sourceId] = { error: short(describeError(error).message) };
+      const { message, code } = describeError(error);
+      started[sourceId] = { error: short(code && !message.includes(code) ? `${code}: ${message}` : message) };
     }
   });
   return recordStarts(copies, started, ctx.now());

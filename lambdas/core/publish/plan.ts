@@ -141,7 +141,7 @@ function attributeActions(
     const open = trusted ? image.publicSnapshotIds : [];
     const closed = image.snapshotIds.filter((id) => !open.includes(id));
     if (closed.length > 0 && snapshotSharing !== 'unblocked') {
-      blocked.push(snapshotSharingBlocked(snapshotSharing, closed));
+      blocked.push(snapshotSharingBlocked(snapshotSharing));
     } else {
       for (const snapshotId of closed) {
         actions.push({
@@ -183,14 +183,14 @@ function inOrder(actions: readonly PublishAction[]): PublishAction[] {
   return ACTION_ORDER.flatMap((kind) => actions.filter((a) => a.kind === kind));
 }
 
-function snapshotSharingBlocked(sharing: SnapshotSharing, snapshots: readonly string[]): string {
-  const which = snapshots.join(', ');
+/** Why an image's snapshots are not public; the same words for every image of a region, so reports group them. */
+function snapshotSharingBlocked(sharing: SnapshotSharing): string {
   if (sharing === 'unknown') {
-    return `snapshot block public access could not be read, so ${which} cannot be confirmed public`;
+    return 'snapshot block public access could not be read, so the snapshot cannot be confirmed public';
   }
   return sharing === 'block-all-sharing'
-    ? `snapshot block public access is block-all-sharing: ${which} is not public, whatever its attribute says`
-    : `snapshot block public access is block-new-sharing: ${which} cannot be made public`;
+    ? 'snapshot block public access is block-all-sharing: the snapshot is not public, whatever its attribute says'
+    : 'snapshot block public access is block-new-sharing: the snapshot cannot be made public';
 }
 
 interface PlanContext {
