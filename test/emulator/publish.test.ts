@@ -383,7 +383,7 @@ describe('a region refusing copies week after week', () => {
       {
         id: expect.stringMatching(/^16 images/),
         region: failing,
-        error: `not published within 28 days; last error: CopyImage refused in ${failing} (injected)`,
+        error: `not published within 28 days; last error: ResourceLimitExceeded: CopyImage refused in ${failing} (injected)`,
         code: 'GaveUp',
       },
     ]);

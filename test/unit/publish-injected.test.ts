@@ -210,7 +210,10 @@ describe('a RequestLimitExceeded storm that outlasts the SDK retries', () => {
       runId: 'run-1',
     });
 
-    expect(progress.copies[0]).toMatchObject({ state: 'failed', error: 'Request limit exceeded.' });
+    expect(progress.copies[0]).toMatchObject({
+      state: 'failed',
+      error: 'RequestLimitExceeded: Request limit exceeded.',
+    });
     expect(progress.pending).toBe(false);
   });
 });
