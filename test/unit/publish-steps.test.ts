@@ -35,6 +35,7 @@ import {
 } from '../../lambdas/aws/publish/service';
 import { unlimited } from '../../lambdas/aws/rate-limiter';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
+import { regionPollBudget } from '../../lambdas/core/publish';
 
 // The publish steps with EC2 and SSM answered by mocks and the ledger in memory: each defect of the first release
 // shown by the smallest run of the step that had it.
@@ -141,6 +142,40 @@ describe('copy deadlines', () => {
 
     expect([prepared!.waitSeconds, second!.waitSeconds, third!.waitSeconds]).toEqual([60, 60, 120]);
     expect(third!.polls).toBe(2);
+  });
+});
+
+describe('a region out of polls', () => {
+  test('reports its copies still in flight instead of polling past its share of the history', async () => {
+    describeWith({ [COPY]: 'pending' });
+    const pending: RegionProgress = {
+      region: 'eu-west-1',
+      runId: 'run-1',
+      images: [SOURCES[0]!],
+      pollSeconds: 60,
+      waitSeconds: 600,
+      polls: regionPollBudget() - 1,
+      endsAt: new Date(T0 + 600 * MINUTE).toISOString(),
+      pending: true,
+      copies: [
+        {
+          source: SOURCES[0]!,
+          name: NAMES[0]!,
+          imageId: COPY,
+          attempt: 1,
+          state: 'copying',
+          startedAt: new Date(T0).toISOString(),
+        },
+      ],
+    };
+
+    const next = await pollRegion(context(), pending);
+
+    expect(next.pending).toBe(false);
+    expect(next.copies[0]).toMatchObject({
+      state: 'failed',
+      error: `copy ${COPY} not available after ${regionPollBudget()} polls, the region's share of the history`,
+    });
   });
 });
 
