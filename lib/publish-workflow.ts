@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,8 +8,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { LEDGER_KEYS } from '../lambdas/aws/publish/ledger';
 import type { PipelineConfig } from '../lambdas/core/config';
+import { publishExecutionTimeoutMinutes } from '../lambdas/core/publish/history';
 import { TAG } from '../lambdas/core/tags';
+import { LEDGER_ENV } from '../lambdas/publish/shared';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
@@ -26,21 +30,24 @@ export interface PublishWorkflowProps {
 
 /** Environment variable of the announce function naming its topic (read by `lambdas/publish/announce.ts`). */
 const TOPIC_ENV = 'ANNOUNCEMENT_TOPIC_ARN';
-/** Time the execution gets beyond the copy timeout for preflight, finalizing and announcing. */
-const EXECUTION_MARGIN_MINUTES = 60;
 
 /**
- * The weekly publish workflow: a Step Functions state machine that discovers new source images, fans out over the
- * regions (a Map with the configured concurrency), starts copies, polls each region with one DescribeImages per
- * poll and a growing Wait (no Lambda waits for a copy), finalizes and announces. Each Lambda gets exactly the
- * actions it calls, scoped by resource tags where EC2 supports them.
+ * The weekly publish workflow: a Step Functions state machine that discovers the source images with pairs not yet
+ * published (from its ledger, a DynamoDB table with one row per source and region), fans out over the regions (a Map
+ * with the configured concurrency), starts copies, polls each region with one DescribeImages per poll and a Wait that
+ * starts short whenever copies start (no Lambda waits for a copy), finalizes, reads its SSM writes back and announces.
+ * States carry ids and counts; what each pair became is in the ledger. Each Lambda gets exactly the actions it calls,
+ * scoped by resource tags where EC2 supports them.
  */
 export class PublishWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /** Completion of each (source image, region) pair. */
+  readonly ledger: dynamodb.Table;
   readonly discoverFunction: PipelineFunction;
   readonly prepareFunction: PipelineFunction;
   readonly pollFunction: PipelineFunction;
   readonly finalizeFunction: PipelineFunction;
+  readonly verifyFunction: PipelineFunction;
   readonly announceFunction: PipelineFunction;
   readonly schedule: events.Rule;
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
@@ -49,13 +56,27 @@ export class PublishWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: PublishWorkflowProps) {
     super(scope, id);
     const { config } = props;
+    this.ledger = new dynamodb.Table(this, 'Ledger', {
+      partitionKey: { name: LEDGER_KEYS.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_KEYS.sort, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     const fn = (name: string, entry: string, description: string, timeout: Duration, env?: Record<string, string>) =>
-      new PipelineFunction(this, name, { entry, description, config, timeout, memorySize: 512, environment: env });
+      new PipelineFunction(this, name, {
+        entry,
+        description,
+        config,
+        timeout,
+        memorySize: 512,
+        environment: { [LEDGER_ENV]: this.ledger.tableName, ...env },
+      });
     this.discoverFunction = fn(
       'DiscoverFunction',
       'publish/discover.ts',
-      'finds new source images to publish',
-      Duration.minutes(2),
+      'finds the source images whose regions are not all published',
+      Duration.minutes(5),
     );
     this.prepareFunction = fn(
       'PrepareFunction',
@@ -70,11 +91,17 @@ export class PublishWorkflow extends Construct {
       'makes the images of a region public and moves SSM forward',
       Duration.minutes(10),
     );
+    this.verifyFunction = fn(
+      'VerifyFunction',
+      'publish/verify.ts',
+      'reads back the SSM parameters a region wrote',
+      Duration.minutes(2),
+    );
     this.announceFunction = fn(
       'AnnounceFunction',
       'publish/announce.ts',
       'announces published images',
-      Duration.minutes(2),
+      Duration.minutes(5),
       {
         [TOPIC_ENV]: props.notifications.announcements.topicArn,
       },
@@ -117,7 +144,10 @@ export class PublishWorkflow extends Construct {
       resultSelector: { 'regions.$': '$.Payload.regions' },
       resultPath: '$.selection',
     });
-    const discover = invoke('Discover', this.discoverFunction);
+    // The run's id (the execution's name) keys its ledger rows and its CopyImage tokens.
+    const discover = invoke('Discover', this.discoverFunction, {
+      payload: sfn.TaskInput.fromObject({ 'start.$': '$', 'runId.$': '$$.Execution.Name' }),
+    });
 
     const regionFailed = new sfn.Pass(this, 'RegionFailed', {
       comment: 'A region that failed is reported; the other regions go on',
@@ -128,23 +158,34 @@ export class PublishWorkflow extends Construct {
     const prepare = catchInto(invoke('Prepare', this.prepareFunction));
     const poll = catchInto(invoke('Poll', this.pollFunction));
     const finalize = catchInto(invoke('Finalize', this.finalizeFunction));
+    const verify = catchInto(invoke('VerifyParameters', this.verifyFunction));
     const wait = new sfn.Wait(this, 'WaitForCopies', {
-      comment: 'Seconds come from the previous step, so the interval can grow and tests can pass 0',
+      comment: 'Seconds come from the previous step: short after copies start, then growing; tests pass 0',
       time: sfn.WaitTime.secondsPath('$.waitSeconds'),
     });
+    const waitForParameters = new sfn.Wait(this, 'WaitForParameters', {
+      comment: 'SSM validates aws:ec2:image values after PutParameter answers; read back only after that',
+      time: sfn.WaitTime.secondsPath('$.verify.waitSeconds'),
+    });
+    const regionDone = new sfn.Pass(this, 'RegionDone', { comment: 'Nothing to read back', outputPath: '$.summary' });
+    const parametersWritten = new sfn.Choice(this, 'ParametersWritten')
+      .when(sfn.Condition.isPresent('$.verify'), waitForParameters.next(verify))
+      .otherwise(regionDone);
     const copiesPending = new sfn.Choice(this, 'CopiesPending')
       .when(sfn.Condition.booleanEquals('$.pending', true), wait.next(poll))
       .otherwise(finalize);
     poll.next(copiesPending);
+    finalize.next(parametersWritten);
 
     const perRegion = new sfn.Map(this, 'PublishRegions', {
-      comment: 'One iteration per region; a region that fails does not stop the others',
+      comment: 'One iteration per region, each returning a small summary; a region that fails does not stop the others',
       itemsPath: '$.regions',
       itemSelector: {
         'region.$': '$$.Map.Item.Value',
         'images.$': '$.images',
         'pollSeconds.$': '$.pollSeconds',
-        'startedAt.$': '$$.Execution.StartTime',
+        'recheck.$': '$.recheck',
+        'runId.$': '$$.Execution.Name',
       },
       maxConcurrency: config.publish.regionConcurrency,
       resultPath: '$.outcomes',
@@ -153,23 +194,47 @@ export class PublishWorkflow extends Construct {
 
     const announce = lambdaTask(this, 'Announce', {
       lambdaFunction: this.announceFunction,
-      payload: sfn.TaskInput.fromObject({ 'images.$': '$.images', 'outcomes.$': '$.outcomes' }),
-      resultSelector: { 'failedCount.$': '$.Payload.failedCount', 'failedRegions.$': '$.Payload.failedRegions' },
+      payload: sfn.TaskInput.fromObject({
+        'runId.$': '$$.Execution.Name',
+        'regions.$': '$.regions',
+        'images.$': '$.images',
+        'outcomes.$': '$.outcomes',
+        'gaveUpCount.$': '$.gaveUpCount',
+      }),
+      resultSelector: {
+        'messages.$': '$.Payload.messages',
+        'published.$': '$.Payload.published',
+        'pairsPublished.$': '$.Payload.pairsPublished',
+        'failedPairs.$': '$.Payload.failedPairs',
+        'failedRegions.$': '$.Payload.failedRegions',
+        'failures.$': '$.Payload.failures',
+        'failedCount.$': '$.Payload.failedCount',
+      },
       resultPath: '$.summary',
     });
     const incomplete = new sfn.Fail(this, 'PublishIncomplete', {
       error: 'PublishIncomplete',
-      cause: 'Some regions or images were not published; the Announce step output lists them',
+      cause: 'Some images were not published in some regions, or were given up; the run summary lists them',
     });
     const complete = new sfn.Choice(this, 'AllPublished')
       .when(sfn.Condition.numberGreaterThan('$.summary.failedCount', 0), incomplete)
       .otherwise(new sfn.Succeed(this, 'Published'));
     const published: sfn.IChainable = props.bootTestStateMachine
-      ? announce.next(this.startBootTest(props.bootTestStateMachine, complete)).next(complete)
+      ? announce.next(
+          new sfn.Choice(this, 'NewBuilds')
+            .when(
+              sfn.Condition.isPresent('$.fresh[0]'),
+              this.startBootTest(props.bootTestStateMachine, complete).next(complete),
+            )
+            .otherwise(complete),
+        )
       : announce.next(complete);
+    const givenUp = new sfn.Choice(this, 'AnyGivenUp')
+      .when(sfn.Condition.numberGreaterThan('$.gaveUpCount', 0), incomplete)
+      .otherwise(new sfn.Succeed(this, 'NothingToPublish'));
     const anything = new sfn.Choice(this, 'AnythingToPublish')
       .when(sfn.Condition.numberGreaterThan('$.count', 0), perRegion.next(published))
-      .otherwise(new sfn.Succeed(this, 'NothingToPublish'));
+      .otherwise(givenUp);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -178,7 +243,7 @@ export class PublishWorkflow extends Construct {
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Publishes new source images to every enabled region',
       definitionBody: sfn.DefinitionBody.fromChainable(regions.next(discover).next(anything)),
-      timeout: Duration.minutes(config.publish.copyTimeoutMinutes + EXECUTION_MARGIN_MINUTES),
+      timeout: Duration.minutes(publishExecutionTimeoutMinutes(config.publish)),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -193,6 +258,7 @@ export class PublishWorkflow extends Construct {
       this.prepareFunction,
       this.pollFunction,
       this.finalizeFunction,
+      this.verifyFunction,
       this.announceFunction,
     ]) {
       Validations.of(stateMachine.role).acknowledge({
@@ -204,14 +270,15 @@ export class PublishWorkflow extends Construct {
   }
 
   /**
-   * Hands the new source images to the boot-test workflow without waiting for it: the build region holds every
-   * source, published or not elsewhere, and a boot test that cannot start must not fail the publication.
+   * Hands the new builds (sources taken for the first time) to the boot-test workflow without waiting for it: the
+   * build region holds every source, published or not elsewhere, and a boot test that cannot start must not fail the
+   * publication. A source retried for a region that failed earlier was tested when it was new.
    */
   private startBootTest(bootTest: sfn.IStateMachine, next: sfn.IChainable): tasks.StepFunctionsStartExecution {
     const start = new tasks.StepFunctionsStartExecution(this, 'StartBootTest', {
       stateMachine: bootTest,
       integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
-      input: sfn.TaskInput.fromObject({ 'imageIds.$': '$.images' }),
+      input: sfn.TaskInput.fromObject({ 'imageIds.$': '$.fresh' }),
       resultSelector: { 'executionArn.$': '$.ExecutionArn' },
       resultPath: '$.bootTest',
     });
@@ -269,10 +336,22 @@ export class PublishWorkflow extends Construct {
       conditions: managed,
     });
     const preflight = [
-      describe('ec2:DescribeImages', 'ec2:GetImageBlockPublicAccessState', 'ec2:GetEbsEncryptionByDefault'),
+      describe(
+        'ec2:DescribeImages',
+        'ec2:GetImageBlockPublicAccessState',
+        'ec2:GetSnapshotBlockPublicAccessState',
+        'ec2:GetEbsEncryptionByDefault',
+      ),
       ...(config.publish.disableBlockPublicAccess ? [describe('ec2:DisableImageBlockPublicAccess')] : []),
     ];
     const copying = ['ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'];
+
+    // The ledger: each function gets only the item actions it makes.
+    this.ledger.grant(this.discoverFunction, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    this.ledger.grant(this.prepareFunction, 'dynamodb:BatchGetItem');
+    this.ledger.grant(this.finalizeFunction, 'dynamodb:UpdateItem');
+    this.ledger.grant(this.verifyFunction, 'dynamodb:UpdateItem');
+    this.ledger.grant(this.announceFunction, 'dynamodb:Query', 'dynamodb:UpdateItem');
 
     this.discoverFunction.addToRolePolicy(describe('ec2:DescribeImages'));
     for (const statement of [
@@ -304,7 +383,12 @@ export class PublishWorkflow extends Construct {
       'ssm:PutParameter',
     ];
     for (const statement of [
-      describe('ec2:DescribeImages', 'ec2:DescribeSnapshots', 'ec2:DescribeSnapshotAttribute'),
+      describe(
+        'ec2:DescribeImages',
+        'ec2:DescribeSnapshots',
+        'ec2:DescribeSnapshotAttribute',
+        'ec2:GetSnapshotBlockPublicAccessState',
+      ),
       new iam.PolicyStatement({
         // Only resources already managed (tagged when copied, or adopted) get tags, never a new managed-by value.
         sid: 'TagManagedWithPipelineKeysOnly',
@@ -332,18 +416,15 @@ export class PublishWorkflow extends Construct {
       this.finalizeFunction.addToRolePolicy(statement);
     }
 
-    this.announceFunction.addToRolePolicy(describe('ec2:DescribeImages'));
-    this.announceFunction.addToRolePolicy(
+    this.verifyFunction.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'MarkManagedSourcesPublished',
-        actions: ['ec2:CreateTags'],
-        resources: [images],
-        conditions: {
-          ...managed,
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG.publishedAt] },
-        },
+        sid: 'ReadBackSsmUnderPrefix',
+        actions: ['ssm:GetParameters'],
+        resources: [parameters],
       }),
     );
+
+    this.announceFunction.addToRolePolicy(describe('ec2:DescribeImages'));
     props.notifications.announcements.grantPublish(this.announceFunction);
 
     Validations.of(this).acknowledge({

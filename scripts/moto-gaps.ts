@@ -7,16 +7,18 @@ export interface MotoGaps {
   readonly deprecations: Map<string, string>;
   /** Image block public access state per region (`unblocked` unless a test sets it). */
   readonly blockPublicAccess: Map<string, string>;
+  /** Snapshot block public access state per region (`unblocked` unless a test sets it). */
+  readonly snapshotBlockPublicAccess: Map<string, string>;
   readonly calls: string[];
 }
 
 /** Empty records of the stand-ins, to share between factories. */
 export function newMotoGaps(): MotoGaps {
-  return { deprecations: new Map(), blockPublicAccess: new Map(), calls: [] };
+  return { deprecations: new Map(), blockPublicAccess: new Map(), snapshotBlockPublicAccess: new Map(), calls: [] };
 }
 
 /**
- * moto 5.2.1 answers EnableImageDeprecation and the image block public access APIs with HTTP 500. For these few
+ * moto 5.2.1 answers EnableImageDeprecation and the image and snapshot block public access APIs with HTTP 500. For these few
  * commands only, a middleware answers as EC2 would and DescribeImages reports the deprecation time set, so that the
  * rest of each run talks to the emulator unchanged. A client plug-in, so every EC2 client of a factory gets it.
  */
@@ -39,6 +41,9 @@ export function motoGapsPlugin(gaps: MotoGaps = newMotoGaps()): ClientPlugin {
               ImageBlockPublicAccessState: gaps.blockPublicAccess.get(region) ?? 'unblocked',
               ManagedBy: 'account',
             });
+          case 'GetSnapshotBlockPublicAccessStateCommand':
+            gaps.calls.push(`${region}:GetSnapshotBlockPublicAccessState`);
+            return answer({ State: gaps.snapshotBlockPublicAccess.get(region) ?? 'unblocked', ManagedBy: 'account' });
           case 'DisableImageBlockPublicAccessCommand':
             gaps.calls.push(`${region}:DisableImageBlockPublicAccess`);
             gaps.blockPublicAccess.set(region, 'unblocked');

@@ -1,9 +1,16 @@
 import type { Command } from 'commander';
 import { describeFailure, type ExecutionReport } from '../../bin/local/engine';
-import { planRun } from '../../lambdas/aws/publish/service';
+import { DynamoLedger, MemoryLedger, type PublishLedger } from '../../lambdas/aws/publish/ledger';
+import {
+  type AnnounceSummary,
+  type FailedRegion,
+  planRun,
+  type RegionSummary,
+} from '../../lambdas/aws/publish/service';
 import { PartialFailureError } from '../../lambdas/core/errors';
 import { planCounts } from '../../lambdas/core/publish';
 import { TOPIC_ENV } from '../../lambdas/publish/announce';
+import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import type { CliContext } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
 import { openPipeline } from '../cli/pipeline';
@@ -16,19 +23,23 @@ interface PublishOptions {
   readonly bootTest?: boolean;
 }
 
-interface RegionRow {
-  readonly region: string;
-  readonly status: string;
-  readonly published?: Record<string, string>;
-  readonly failed?: { error: string }[];
-  readonly changes?: number;
-  readonly error?: string;
+type RegionRow = Partial<RegionSummary> & Pick<FailedRegion, 'region' | 'status'> & { readonly error?: string };
+
+/** The final state of a publish execution: its output, or for a failed run what its Fail state received. */
+function finalState(report: ExecutionReport | undefined, failState: unknown): Record<string, unknown> {
+  return (report?.output ?? failState ?? {}) as Record<string, unknown>;
 }
 
-/** The publish execution's outcome: one row per region, then the executions it started. */
-function resultTable(reports: readonly ExecutionReport[]): string {
+/** The publish execution's outcome: one row per region, what failed, then the executions it started. */
+function resultTable(reports: readonly ExecutionReport[], failState: unknown): string {
   const [publish, ...started] = reports;
-  const output = (publish?.output ?? {}) as { count?: number; buildRegion?: string; outcomes?: RegionRow[] };
+  const output = finalState(publish, failState) as {
+    count?: number;
+    buildRegion?: string;
+    outcomes?: RegionRow[];
+    summary?: AnnounceSummary;
+    gaveUp?: { id: string; region: string; error: string }[];
+  };
   const lines = [
     `${output.count ?? 0} source image(s) from ${output.buildRegion ?? '?'}: publish ${publish?.status.toLowerCase()}`,
   ];
@@ -39,15 +50,35 @@ function resultTable(reports: readonly ExecutionReport[]): string {
       renderTable(output.outcomes, [
         { header: 'REGION', value: (o) => o.region },
         { header: 'STATUS', value: (o) => o.status },
-        { header: 'PUBLISHED', value: (o) => Object.keys(o.published ?? {}).length, align: 'right' },
-        { header: 'FAILED', value: (o) => o.failed?.length ?? 0, align: 'right' },
+        { header: 'PAIRS', value: (o) => o.pairs ?? 0, align: 'right' },
+        { header: 'PUBLISHED', value: (o) => o.published ?? 0, align: 'right' },
+        { header: 'FAILED', value: (o) => o.failed ?? 0, align: 'right' },
         { header: 'CHANGES', value: (o) => o.changes ?? 0, align: 'right' },
-        { header: 'ERROR', value: (o) => o.error ?? o.failed?.[0]?.error },
+        { header: 'ERROR', value: (o) => o.error },
       ]),
     );
   }
+  const failures = [...(output.summary?.failures ?? []), ...(output.gaveUp ?? [])];
+  if (failures.length) lines.push('', ...failures.map((f) => `failed ${f.region} ${f.id}: ${f.error}`));
   for (const child of started) lines.push('', `${child.workflow} ${child.status.toLowerCase()} (${child.name})`);
   return lines.join('\n');
+}
+
+/**
+ * The publish ledger of the stack the CLI works with: the emulator's (made locally) or the deployed stack's. Without a
+ * deployed stack there is none, and a dry run plans every pair.
+ */
+async function ledgerOf(ctx: CliContext): Promise<PublishLedger> {
+  const pipeline = await openPipeline(ctx);
+  try {
+    return new DynamoLedger(
+      ctx.clients.dynamodb(ctx.config.buildRegion),
+      pipeline.output(STACK_OUTPUTS.publishLedgerTable),
+    );
+  } catch {
+    ctx.logger.warn('no publish ledger: the stack is not deployed, so every pair is planned');
+    return new MemoryLedger();
+  }
 }
 
 /** `ami-pipeline publish`: copies new images to every region, makes them public, tags and announces them. */
@@ -73,13 +104,13 @@ export function registerPublish(program: Command, context: () => CliContext): vo
         topicArn: options.topicArn,
       };
       if (options.dryRun) {
-        const dry = await planRun(run);
+        const dry = await planRun({ ...run, ledger: await ledgerOf(ctx) });
         const rows = dry.plan.regions.flatMap((r) => r.images);
         const counts = planCounts(dry.plan);
         ctx.print(
           formatOutput(ctx.output, dry, () =>
             [
-              `${dry.discovery.sources.length} source image(s); ${counts.copies} copies and ${counts.actions} changes planned`,
+              `${dry.discovery.sources.length} source image(s) in ${dry.selection.selected.length} region(s); ${counts.copies} copies and ${counts.actions} changes planned`,
               '',
               renderTable(rows, [
                 { header: 'REGION', value: (i) => i.region },
@@ -90,6 +121,7 @@ export function registerPublish(program: Command, context: () => CliContext): vo
               ]),
               ...dry.preflight.filter((p) => !p.ok).map((p) => `preflight ${p.region}: ${p.problems.join('; ')}`),
               ...dry.discovery.skipped.map((s) => `left out ${s.imageId} ${s.name}: ${s.reason}`),
+              ...dry.discovery.gaveUp.map((g) => `would give up ${g.region} ${g.id}: ${g.error}`),
             ].join('\n'),
           ),
         );
@@ -103,13 +135,16 @@ export function registerPublish(program: Command, context: () => CliContext): vo
         config,
         environment: options.topicArn ? { [TOPIC_ENV]: options.topicArn } : undefined,
       });
-      await pipeline.publish({
+      const execution = pipeline.publish({
         ...(run.imageIds?.length ? { imageIds: run.imageIds } : {}),
         ...(run.regions ? { regions: run.regions } : {}),
         ...(run.pollSeconds === undefined ? {} : { pollSeconds: run.pollSeconds }),
-      }).done;
+      });
+      await execution.done;
       const reports = await pipeline.settled();
-      ctx.print(formatOutput(ctx.output, reports, resultTable));
+      const failState = execution.history.find((e) => e.type === 'FailStateEntered')?.stateEnteredEventDetails?.input;
+      const final = failState ? JSON.parse(failState) : undefined;
+      ctx.print(formatOutput(ctx.output, reports, (r) => resultTable(r, final)));
       const failed = reports.filter((r) => r.status !== 'SUCCEEDED');
       if (failed.length > 0) {
         throw new PartialFailureError(failed.map(describeFailure).join('; '), []);

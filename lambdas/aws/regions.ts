@@ -1,6 +1,6 @@
 import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
-import { type RegionSelection, type RegionSelectionPolicy, selectRegions } from '../core/regions';
 import type { PipelineConfig } from '../core/config';
+import { type RegionSelection, type RegionSelectionPolicy, selectRegions } from '../core/regions';
 import type { ClientFactory } from './clients';
 
 /**

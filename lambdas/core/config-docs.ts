@@ -15,11 +15,16 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'publish.makeSnapshotPublic': 'Grant createVolumePermission to everyone on the root snapshot in every region',
   'publish.deprecateAfterDays': 'Snapshot builds are deprecated this many days after their build date (at most 730)',
   'publish.ssmPrefix': 'SSM parameter path prefix; parameters are <prefix>/<arch>/<flavour>/<fs>/<version>/<branch>',
-  'publish.copyConcurrency': 'Copies started at once per destination region (AWS allows 300 in flight)',
-  'publish.regionConcurrency': 'Regions processed in parallel by the publish workflow',
-  'publish.maxCopyAttempts': 'Copies of one image to one region tried before the region reports a failure',
-  'publish.pollIntervalSeconds': 'Seconds between two availability polls of a region',
-  'publish.copyTimeoutMinutes': 'A copy not available after this long is reported as timed out',
+  'publish.copyConcurrency':
+    'Copies started at once per destination region (CopyImage bursts 100 requests; AWS allows 300 in flight)',
+  'publish.regionConcurrency': 'Regions processed in parallel by the publish workflow (an inline Map runs at most 40)',
+  'publish.maxCopyAttempts': 'Copies of one image to one region tried in one run before the pair is reported failed',
+  'publish.pollIntervalSeconds':
+    'Seconds before a region is polled after copies start there; the wait then doubles up to 600 s',
+  'publish.copyTimeoutMinutes': 'A copy not available this long after it started is reported as timed out',
+  'publish.maxSourcesPerRun': 'Source images one run takes, newest first; the others wait for the next run',
+  'publish.giveUpAfterDays':
+    'A source still missing in a region this many days after it was built is reported once and no longer retried',
   'publish.disableBlockPublicAccess': 'Allow the workflow to turn off image block public access where it is on',
   'publish.publicImageQuota':
     'Public AMIs the account may own per region (Service Quotas); unset, the count is only reported',

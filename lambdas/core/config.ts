@@ -150,8 +150,10 @@ export const configSchema = z
           )
           .refine((p) => !p.startsWith('/aws'), 'the /aws prefix is reserved by AWS')
           .default('/ami-pipeline/freebsd'),
-        copyConcurrency: z.number().int().min(1).max(300).default(10),
-        regionConcurrency: z.number().int().min(1).max(40).default(10),
+        /** A week's images start at once, within CopyImage's 100-request burst and AWS's 300 copies in flight. */
+        copyConcurrency: z.number().int().min(1).max(300).default(100),
+        /** Every commercial region at once: 40 is the most an inline Map runs in parallel. */
+        regionConcurrency: z.number().int().min(1).max(40).default(40),
         maxCopyAttempts: z.number().int().min(1).max(10).default(3),
         pollIntervalSeconds: z.number().int().min(0).max(3600).default(60),
         copyTimeoutMinutes: z
@@ -160,6 +162,10 @@ export const configSchema = z
           .min(1)
           .max(24 * 60)
           .default(180),
+        /** Sources one run takes, newest first; the rest waits for the next run (bounds every state's size). */
+        maxSourcesPerRun: z.number().int().min(1).max(200).default(100),
+        /** A (source, region) pair still not published this many days after the source was built is given up. */
+        giveUpAfterDays: z.number().int().min(1).max(365).default(28),
         /** Whether the workflow may turn off image block public access in a region where it is on. */
         disableBlockPublicAccess: z.boolean().default(false),
         /** The account's public-AMI quota per region; a region a run would take over it fails preflight. */

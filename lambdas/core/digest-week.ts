@@ -51,25 +51,42 @@ export interface PartSummary<T> {
 
 const itemFailure = z.object({ id: z.string(), region: z.string(), error: z.string(), code: z.string().optional() });
 
-/** What the publish state machine leaves as its output (lib/publish-workflow.ts: Discover, the Map, Announce). */
+/** One source a publish run got into regions, and in how many of the run's regions it now is. */
+const publishedSource = z.object({ name: z.string(), regions: z.number(), of: z.number() });
+
+/**
+ * What the publish state machine leaves as its output (lib/publish-workflow.ts): Discover's result, the region Map's
+ * summaries and the Announce step's run summary, which names the sources and lists the failures (read from the
+ * ledger). Outputs of the first release (per-region maps of image ids, names by id) are still read.
+ */
 const publishOutput = z.object({
   buildRegion: z.string().optional(),
   regions: z.array(z.string()).default([]),
   images: z.array(z.string()).default([]),
   names: z.record(z.string(), z.string()).default({}),
   count: z.number().default(0),
+  gaveUp: z.array(itemFailure).default([]),
   outcomes: z
     .array(
       z.object({
         region: z.string(),
         status: z.string(),
-        published: z.record(z.string(), z.string()).default({}),
-        failed: z.array(itemFailure).default([]),
+        published: z.union([z.number(), z.record(z.string(), z.string())]).optional(),
+        failed: z.union([z.number(), z.array(itemFailure)]).optional(),
         error: z.string().optional(),
       }),
     )
     .default([]),
-  summary: z.object({ failedCount: z.number(), failedRegions: z.array(z.string()).default([]) }).optional(),
+  summary: z
+    .object({
+      failedCount: z.number(),
+      failedRegions: z.array(z.string()).default([]),
+      messages: z.number().optional(),
+      published: z.array(publishedSource).optional(),
+      pairsPublished: z.number().optional(),
+      failures: z.array(itemFailure).default([]),
+    })
+    .optional(),
 });
 
 const pruneRegionReport = z.object({
@@ -171,11 +188,16 @@ function stillRunning(part: string, executions: readonly ExecutionRecord[]): str
     .map((e) => `The ${part} execution ${e.name} started ${e.startDate} has not finished yet.`);
 }
 
+/** A source as the digest lists it: its name, and where it is missing when not in every region of the run. */
+function sourceLine(source: z.output<typeof publishedSource>): string {
+  return source.regions < source.of ? `${source.name} (in ${source.regions} of ${source.of} regions)` : source.name;
+}
+
 /**
  * The digest's view of the week's publish executions. Runs add up (a manual re-run publishes what the scheduled run
- * could not). A run that failed after its summary reports its final state like a success, whose listed failures
- * then say what went wrong; any other failed, timed-out or aborted run is one failure naming its error.
- * Images are listed by source AMI id: the workflow's output carries ids, not names.
+ * could not; a later run's count of regions for a source replaces an earlier one's). A run that failed after its
+ * summary reports its final state like a success, whose listed failures then say what went wrong; any other failed,
+ * timed-out or aborted run is one failure naming its error. Sources are listed by name, from the run summary.
  */
 export function publishSummaryFromExecutions(
   executions: readonly ExecutionRecord[],
@@ -187,7 +209,7 @@ export function publishSummaryFromExecutions(
   if (finished.length === 0)
     return { notes: [...notes, `No publish run finished between ${window.from} and ${window.to}.`] };
 
-  const images = new Set<string>();
+  const images = new Map<string, string>();
   const regions = new Set<string>();
   const regionsFailed = new Set<string>();
   const failures: ItemFailure[] = [];
@@ -205,25 +227,34 @@ export function publishSummaryFromExecutions(
     }
     for (const region of output.regions) regions.add(region);
     const failuresBefore = failures.length;
-    let copiesOfRun = 0;
-    for (const outcome of output.outcomes) {
-      const published = Object.keys(outcome.published);
-      for (const source of published) images.add(output.names[source] ?? source);
-      copiesOfRun += published.length;
-      if (outcome.status === 'failed') regionsFailed.add(outcome.region);
-      failures.push(...outcome.failed);
-      if (outcome.error) failures.push({ id: 'region', region: outcome.region, error: outcome.error });
-    }
+    for (const outcome of output.outcomes) if (outcome.status === 'failed') regionsFailed.add(outcome.region);
     for (const region of output.summary?.failedRegions ?? []) regionsFailed.add(region);
+    failures.push(...output.gaveUp);
+    const summary = output.summary;
+    if (summary?.published) {
+      for (const source of summary.published) images.set(source.name, sourceLine(source));
+      copiesMade += summary.pairsPublished ?? 0;
+      failures.push(...summary.failures);
+      announced ||= (summary.messages ?? 0) > 0;
+    } else {
+      // The first release's output: image ids per region, names by source id.
+      let copiesOfRun = 0;
+      for (const outcome of output.outcomes) {
+        const published = typeof outcome.published === 'object' ? Object.keys(outcome.published) : [];
+        for (const source of published) images.set(output.names[source] ?? source, output.names[source] ?? source);
+        copiesOfRun += published.length;
+        if (Array.isArray(outcome.failed)) failures.push(...outcome.failed);
+        if (outcome.error) failures.push({ id: 'region', region: outcome.region, error: outcome.error });
+      }
+      copiesMade += copiesOfRun;
+      announced ||= summary !== undefined && copiesOfRun > 0;
+    }
     if (execution.status !== 'SUCCEEDED' && failures.length === failuresBefore)
       failures.push(executionFailure(execution));
-    copiesMade += copiesOfRun;
-    // The Announce step keeps only failure counts in the output; having run with copies made means it mailed them.
-    announced ||= output.summary !== undefined && copiesOfRun > 0;
   }
   return {
     summary: {
-      images: [...images].sort(),
+      images: [...images.values()].sort(),
       regions: regions.size,
       copiesMade,
       regionsFailed: [...regionsFailed].sort(),

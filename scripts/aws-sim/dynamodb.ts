@@ -1,5 +1,9 @@
 import type {
   AttributeValue,
+  BatchGetItemInput,
+  BatchGetItemOutput,
+  BatchWriteItemInput,
+  BatchWriteItemOutput,
   CreateTableInput,
   CreateTableOutput,
   DescribeTableInput,
@@ -12,8 +16,10 @@ import type {
   ScanInput,
   ScanOutput,
   TableDescription,
+  UpdateItemInput,
+  UpdateItemOutput,
 } from '@aws-sdk/client-dynamodb';
-import { fault } from './errors';
+import { fault, SimulationGapError } from './errors';
 import { dateAt, type OperationHandler, operationMethod, type RegionState, type World } from './world';
 
 type Item = Record<string, AttributeValue>;
@@ -50,8 +56,10 @@ function size(item: Item): number {
 }
 
 /**
- * DynamoDB tables for the boot history: PutItem, GetItem, Query with a key condition (`=` on the partition key,
- * `=`, `<`, `<=`, `>`, `>=`, `BETWEEN` or `begins_with` on the sort key) and Scan, both paginated at 1 MB.
+ * DynamoDB tables for the boot history and the publish ledger: PutItem, GetItem, UpdateItem (`SET` of values and
+ * `if_not_exists`, `REMOVE`), BatchGetItem (100 keys) and BatchWriteItem (25 puts or deletes), Query with a key
+ * condition (`=` on the partition key, `=`, `<`, `<=`, `>`, `>=`, `BETWEEN` or `begins_with` on the sort key) and
+ * Scan, both paginated at 1 MB. Nothing is throttled, so batches never leave items unprocessed.
  */
 export class DynamoDbService {
   private readonly tables = new Map<string, Table>();
@@ -136,6 +144,82 @@ export class DynamoDbService {
     return item ? { Item: structuredClone(item) } : {};
   }
 
+  UpdateItem(region: RegionState, input: UpdateItemInput): UpdateItemOutput {
+    const table = this.requireTable(region.name, input.TableName);
+    const key = this.itemKey(table, input.Key ?? {});
+    const item: Item = structuredClone(table.items.get(key) ?? input.Key ?? {});
+    const names = input.ExpressionAttributeNames ?? {};
+    const values = input.ExpressionAttributeValues ?? {};
+    const name = (token: string) =>
+      token.startsWith('#')
+        ? (names[token] ??
+          fault(
+            'ValidationException',
+            `An expression attribute name used in the document path is not defined; attribute name: ${token}`,
+          ))
+        : token;
+    const value = (token: string) =>
+      values[token] ??
+      fault(
+        'ValidationException',
+        `An expression attribute value used in expression is not defined; attribute value: ${token}`,
+      );
+    const sections = /^\s*(?:SET\s+(.+?))?\s*(?:REMOVE\s+(.+?))?\s*$/is.exec(input.UpdateExpression ?? '');
+    if (!sections || (!sections[1] && !sections[2]))
+      throw new SimulationGapError(`UpdateExpression not modelled: ${input.UpdateExpression}`);
+    const before = structuredClone(item);
+    for (const assignment of splitTopLevel(sections[1] ?? '')) {
+      const ifNotExists = /^(\S+)\s*=\s*if_not_exists\s*\(\s*(\S+)\s*,\s*(\S+)\s*\)$/i.exec(assignment);
+      const plain = /^(\S+)\s*=\s*(:\S+)$/.exec(assignment);
+      if (ifNotExists) item[name(ifNotExists[1]!)] = before[name(ifNotExists[2]!)] ?? value(ifNotExists[3]!);
+      else if (plain) item[name(plain[1]!)] = value(plain[2]!);
+      else throw new SimulationGapError(`SET clause not modelled: ${assignment}`);
+    }
+    for (const path of (sections[2] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean))
+      delete item[name(path)];
+    if (size(item) > 400 * 1024) fault('ValidationException', 'Item size has exceeded the maximum allowed size');
+    table.items.set(key, item);
+    return {};
+  }
+
+  BatchGetItem(region: RegionState, input: BatchGetItemInput): BatchGetItemOutput {
+    const requests = Object.entries(input.RequestItems ?? {});
+    const keys = requests.reduce((sum, [, request]) => sum + (request.Keys?.length ?? 0), 0);
+    if (keys > 100) fault('ValidationException', 'Too many items requested for the BatchGetItem call');
+    const responses: Record<string, Item[]> = {};
+    for (const [tableName, request] of requests) {
+      const table = this.requireTable(region.name, tableName);
+      responses[tableName] = (request.Keys ?? []).flatMap((k) => {
+        const item = table.items.get(this.itemKey(table, k));
+        return item ? [structuredClone(item)] : [];
+      });
+    }
+    return { Responses: responses, UnprocessedKeys: {} };
+  }
+
+  BatchWriteItem(region: RegionState, input: BatchWriteItemInput): BatchWriteItemOutput {
+    const requests = Object.entries(input.RequestItems ?? {});
+    const count = requests.reduce((sum, [, writes]) => sum + writes.length, 0);
+    if (count > 25)
+      fault(
+        'ValidationException',
+        'Too many items requested for the BatchWriteItem call: member must have length <= 25',
+      );
+    for (const [tableName, writes] of requests) {
+      for (const write of writes) {
+        if (write.PutRequest) this.PutItem(region, { TableName: tableName, Item: write.PutRequest.Item });
+        else if (write.DeleteRequest) {
+          const table = this.requireTable(region.name, tableName);
+          table.items.delete(this.itemKey(table, write.DeleteRequest.Key ?? {}));
+        }
+      }
+    }
+    return { UnprocessedItems: {} };
+  }
+
   Query(region: RegionState, input: QueryInput): QueryOutput {
     const table = this.requireTable(region.name, input.TableName);
     const names = input.ExpressionAttributeNames ?? {};
@@ -212,6 +296,23 @@ export class DynamoDbService {
       LastEvaluatedKey: more ? keyOf(last) : undefined,
     };
   }
+}
+
+/** The comma-separated parts of an update expression section, keeping commas inside parentheses. */
+function splitTopLevel(section: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const char of section) {
+    if (char === '(') depth++;
+    if (char === ')') depth--;
+    if (char === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  parts.push(current);
+  return parts.map((p) => p.trim()).filter(Boolean);
 }
 
 /** The clauses of a key condition, split on the `AND`s that are not part of a `BETWEEN`. */

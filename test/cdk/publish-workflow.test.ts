@@ -1,4 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { parseConfig } from '../../lambdas/core/config';
+import { publishExecutionTimeoutMinutes } from '../../lambdas/core/publish';
 import { acceptedCfnLintWarnings, cfnLint } from '../support/cdk';
 import { synthesizePublishWorkflow } from './publish-synth';
 
@@ -40,21 +42,37 @@ describe('publish workflow', () => {
     workflow.prepareFunction,
     workflow.pollFunction,
     workflow.finalizeFunction,
+    workflow.verifyFunction,
     workflow.announceFunction,
   ];
 
   describe('state machine', () => {
-    test('fans out over the regions with the configured concurrency and times out after the copy timeout', () => {
+    test('fans out over the regions with the configured concurrency and outlives every copy deadline', () => {
       const states = definition() as {
         TimeoutSeconds: number;
         States: Record<string, { Type: string; MaxConcurrency?: number; ItemsPath?: string }>;
       };
 
-      expect(states.TimeoutSeconds).toBe((120 + 60) * 60);
+      expect(states.TimeoutSeconds).toBe(publishExecutionTimeoutMinutes(parseConfig(config).publish) * 60);
       expect(states.States.PublishRegions).toMatchObject({ Type: 'Map', MaxConcurrency: 7, ItemsPath: '$.regions' });
     });
 
-    test('polls each region in a loop whose wait comes from the input, with a failure branch per region', () => {
+    test('gives each region the run’s id (the execution name), which keys the ledger and the copy tokens', () => {
+      const states = definition().States as Record<string, Record<string, unknown>>;
+
+      expect(states.Discover).toMatchObject({
+        Parameters: { Payload: { 'start.$': '$', 'runId.$': '$$.Execution.Name' } },
+      });
+      expect(states.PublishRegions!.ItemSelector).toEqual({
+        'region.$': '$$.Map.Item.Value',
+        'images.$': '$.images',
+        'pollSeconds.$': '$.pollSeconds',
+        'recheck.$': '$.recheck',
+        'runId.$': '$$.Execution.Name',
+      });
+    });
+
+    test('polls each region in a loop whose wait comes from the input, reads SSM back, with a failure branch per region', () => {
       const map = (definition().States as Record<string, { ItemProcessor: { States: Record<string, unknown> } }>)
         .PublishRegions!;
       const inner = map.ItemProcessor.States as Record<string, Record<string, unknown>>;
@@ -66,7 +84,15 @@ describe('publish workflow', () => {
         Choices: [{ Variable: '$.pending', BooleanEquals: true, Next: 'WaitForCopies' }],
         Default: 'Finalize',
       });
-      for (const task of ['Prepare', 'Poll', 'Finalize']) {
+      expect(inner.Finalize).toMatchObject({ Next: 'ParametersWritten' });
+      expect(inner.ParametersWritten).toMatchObject({
+        Choices: [{ Variable: '$.verify', IsPresent: true, Next: 'WaitForParameters' }],
+        Default: 'RegionDone',
+      });
+      expect(inner.WaitForParameters).toMatchObject({ SecondsPath: '$.verify.waitSeconds', Next: 'VerifyParameters' });
+      expect(inner.RegionDone).toMatchObject({ Type: 'Pass', OutputPath: '$.summary', End: true });
+      expect(inner.VerifyParameters).toMatchObject({ End: true });
+      for (const task of ['Prepare', 'Poll', 'Finalize', 'VerifyParameters']) {
         expect(inner[task]!.Catch).toEqual([
           { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RegionFailed' },
         ]);
@@ -77,12 +103,34 @@ describe('publish workflow', () => {
       });
     });
 
-    test('fails the execution at the end when any region or image failed, after announcing', () => {
+    test('announces from the region summaries and the ledger, keeping only the run summary', () => {
+      const states = definition().States as Record<string, Record<string, unknown>>;
+
+      expect(states.Announce).toMatchObject({
+        Parameters: {
+          Payload: {
+            'runId.$': '$$.Execution.Name',
+            'regions.$': '$.regions',
+            'images.$': '$.images',
+            'outcomes.$': '$.outcomes',
+            'gaveUpCount.$': '$.gaveUpCount',
+          },
+        },
+        ResultPath: '$.summary',
+      });
+    });
+
+    test('fails the execution at the end when any pair failed or was given up, after announcing', () => {
       const states = definition().States as Record<string, Record<string, unknown>>;
 
       expect(states.Announce).toMatchObject({ Next: 'AllPublished' });
       expect(states.AllPublished).toMatchObject({
         Choices: [{ Variable: '$.summary.failedCount', NumericGreaterThan: 0, Next: 'PublishIncomplete' }],
+      });
+      expect(states.AnythingToPublish).toMatchObject({ Default: 'AnyGivenUp' });
+      expect(states.AnyGivenUp).toMatchObject({
+        Choices: [{ Variable: '$.gaveUpCount', NumericGreaterThan: 0, Next: 'PublishIncomplete' }],
+        Default: 'NothingToPublish',
       });
       expect(states.PublishIncomplete).toMatchObject({ Type: 'Fail', Error: 'PublishIncomplete' });
     });
@@ -115,6 +163,40 @@ describe('publish workflow', () => {
           AlarmActions: [{ Ref: alarmsTopic }],
         });
       }
+    });
+  });
+
+  describe('ledger', () => {
+    test('is a table keyed by source image and region, with point-in-time recovery, kept on stack deletion', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        Properties: Match.objectLike({
+          KeySchema: [
+            { AttributeName: 'source', KeyType: 'HASH' },
+            { AttributeName: 'region', KeyType: 'RANGE' },
+          ],
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        }),
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    test('each function gets only the item actions it makes, on that table only', () => {
+      const table = Object.keys(template.findResources('AWS::DynamoDB::Table'))[0]!;
+      const ledgerActions = (fn: Parameters<typeof statementsOf>[0]) =>
+        statementsOf(fn)
+          .filter((s) => actions(s).some((a) => a.startsWith('dynamodb:')))
+          .map((s) => {
+            expect(JSON.stringify(s.Resource)).toContain(table);
+            return actions(s).sort();
+          });
+
+      expect(ledgerActions(workflow.discoverFunction)).toEqual([['dynamodb:BatchWriteItem', 'dynamodb:Query']]);
+      expect(ledgerActions(workflow.prepareFunction)).toEqual([['dynamodb:BatchGetItem']]);
+      expect(ledgerActions(workflow.pollFunction)).toEqual([]);
+      expect(ledgerActions(workflow.finalizeFunction)).toEqual([['dynamodb:UpdateItem']]);
+      expect(ledgerActions(workflow.verifyFunction)).toEqual([['dynamodb:UpdateItem']]);
+      expect(ledgerActions(workflow.announceFunction)).toEqual([['dynamodb:Query', 'dynamodb:UpdateItem']]);
     });
   });
 
@@ -179,20 +261,24 @@ describe('publish workflow', () => {
       }
     });
 
-    test('later tagging may write only the pipeline’s own tag keys', () => {
+    test('later tagging may write only the pipeline’s own tag keys, and nothing tags sources to mark them', () => {
       const finalizeTagging = statementsOf(workflow.finalizeFunction).find((s) =>
-        actions(s).includes('ec2:CreateTags'),
-      )!;
-      const announceTagging = statementsOf(workflow.announceFunction).find((s) =>
         actions(s).includes('ec2:CreateTags'),
       )!;
 
       const keys = finalizeTagging.Condition!['ForAllValues:StringEquals']!['aws:TagKeys'] as string[];
       expect(keys.every((k) => k.startsWith('ami-pipeline:'))).toBe(true);
-      expect(announceTagging.Condition).toEqual({
-        StringEquals: { 'ec2:ResourceTag/ami-pipeline:managed-by': 'ami-pipeline' },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': ['ami-pipeline:published-at'] },
-      });
+      expect(keys).not.toContain('ami-pipeline:published-at');
+      for (const fn of [workflow.discoverFunction, workflow.verifyFunction, workflow.announceFunction]) {
+        expect(statementsOf(fn).some((s) => actions(s).includes('ec2:CreateTags'))).toBe(false);
+      }
+    });
+
+    test('reading back SSM is limited to the configured prefix', () => {
+      const read = statementsOf(workflow.verifyFunction).find((s) => actions(s).includes('ssm:GetParameters'))!;
+
+      expect(actions(read)).toEqual(['ssm:GetParameters']);
+      expect(JSON.stringify(read.Resource)).toContain(':ssm:*:123456789012:parameter/ami-pipeline/freebsd/*');
     });
 
     test('SSM writes are limited to the configured prefix and SNS publishing to the announcement topic', () => {

@@ -9,13 +9,14 @@ function publishDefinition(template: ReturnType<typeof synthesizePipeline>['temp
 }
 
 describe('wiring between the workflows', () => {
-  test('publishing hands the new source images to the boot-test workflow without waiting for it', () => {
+  test('publishing hands its new builds to the boot-test workflow without waiting for it', () => {
     const { template } = synthesizePipeline();
     const definition = publishDefinition(template);
 
+    expect(definition).toContain('"NewBuilds":{"Type":"Choice","Choices":[{"Variable":"$.fresh[0]","IsPresent":true');
     expect(definition).toContain('"StartBootTest":{"Next":"AllPublished"');
     expect(definition).toContain(':states:::states:startExecution"');
-    expect(definition).toContain('"Input":{"imageIds.$":"$.images"}');
+    expect(definition).toContain('"Input":{"imageIds.$":"$.fresh"}');
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

@@ -10,8 +10,9 @@ import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
 import type { CycleOutcome } from '../../bin/local/cycle';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
+import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import { freebsdProfile, type ParsedImageName } from '../../lambdas/core/naming';
-import { TAG } from '../../lambdas/core/tags';
+import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import {
   createDemoWorld,
   DEMO_BOOT_MS,
@@ -181,8 +182,15 @@ describe('a whole weekly cycle on the emulator', () => {
     expect(runs[0]!.output).toMatchObject({ count: 0 });
     expect(runs[1]!.output).toMatchObject({ summary: { summary: { imagesDeregistered: 0 } } });
     expect((await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length).toBe(before);
-    const fresh = await ownImages(clients, DEMO_BUILD_REGION);
-    for (const image of world.fresh)
-      expect(fresh.find((i) => i.ImageId === image.imageId)?.Tags?.some((t) => t.Key === TAG.publishedAt)).toBe(true);
+    const ledger = new DynamoLedger(
+      clients.dynamodb(DEMO_BUILD_REGION),
+      world.pipeline.output(STACK_OUTPUTS.publishLedgerTable),
+    );
+    const rows = await ledger.rowsOf(world.fresh.map((i) => i.imageId));
+    for (const image of world.fresh) {
+      expect(DEMO_REGIONS.map((r) => rows.get(image.imageId)?.get(r)?.status)).toEqual(
+        DEMO_REGIONS.map(() => 'published'),
+      );
+    }
   });
 });

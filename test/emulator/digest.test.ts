@@ -12,7 +12,7 @@ import { DIGEST_ENV } from '../../lambdas/aws/digest/env';
 import { handler } from '../../lambdas/digest/handler';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { configureEmulator, resetEmulator } from '../support/emulator';
-import { ACCOUNT, historyRow, publishRunOutput, pruneRunOutput } from '../unit/digest-outputs';
+import { ACCOUNT, historyRow, PUBLISHED_NAMES, publishRunOutput, pruneRunOutput } from '../unit/digest-outputs';
 import { createBootHistoryTable } from '../support/boot-history-table';
 
 const REGION = 'us-east-1';
@@ -31,7 +31,7 @@ const failing = JSON.stringify({
     PublishIncomplete: {
       Type: 'Fail',
       Error: 'PublishIncomplete',
-      Cause: 'Some regions or images were not published; the Announce step output lists them',
+      Cause: 'Some images were not published in some regions, or were given up; the run summary lists them',
     },
   },
 });
@@ -144,10 +144,11 @@ describe('weekly digest handler against the emulator', () => {
     const mail = await mailedDigest(world.queueUrl);
     expect(mail.Subject).toBe(result.subject);
     expect(mail.Subject).toBe(
-      `[FreeBSD AMIs] ${now.toISOString().slice(0, 10)}: 2 published, 1/2 boots ok, 1 regression, 3 failures`,
+      `[FreeBSD AMIs] ${now.toISOString().slice(0, 10)}: 2 published, 1/2 boots ok, 1 regression, 4 failures`,
     );
     expect(mail.Message).toContain('2 new images published to 3 regions (3 copies made), announced');
-    expect(mail.Message).toContain('Regions that failed: sa-east-1');
+    expect(mail.Message).toContain(`    ${PUBLISHED_NAMES[0]} (in 2 of 3 regions)`);
+    expect(mail.Message).toContain('Regions that failed: ap-south-1, sa-east-1');
     expect(mail.Message).toMatch(/Regressions:\n {4}15\.0-CURRENT amd64 base\/ufs on c7i\.large: 11\.\d s -> 23\.4 s/);
     expect(mail.Message).toContain('on c7g.large: timeout: port 22 never opened within 600 s');
     expect(mail.Message).toContain('No prune run finished between');
@@ -179,8 +180,8 @@ describe('weekly digest handler against the emulator', () => {
 
     const mail = await mailedDigest(world.queueUrl);
     expect(mail.Message).toContain('2 new images published to 3 regions (3 copies made)');
-    expect(mail.Message).toContain('ap-south-1 ami-0aaa00000000000a2: Quota: copy failed: snapshot quota');
-    expect(mail.Message).toContain('sa-east-1 region: UnauthorizedOperation: region disabled');
+    expect(mail.Message).toContain(`ap-south-1 ${PUBLISHED_NAMES[1]}: copy failed: snapshot quota`);
+    expect(mail.Message).toContain(`sa-east-1 ${PUBLISHED_NAMES[0]}: UnauthorizedOperation: region disabled`);
     expect(result.needsAttention).toBe(true);
   });
 
@@ -193,7 +194,7 @@ describe('weekly digest handler against the emulator', () => {
 
     const mail = await mailedDigest(world.queueUrl);
     expect(mail.Message).toContain(
-      `${REGION} execution weekly: FAILED: failed (PublishIncomplete: Some regions or images were not published`,
+      `${REGION} execution weekly: FAILED: failed (PublishIncomplete: Some images were not published in some regions`,
     );
     expect(result.needsAttention).toBe(true);
   });

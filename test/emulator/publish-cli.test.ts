@@ -52,8 +52,10 @@ describe('ami-pipeline publish', () => {
     const output = await runCli('publish', '--no-boot-test', ...privateRun);
 
     expect(output).toMatch(/^2 source image\(s\) from us-east-1: publish succeeded/);
-    expect(output).toMatch(/REGION\s+STATUS\s+PUBLISHED\s+FAILED\s+CHANGES/);
-    for (const region of REGIONS.split(',')) expect(output).toMatch(new RegExp(`${region}\\s+published\\s+2\\s+0`));
+    expect(output).toMatch(/REGION\s+STATUS\s+PAIRS\s+PUBLISHED\s+FAILED\s+CHANGES/);
+    for (const region of REGIONS.split(',')) {
+      expect(output).toMatch(new RegExp(`${region}\\s+published\\s+2\\s+2\\s+0`));
+    }
     const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(europe.Images?.map((i) => i.Name).sort()).toEqual(releases.map((r) => r.name).sort());
   });
@@ -64,7 +66,15 @@ describe('ami-pipeline publish', () => {
 
     const output = await runCli('publish', '--dry-run', '--ami', ...ids, 'ami-0000000000000dead', ...privateRun);
 
-    expect(output).toContain('2 source image(s); 0 copies and 0 changes planned');
+    expect(output).toContain('2 source image(s) in 3 region(s); 0 copies and 0 changes planned');
     expect(output).toContain('left out ami-0000000000000dead');
+  });
+
+  test('a dry run reads the ledger the run wrote and selects its regions the same way: nothing left to take', async () => {
+    const output = await runCli('publish', '--dry-run', '--output', 'json', ...privateRun);
+
+    const dry = JSON.parse(output) as { selection: { selected: string[] }; discovery: { sources: unknown[] } };
+    expect(dry.selection.selected).toEqual(REGIONS.split(',').sort());
+    expect(dry.discovery.sources).toEqual([]);
   });
 });

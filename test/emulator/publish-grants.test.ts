@@ -1,13 +1,17 @@
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import { ClientFactory } from '../../lambdas/aws/clients';
+import { DynamoLedger, LEDGER_KEYS } from '../../lambdas/aws/publish/ledger';
 import {
+  type FinalizeResult,
   finalizeRegion,
   pollRegion,
   prepareRegion,
   publishContext,
-  type RegionOutcome,
   type RegionProgress,
+  type RegionSummary,
+  verifyParameters,
 } from '../../lambdas/aws/publish/service';
 import { realClock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { runInvocation } from '../../lambdas/shared/invocation';
@@ -24,6 +28,8 @@ const REGIONS = ['us-east-1', 'eu-west-1'];
 const configInput = { buildRegion: 'us-east-1', regions: { allow: REGIONS }, publish: { pollIntervalSeconds: 0 } };
 const config = parseConfig(configInput);
 const synth = synthesizePublishWorkflow(configInput);
+const LEDGER_TABLE = 'publish-ledger';
+const RUN = 'grants-run';
 type Handler = (event: unknown) => Promise<unknown>;
 
 function statementsOf(fn: PipelineFunction): PolicyStatement[] {
@@ -45,7 +51,7 @@ function loadHandler(
   const handler: Handler = require(`../../lambdas/publish/${file}`).handler;
   const invocation = {
     functionName: `Publish/${file}`,
-    env: { AMI_PIPELINE_CONFIG: JSON.stringify(config), ...env },
+    env: { AMI_PIPELINE_CONFIG: JSON.stringify(config), PUBLISH_LEDGER_TABLE: LEDGER_TABLE, ...env },
     clock: realClock,
     remainingMs: () => 300_000,
     services: { clients, limiter: unlimited },
@@ -62,11 +68,30 @@ function adminContext(emulator: IamEnforcingEmulator) {
     maxAttempts: 1,
   });
   coverMotoGaps(clients, REGIONS);
-  return publishContext({ config, clients, limiter: unlimited });
+  return publishContext({
+    config,
+    clients,
+    limiter: unlimited,
+    ledger: new DynamoLedger(clients.dynamodb('us-east-1'), LEDGER_TABLE),
+  });
 }
 
 async function seed(emulator: IamEnforcingEmulator): Promise<string[]> {
   const ctx = adminContext(emulator);
+  await ctx.clients.dynamodb('us-east-1').send(
+    new CreateTableCommand({
+      TableName: LEDGER_TABLE,
+      KeySchema: [
+        { AttributeName: LEDGER_KEYS.partition, KeyType: 'HASH' },
+        { AttributeName: LEDGER_KEYS.sort, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: LEDGER_KEYS.partition, AttributeType: 'S' },
+        { AttributeName: LEDGER_KEYS.sort, AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   const fleet = weeklyFleet({
     regions: ['us-east-1'],
     series: ['15.0-CURRENT/amd64/base/ufs', '14.3-STABLE/arm64/cloud-init/zfs'],
@@ -82,7 +107,7 @@ async function copiedProgress(
   region: string,
 ): Promise<RegionProgress> {
   const ctx = adminContext(emulator);
-  const prepared = await prepareRegion(ctx, { region, images, pollSeconds: 0 });
+  const prepared = await prepareRegion(ctx, { region, images, pollSeconds: 0, runId: RUN });
   return pollRegion(ctx, prepared);
 }
 
@@ -97,9 +122,15 @@ describe('grants synthesized for the publish handlers cover every call they make
     await seed(emulator);
     const handler = loadHandler('discover', emulator);
 
-    const result = (await handler({ selection: { regions: REGIONS }, pollSeconds: 0 })) as { count: number };
+    const result = (await handler({ start: { selection: { regions: REGIONS }, pollSeconds: 0 }, runId: RUN })) as {
+      count: number;
+    };
+    const again = (await handler({ start: { selection: { regions: REGIONS }, pollSeconds: 0 }, runId: RUN })) as {
+      count: number;
+    };
 
     expect(result.count).toBe(2);
+    expect(again.count).toBe(2);
   });
 
   test('prepare, in the build region and in another region', async () => {
@@ -107,20 +138,23 @@ describe('grants synthesized for the publish handlers cover every call they make
     const images = await seed(emulator);
     const handler = loadHandler('prepare', emulator);
 
-    const remote = (await handler({ region: 'eu-west-1', images, pollSeconds: 0 })) as RegionProgress;
-    const build = (await handler({ region: 'us-east-1', images, pollSeconds: 0 })) as RegionProgress;
+    const remote = (await handler({ region: 'eu-west-1', images, pollSeconds: 0, runId: RUN })) as RegionProgress;
+    const build = (await handler({ region: 'us-east-1', images, pollSeconds: 0, runId: RUN })) as RegionProgress;
 
     expect(remote.failure).toBeUndefined();
     expect(remote.copies.map((c) => c.state)).toEqual(['copying', 'copying']);
     expect(build.failure).toBeUndefined();
   });
 
-  test('prepare fails its region, without throwing, under another function’s grants', async () => {
-    emulator = await startIamEnforcingEmulator(statementsOf(synth.workflow.discoverFunction));
+  test('prepare fails its region, without throwing, under another function’s EC2 grants', async () => {
+    const ledgerOnly = statementsOf(synth.workflow.prepareFunction).filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
+    emulator = await startIamEnforcingEmulator([...statementsOf(synth.workflow.discoverFunction), ...ledgerOnly]);
     const images = await seed(emulator);
     const handler = loadHandler('prepare', emulator);
 
-    const progress = (await handler({ region: 'eu-west-1', images, pollSeconds: 0 })) as RegionProgress;
+    const progress = (await handler({ region: 'eu-west-1', images, pollSeconds: 0, runId: RUN })) as RegionProgress;
 
     expect(progress.failure).toMatch(/could not be read/);
   });
@@ -128,7 +162,12 @@ describe('grants synthesized for the publish handlers cover every call they make
   test('poll, including deregistering a failed copy and copying it again', async () => {
     emulator = await startIamEnforcingEmulator(statementsOf(synth.workflow.pollFunction));
     const images = await seed(emulator);
-    const prepared = await prepareRegion(adminContext(emulator), { region: 'eu-west-1', images, pollSeconds: 0 });
+    const prepared = await prepareRegion(adminContext(emulator), {
+      region: 'eu-west-1',
+      images,
+      pollSeconds: 0,
+      runId: RUN,
+    });
     const handler = loadHandler('poll', emulator);
     const failed = prepared.copies[0]!.imageId!;
     const admin = adminContext(emulator).clients.ec2('eu-west-1');
@@ -169,13 +208,25 @@ describe('grants synthesized for the publish handlers cover every call they make
     const build = await copiedProgress(emulator, images, 'us-east-1');
     const handler = loadHandler('finalize', emulator);
 
-    const outcomes = [(await handler(remote)) as RegionOutcome, (await handler(build)) as RegionOutcome];
+    const results = [(await handler(remote)) as FinalizeResult, (await handler(build)) as FinalizeResult];
 
-    for (const outcome of outcomes) {
-      expect(outcome.failed).toEqual([]);
-      expect(outcome.status).toBe('published');
-      expect(outcome.changes).toBeGreaterThan(0);
+    for (const { summary, verify } of results) {
+      expect(summary).toMatchObject({ status: 'published', failed: 0 });
+      expect(summary.changes).toBeGreaterThan(0);
+      expect(verify?.parameters).toHaveLength(2);
     }
+  });
+
+  test('verify', async () => {
+    emulator = await startIamEnforcingEmulator(statementsOf(synth.workflow.verifyFunction));
+    const images = await seed(emulator);
+    const admin = adminContext(emulator);
+    const finalized = await finalizeRegion(admin, await copiedProgress(emulator, images, 'eu-west-1'));
+    const handler = loadHandler('verify', emulator);
+
+    const summary = (await handler(finalized)) as RegionSummary;
+
+    expect(summary).toMatchObject({ status: 'published', published: 2, failed: 0 });
   });
 
   test('announce', async () => {
@@ -184,16 +235,19 @@ describe('grants synthesized for the publish handlers cover every call they make
     const admin = adminContext(emulator);
     const topic = await admin.clients.sns('us-east-1').send(new CreateTopicCommand({ Name: 'announcements' }));
     const outcomes = [];
-    for (const region of REGIONS)
-      outcomes.push(await finalizeRegion(admin, await copiedProgress(emulator, images, region)));
+    for (const region of REGIONS) {
+      const finalized = await finalizeRegion(admin, await copiedProgress(emulator, images, region));
+      outcomes.push(await verifyParameters(admin, finalized));
+    }
+    // A region whose iteration failed outright is recorded against each of its pairs.
+    outcomes.push({ region: 'ap-south-1', status: 'failed' as const, error: 'Task timed out after 300.00 seconds' });
     const handler = loadHandler('announce', emulator, { ANNOUNCEMENT_TOPIC_ARN: topic.TopicArn! });
 
-    const result = (await handler({ images, outcomes })) as {
+    const result = (await handler({ runId: RUN, regions: [...REGIONS, 'ap-south-1'], images, outcomes })) as {
       messages: number;
-      markedPublished: number;
-      failedCount: number;
+      failedPairs: number;
     };
 
-    expect(result).toMatchObject({ messages: 2, markedPublished: 2, failedCount: 0 });
+    expect(result).toMatchObject({ messages: 2, failedPairs: 2 });
   });
 });

@@ -32,59 +32,110 @@ async function execute(
   overrides: Record<string, unknown> = {},
   definition = resolvedDefinition(overrides),
   input: unknown = { pollSeconds: 0 },
+  executionName?: string,
 ): Promise<ExecutionRun> {
-  return runExecution(emulator, { name, definition, roleName: 'publish-states', input, results });
+  return runExecution(emulator, { name, definition, roleName: 'publish-states', input, results, executionName });
 }
 
 const progress = (pending: boolean, waitSeconds: number, state: string, error?: string) => ({
   region: 'eu-west-1',
+  runId: 'poll-loop',
   images: [SOURCE],
   pollSeconds: 0,
   waitSeconds,
-  deadline: '2026-11-27T09:00:00.000Z',
+  polls: 1,
+  endsAt: '2026-11-27T16:00:00.000Z',
   pending,
   copies: [
     { source: SOURCE, name: 'FreeBSD 15.0-CURRENT-amd64-20261120 base UFS', imageId: COPY, attempt: 1, state, error },
   ],
+});
+const summary = (status: string, published: number, failed: number) => ({
+  region: 'eu-west-1',
+  status,
+  pairs: 1,
+  published,
+  failed,
+  changes: 5,
 });
 const regions = { buildRegion: REGION, regions: ['eu-west-1'], decisions: [] };
 const discovered = {
   buildRegion: REGION,
   regions: ['eu-west-1'],
   images: [SOURCE],
+  fresh: [SOURCE],
   count: 1,
   pollSeconds: 0,
+  recheck: false,
+  complete: 0,
+  deferred: 0,
+  untracked: 0,
   skipped: [],
+  gaveUp: [],
+  gaveUpCount: 0,
 };
+const announced = (failedCount: number) => ({
+  messages: failedCount ? 0 : 1,
+  published: failedCount ? [] : [{ name: 'FreeBSD 15.0-CURRENT-amd64-20261120 base UFS', regions: 1, of: 1 }],
+  pairsPublished: failedCount ? 0 : 1,
+  failedPairs: failedCount,
+  failedRegions: failedCount ? ['eu-west-1'] : [],
+  failures: [],
+  failedCount,
+});
 const logicalId = (fn: IConstruct) => logicalIdOf(synth.stack, fn);
 
 describe('the synthesized publish state machine on the emulator’s engine', () => {
-  test('loops Wait and Poll per region with waits from the input until the copies are done, then succeeds', async () => {
-    const run = await execute('poll-loop', [
-      regions,
-      discovered,
-      progress(true, 0, 'copying'),
-      progress(true, 1, 'copying'),
-      progress(false, 1, 'available'),
-      { region: 'eu-west-1', status: 'published', published: { [SOURCE]: COPY }, failed: [], changes: 5 },
-      { messages: 1, markedPublished: 1, failedRegions: [], failedCount: 0, failures: [] },
-    ]);
+  test('loops Wait and Poll per region, reads SSM back, and passes only summaries to the announcement', async () => {
+    const run = await execute(
+      'poll-loop',
+      [
+        regions,
+        discovered,
+        progress(true, 0, 'copying'),
+        progress(true, 1, 'copying'),
+        progress(false, 1, 'available'),
+        {
+          region: 'eu-west-1',
+          summary: summary('published', 1, 0),
+          verify: {
+            runId: 'poll-loop',
+            waitSeconds: 0,
+            parameters: [{ parameter: '/p', imageId: COPY, source: SOURCE, name: 'n' }],
+          },
+        },
+        summary('published', 1, 0),
+        announced(0),
+      ],
+      {},
+      undefined,
+      { pollSeconds: 0 },
+      'poll-loop',
+    );
 
     expect(run.status).toBe('SUCCEEDED');
     const waits = run.events.filter((e) => e.type === 'WaitStateEntered');
-    expect(waits).toHaveLength(2);
+    expect(waits).toHaveLength(3);
+    expect(scheduledInput(run.events, logicalId(synth.workflow.discoverFunction))).toEqual([
+      { start: { pollSeconds: 0, selection: { regions: ['eu-west-1'] } }, runId: 'poll-loop' },
+    ]);
     expect(scheduledInput(run.events, logicalId(synth.workflow.prepareFunction))).toEqual([
-      { region: 'eu-west-1', images: [SOURCE], pollSeconds: 0, startedAt: expect.any(String) },
+      { region: 'eu-west-1', images: [SOURCE], pollSeconds: 0, recheck: false, runId: 'poll-loop' },
     ]);
     expect(scheduledInput(run.events, logicalId(synth.workflow.pollFunction))).toHaveLength(2);
+    expect(scheduledInput(run.events, logicalId(synth.workflow.verifyFunction))).toHaveLength(1);
     expect(scheduledInput(run.events, logicalId(synth.workflow.announceFunction))).toEqual([
       {
+        runId: 'poll-loop',
+        regions: ['eu-west-1'],
         images: [SOURCE],
-        outcomes: [{ region: 'eu-west-1', status: 'published', published: { [SOURCE]: COPY }, failed: [], changes: 5 }],
+        outcomes: [summary('published', 1, 0)],
+        gaveUpCount: 0,
       },
     ]);
-    // The history-size model of the unit tests, measured: one region, two polls.
-    expect(run.events.length).toBe(publishHistoryEvents(1, 2));
+    // The history-size model of the unit tests, measured: one region, two polls; this workflow alone has no boot
+    // test to start, so no NewBuilds choice (2 events) and no StartBootTest task (5).
+    expect(run.events.length).toBe(publishHistoryEvents(1, 2) - 2 - 5);
   });
 
   test('reports copies that time out, announces, and fails the execution at the end', async () => {
@@ -92,15 +143,26 @@ describe('the synthesized publish state machine on the emulator’s engine', () 
       regions,
       discovered,
       progress(true, 0, 'copying'),
-      progress(false, 0, 'failed', `copy ${COPY} timed out`),
+      progress(false, 0, 'failed', `copy ${COPY} not available 180 min after it started`),
+      { region: 'eu-west-1', summary: summary('failed', 0, 1) },
+      announced(1),
+    ]);
+
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('PublishIncomplete');
+  });
+
+  test('a run with nothing new that gave pairs up fails, so the give-up is alarmed once', async () => {
+    const run = await execute('given-up', [
+      regions,
       {
-        region: 'eu-west-1',
-        status: 'failed',
-        published: {},
-        failed: [{ id: SOURCE, region: 'eu-west-1', error: `copy ${COPY} timed out` }],
-        changes: 0,
+        ...discovered,
+        images: [],
+        fresh: [],
+        count: 0,
+        gaveUp: [{ id: 'n', region: 'eu-west-1', error: 'not published within 28 days', code: 'GaveUp' }],
+        gaveUpCount: 1,
       },
-      { messages: 0, markedPublished: 0, failedRegions: ['eu-west-1'], failedCount: 1, failures: [] },
     ]);
 
     expect(run.status).toBe('FAILED');
@@ -117,6 +179,7 @@ describe('the synthesized publish state machine on the emulator’s engine', () 
       region: 'eu-west-1',
       images: [SOURCE],
       pollSeconds: 0,
+      runId: 'region-failed',
       error: { Error: 'Lambda.Unknown', Cause: '{"errorMessage":"Task timed out after 300.00 seconds"}' },
     };
 

@@ -4,8 +4,58 @@ import { EMPTY_TOTALS } from '../../lambdas/prune/schemas';
 /** Outputs shaped as the publish and prune state machines leave them (see lib/*-workflow.ts), for the digest tests. */
 export const ACCOUNT = '123456789012';
 
-/** Output of a publish run that copied two images to two regions and lost a third region. */
+export const PUBLISHED_NAMES = [
+  'FreeBSD 15.0-CURRENT-amd64-20261126 base UFS',
+  'FreeBSD 15.0-CURRENT-arm64-20261126 base ZFS',
+] as const;
+
+/**
+ * Output of a publish run that got two images into two regions and lost a third region: Discover's result, the region
+ * Map's summaries, and the Announce step's run summary read from the ledger.
+ */
 export function publishRunOutput() {
+  const [first, second] = PUBLISHED_NAMES;
+  return {
+    buildRegion: 'us-east-1',
+    regions: ['eu-west-1', 'ap-south-1', 'sa-east-1'],
+    images: ['ami-0aaa00000000000a1', 'ami-0aaa00000000000a2'],
+    fresh: ['ami-0aaa00000000000a1', 'ami-0aaa00000000000a2'],
+    count: 2,
+    pollSeconds: 60,
+    recheck: false,
+    complete: 40,
+    deferred: 0,
+    untracked: 0,
+    skipped: [],
+    gaveUp: [],
+    gaveUpCount: 0,
+    selection: { regions: ['eu-west-1', 'ap-south-1', 'sa-east-1'] },
+    outcomes: [
+      { region: 'eu-west-1', status: 'published', pairs: 2, published: 2, failed: 0, changes: 6 },
+      { region: 'ap-south-1', status: 'partial', pairs: 2, published: 1, failed: 1, changes: 3 },
+      { region: 'sa-east-1', status: 'failed', error: 'UnauthorizedOperation: region disabled' },
+    ],
+    summary: {
+      messages: 1,
+      published: [
+        { name: first, regions: 2, of: 3 },
+        { name: second, regions: 1, of: 3 },
+      ],
+      pairsPublished: 3,
+      failedPairs: 3,
+      failedRegions: ['ap-south-1', 'sa-east-1'],
+      failures: [
+        { id: second, region: 'ap-south-1', error: 'copy failed: snapshot quota' },
+        { id: first, region: 'sa-east-1', error: 'UnauthorizedOperation: region disabled' },
+        { id: second, region: 'sa-east-1', error: 'UnauthorizedOperation: region disabled' },
+      ],
+      failedCount: 3,
+    },
+  };
+}
+
+/** Output of a publish run of the first release (image ids per region), which the digest still reads. */
+export function firstReleasePublishOutput() {
   return {
     buildRegion: 'us-east-1',
     regions: ['eu-west-1', 'ap-south-1', 'sa-east-1'],
@@ -42,7 +92,37 @@ export function publishRunOutput() {
 
 /** Output of the NothingToPublish branch: Discover's result only. */
 export function nothingToPublishOutput() {
-  return { buildRegion: 'us-east-1', regions: ['eu-west-1'], images: [], count: 0, pollSeconds: 60, skipped: [] };
+  return {
+    buildRegion: 'us-east-1',
+    regions: ['eu-west-1'],
+    images: [],
+    fresh: [],
+    count: 0,
+    pollSeconds: 60,
+    recheck: false,
+    complete: 48,
+    deferred: 0,
+    untracked: 0,
+    skipped: [],
+    gaveUp: [],
+    gaveUpCount: 0,
+  };
+}
+
+/** The final state of a run that found nothing new but gave up pairs older than the give-up age. */
+export function gaveUpOutput() {
+  return {
+    ...nothingToPublishOutput(),
+    gaveUp: [
+      {
+        id: '42 images (FreeBSD 15.0-CURRENT-amd64-20261029 base UFS and others)',
+        region: 'ap-south-1',
+        error: 'not published within 28 days; last error: ResourceLimitExceeded',
+        code: 'GaveUp',
+      },
+    ],
+    gaveUpCount: 42,
+  };
 }
 
 function regionReport(region: string, tripped: boolean) {

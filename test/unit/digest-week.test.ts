@@ -12,8 +12,11 @@ import {
 import {
   ACCOUNT,
   bootHistory,
+  firstReleasePublishOutput,
+  gaveUpOutput,
   historyRow,
   nothingToPublishOutput,
+  PUBLISHED_NAMES,
   publishRunOutput,
   pruneRunOutput,
 } from './digest-outputs';
@@ -46,7 +49,7 @@ describe('digestWindow', () => {
 });
 
 describe('publishSummaryFromExecutions', () => {
-  test('maps a publish output to images, copies, failed regions and per-image failures', () => {
+  test('maps a publish output to image names with where they are, pairs published, failed regions and failures', () => {
     // Prepare
     const run = execution('publish', 'weekly', 'SUCCEEDED', { outputOf: publishRunOutput() });
 
@@ -55,6 +58,21 @@ describe('publishSummaryFromExecutions', () => {
 
     // Assess
     expect(notes).toEqual([]);
+    expect(summary).toEqual({
+      images: [`${PUBLISHED_NAMES[0]} (in 2 of 3 regions)`, `${PUBLISHED_NAMES[1]} (in 1 of 3 regions)`],
+      regions: 3,
+      copiesMade: 3,
+      regionsFailed: ['ap-south-1', 'sa-east-1'],
+      announced: true,
+      failures: publishRunOutput().summary.failures,
+    });
+  });
+
+  test('reads the output of the first release too, by image id', () => {
+    const run = execution('publish', 'weekly', 'SUCCEEDED', { outputOf: firstReleasePublishOutput() });
+
+    const { summary } = publishSummaryFromExecutions([run], window);
+
     expect(summary).toEqual({
       images: ['ami-0aaa00000000000a1', 'ami-0aaa00000000000a2'],
       regions: 3,
@@ -66,6 +84,40 @@ describe('publishSummaryFromExecutions', () => {
         { id: 'region', region: 'sa-east-1', error: 'UnauthorizedOperation: region disabled' },
       ],
     });
+  });
+
+  test('a later run of the week says where a source is now, listing it once', () => {
+    const completed = {
+      ...publishRunOutput(),
+      summary: {
+        ...publishRunOutput().summary,
+        published: [{ name: PUBLISHED_NAMES[0], regions: 3, of: 3 }],
+        pairsPublished: 1,
+        failures: [],
+        failedRegions: [],
+      },
+      outcomes: [],
+    };
+    const runs = [
+      execution('publish', 'weekly', 'SUCCEEDED', { outputOf: publishRunOutput() }),
+      execution('publish', 'rerun', 'SUCCEEDED', { outputOf: completed, startDate: '2026-11-28T09:00:00.000Z' }),
+    ];
+
+    const { summary } = publishSummaryFromExecutions(runs, window);
+
+    expect(summary?.images).toEqual([PUBLISHED_NAMES[0], `${PUBLISHED_NAMES[1]} (in 1 of 3 regions)`]);
+    expect(summary?.copiesMade).toBe(4);
+  });
+
+  test('pairs given up in a run that found nothing new are failures of that run', () => {
+    const run = execution('publish', 'weekly', 'FAILED', {
+      error: 'PublishIncomplete',
+      failedWithState: JSON.stringify(gaveUpOutput()),
+    });
+
+    const { summary } = publishSummaryFromExecutions([run], window);
+
+    expect(summary).toMatchObject({ images: [], copiesMade: 0, failures: gaveUpOutput().gaveUp });
   });
 
   test('a run with nothing to publish publishes and announces nothing', () => {
@@ -103,8 +155,12 @@ describe('publishSummaryFromExecutions', () => {
 
     const { summary } = publishSummaryFromExecutions([run], window);
 
-    expect(summary).toMatchObject({ copiesMade: 3, regionsFailed: ['sa-east-1'] });
-    expect(summary?.failures.map((f) => f.id)).toEqual(['ami-0aaa00000000000a2', 'region']);
+    expect(summary).toMatchObject({ copiesMade: 3, regionsFailed: ['ap-south-1', 'sa-east-1'] });
+    expect(summary?.failures.map((f) => `${f.region} ${f.id}`)).toEqual([
+      `ap-south-1 ${PUBLISHED_NAMES[1]}`,
+      `sa-east-1 ${PUBLISHED_NAMES[0]}`,
+      `sa-east-1 ${PUBLISHED_NAMES[1]}`,
+    ]);
   });
 
   test('a failed run whose final state lists no failure is still one failure', () => {

@@ -1,37 +1,46 @@
 import fc from 'fast-check';
+import { parseConfig } from '../../lambdas/core/config';
+import { COMMERCIAL_REGION_COUNT } from '../../lambdas/core/publish/history';
 import {
   advanceCopies,
   type CopyProgress,
   copyClientToken,
+  EVENTS_PER_POLL,
+  EVENTS_PER_REGION,
   HISTORY_EVENT_CAP,
+  MAX_POLL_SECONDS,
   nextPollSeconds,
-  pollsWithinTimeout,
+  publishExecutionTimeoutMinutes,
   publishHistoryEvents,
   recordStarts,
+  regionHorizonMinutes,
+  regionPollBudget,
 } from '../../lambdas/core/publish';
 
 const NOW = new Date('2026-11-27T06:10:00Z');
-const DEADLINE = '2026-11-27T09:00:00Z';
-const LIMITS = { now: NOW, deadline: DEADLINE, maxAttempts: 3, concurrency: 2 };
+const MINUTE = 60_000;
+const LIMITS = { now: NOW, copyTimeoutMs: 180 * MINUTE, maxAttempts: 3, concurrency: 2 };
 
-function copying(source: string, imageId: string, attempt = 1): CopyProgress {
-  return { source, name: `name of ${source}`, imageId, attempt, state: 'copying' };
+function copying(source: string, imageId: string, attempt = 1, startedMinutesAgo = 10): CopyProgress {
+  const startedAt = new Date(NOW.getTime() - startedMinutesAgo * MINUTE).toISOString();
+  return { source, name: `name of ${source}`, imageId, attempt, state: 'copying', startedAt };
 }
 
 describe('copy client token', () => {
-  test('is the same for the same source, region and attempt, and differs otherwise', () => {
-    const token = copyClientToken('ami-0123', 'eu-west-1', 1);
+  test('is the same for the same source, region, attempt and run, and differs when any of them does', () => {
+    const token = copyClientToken('ami-0123', 'eu-west-1', 1, 'run-1');
 
-    expect(copyClientToken('ami-0123', 'eu-west-1', 1)).toBe(token);
-    expect(copyClientToken('ami-0123', 'eu-west-2', 1)).not.toBe(token);
-    expect(copyClientToken('ami-0124', 'eu-west-1', 1)).not.toBe(token);
-    expect(copyClientToken('ami-0123', 'eu-west-1', 2)).not.toBe(token);
+    expect(copyClientToken('ami-0123', 'eu-west-1', 1, 'run-1')).toBe(token);
+    expect(copyClientToken('ami-0123', 'eu-west-2', 1, 'run-1')).not.toBe(token);
+    expect(copyClientToken('ami-0124', 'eu-west-1', 1, 'run-1')).not.toBe(token);
+    expect(copyClientToken('ami-0123', 'eu-west-1', 2, 'run-1')).not.toBe(token);
+    expect(copyClientToken('ami-0123', 'eu-west-1', 1, 'run-2')).not.toBe(token);
   });
 
   test('is at most 64 ASCII characters for any input', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.nat(), (source, region, attempt) => {
-        const token = copyClientToken(source, region, attempt);
+      fc.property(fc.string(), fc.string(), fc.nat(), fc.string(), (source, region, attempt, run) => {
+        const token = copyClientToken(source, region, attempt, run);
         expect(token.length).toBeLessThanOrEqual(64);
         expect(token).toMatch(/^[\x21-\x7e]+$/);
       }),
@@ -73,6 +82,14 @@ describe('copy progress in one region', () => {
     expect(step.start).toEqual(['ami-s1']);
   });
 
+  test('queues a copy that was deregistered while copying again, without deregistering it a second time', () => {
+    const step = advanceCopies([copying('ami-s1', 'ami-c1', 1)], { 'ami-c1': { state: 'deregistered' } }, LIMITS);
+
+    expect(step.deregister).toEqual([]);
+    expect(step.copies[0]).toMatchObject({ state: 'queued', error: expect.stringContaining('deregistered') });
+    expect(step.start).toEqual(['ami-s1']);
+  });
+
   test('keeps polling a copy that DescribeImages does not list yet', () => {
     const step = advanceCopies([copying('ami-s1', 'ami-c1')], {}, LIMITS);
 
@@ -80,42 +97,71 @@ describe('copy progress in one region', () => {
     expect(step.pending).toBe(true);
   });
 
-  test('fails every unfinished copy once the deadline has passed', () => {
+  test('times out each copy from its own start: one started early fails, one started late goes on', () => {
     const step = advanceCopies(
-      [copying('ami-s1', 'ami-c1'), { source: 'ami-s2', name: 'n2', attempt: 0, state: 'queued' }],
-      {},
-      { ...LIMITS, now: new Date('2026-11-27T09:00:01Z') },
+      [
+        copying('ami-s1', 'ami-c1', 1, 181),
+        copying('ami-s2', 'ami-c2', 1, 20),
+        { source: 'ami-s3', name: 'n3', attempt: 0, state: 'queued' },
+      ],
+      { 'ami-c1': { state: 'pending' }, 'ami-c2': { state: 'pending' } },
+      { ...LIMITS, concurrency: 1 },
     );
 
-    expect(step.copies.map((c) => c.state)).toEqual(['failed', 'failed']);
-    expect(step.copies[0]!.error).toContain('timed out');
-    expect(step.pending).toBe(false);
+    expect(step.copies[0]).toMatchObject({
+      state: 'failed',
+      error: 'copy ami-c1 not available 180 min after it started',
+    });
+    expect(step.copies[1]!.state).toBe('copying');
+    expect(step.copies[2]!.state).toBe('queued');
     expect(step.start).toEqual([]);
+    expect(step.pending).toBe(true);
   });
 
-  test('records started copies with their image id and failed starts with their error', () => {
+  test('a queued copy never times out before it starts, however long it waited', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100_000 }), (minutesWaited) => {
+        const step = advanceCopies(
+          [{ source: 'ami-s1', name: 'n1', attempt: 0, state: 'queued' }],
+          {},
+          { ...LIMITS, now: new Date(NOW.getTime() + minutesWaited * MINUTE) },
+        );
+        expect(step.start).toEqual(['ami-s1']);
+      }),
+    );
+  });
+
+  test('records started copies with their image id and start time, and failed starts with their error', () => {
     const copies = recordStarts(
       [
         { source: 'ami-s1', name: 'n1', attempt: 0, state: 'queued' },
         { source: 'ami-s2', name: 'n2', attempt: 0, state: 'queued' },
       ],
       { 'ami-s1': { imageId: 'ami-c1' }, 'ami-s2': { error: 'RequestLimitExceeded' } },
+      NOW,
     );
 
-    expect(copies[0]).toEqual({ source: 'ami-s1', name: 'n1', imageId: 'ami-c1', attempt: 1, state: 'copying' });
+    expect(copies[0]).toEqual({
+      source: 'ami-s1',
+      name: 'n1',
+      imageId: 'ami-c1',
+      attempt: 1,
+      state: 'copying',
+      startedAt: NOW.toISOString(),
+    });
     expect(copies[1]).toMatchObject({ state: 'failed', error: 'RequestLimitExceeded' });
   });
 
   test('never has more copies in flight than the concurrency allows', () => {
-    const state = fc.constantFrom('pending', 'available', 'failed', 'missing');
+    const state = fc.constantFrom('pending', 'available', 'failed', 'deregistered', 'missing');
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.boolean(), state), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(fc.boolean(), state, fc.integer({ min: 0, max: 400 })), { minLength: 1, maxLength: 30 }),
         fc.integer({ min: 1, max: 10 }),
         (items, concurrency) => {
-          const copies: CopyProgress[] = items.map(([inFlight], i) =>
+          const copies: CopyProgress[] = items.map(([inFlight, , age], i) =>
             inFlight
-              ? copying(`ami-s${i}`, `ami-c${i}`)
+              ? copying(`ami-s${i}`, `ami-c${i}`, 1, age)
               : { source: `ami-s${i}`, name: `n${i}`, attempt: 0, state: 'queued' },
           );
           const observed = Object.fromEntries(
@@ -132,67 +178,96 @@ describe('copy progress in one region', () => {
 });
 
 describe('poll interval', () => {
-  test('doubles up to the maximum and stays at zero for tests', () => {
-    expect(nextPollSeconds(60, 600)).toBe(120);
-    expect(nextPollSeconds(480, 600)).toBe(600);
-    expect(nextPollSeconds(600, 600)).toBe(600);
-    expect(nextPollSeconds(0, 600)).toBe(0);
+  const base = { pollSeconds: 60, currentSeconds: 60, started: false, polls: 1, secondsLeft: 3_600, budget: 62 };
+
+  test('doubles up to 600 s, starts again from the configured interval when copies start, and is zero for tests', () => {
+    expect(nextPollSeconds(base)).toBe(120);
+    expect(nextPollSeconds({ ...base, currentSeconds: 480 })).toBe(MAX_POLL_SECONDS);
+    expect(nextPollSeconds({ ...base, currentSeconds: 600 })).toBe(MAX_POLL_SECONDS);
+    expect(nextPollSeconds({ ...base, currentSeconds: 600, started: true })).toBe(60);
+    expect(nextPollSeconds({ ...base, pollSeconds: 0, currentSeconds: 0 })).toBe(0);
+  });
+
+  test('once half the budget of polls is used, waits double past 600 s and no longer start over', () => {
+    const late = { ...base, polls: 31, budget: 62, secondsLeft: 86_400 };
+
+    expect(nextPollSeconds({ ...late, currentSeconds: 600, started: true })).toBe(1_200);
+    expect(nextPollSeconds({ ...late, currentSeconds: 9_600 })).toBe(19_200);
+  });
+
+  test('never waits past the horizon, after which no copy can be pending', () => {
+    expect(nextPollSeconds({ ...base, currentSeconds: 600, secondsLeft: 90 })).toBe(90);
+  });
+
+  test('whatever copies start at whichever polls, a region reaches any horizon within its budget of polls', () => {
+    const budget = regionPollBudget();
+    fc.assert(
+      fc.property(
+        fc.array(fc.boolean(), { minLength: budget * 2, maxLength: budget * 2 }),
+        fc.integer({ min: 60, max: 30 * 86_400 }),
+        fc.constantFrom<number>(1, 30, 60, 300, 3_600),
+        (starts, horizon, pollSeconds) => {
+          let elapsed = 0;
+          let wait = pollSeconds;
+          let polls = 0;
+          while (elapsed < horizon) {
+            elapsed += wait;
+            polls++;
+            wait = nextPollSeconds({
+              pollSeconds,
+              currentSeconds: wait,
+              started: starts[polls % starts.length]!,
+              polls,
+              secondsLeft: horizon - elapsed,
+              budget,
+            });
+          }
+          expect(polls).toBeLessThan(budget);
+        },
+      ),
+    );
+  });
+});
+
+describe('time limits of the publish workflow', () => {
+  test('defaults start a week of copies in every region at once, within CopyImage’s burst', () => {
+    const { publish } = parseConfig({});
+
+    expect(publish.regionConcurrency).toBe(40);
+    expect(COMMERCIAL_REGION_COUNT).toBeLessThanOrEqual(publish.regionConcurrency);
+    expect(publish.copyConcurrency).toBeGreaterThanOrEqual(48);
+    expect(publish.copyConcurrency).toBeLessThanOrEqual(100);
+    expect(publish.maxSourcesPerRun).toBeLessThanOrEqual(publish.copyConcurrency);
+  });
+
+  test('the execution outlives every copy deadline of every region: one wave, three attempts of 180 min each', () => {
+    const { publish } = parseConfig({});
+
+    // Each attempt may be seen done one longest poll (10 min) late.
+    expect(regionHorizonMinutes(publish)).toBe(3 * (180 + 10));
+    expect(publishExecutionTimeoutMinutes(publish)).toBe(3 * (180 + 10) + 60);
+  });
+
+  test('regions or copies in waves lengthen the execution timeout accordingly', () => {
+    const { publish } = parseConfig({ publish: { copyConcurrency: 25, regionConcurrency: 10 } });
+
+    expect(regionHorizonMinutes(publish)).toBe(4 * 3 * 190);
+    expect(publishExecutionTimeoutMinutes(publish)).toBe(4 * 4 * 3 * 190 + 60);
   });
 });
 
 describe('Step Functions history of one publish execution', () => {
-  // 48 images (6 series x 2 arches x 4 flavours) in 29 regions, copies allowed 180 minutes, polls from 60 s to 600 s.
-  const regions = 29;
+  test('every commercial region polling its whole budget stays within the 25,000-event cap', () => {
+    const regions = COMMERCIAL_REGION_COUNT;
 
-  test('48 images x 29 regions with the default poll schedule stay far under the 25,000-event cap', () => {
-    const polls = pollsWithinTimeout(180 * 60, 60, 600);
-    const events = publishHistoryEvents(regions, polls);
+    const events = publishHistoryEvents(regions, regionPollBudget(regions));
 
-    expect(polls).toBe(22);
-    expect(events).toBe(6_175);
-    expect(events).toBeLessThan(HISTORY_EVENT_CAP / 4);
+    expect(events).toBeLessThanOrEqual(HISTORY_EVENT_CAP * 0.8);
+    expect(events + regions * (EVENTS_PER_REGION + EVENTS_PER_POLL)).toBeGreaterThan(HISTORY_EVENT_CAP * 0.8);
   });
 
-  test('a fixed 60 s poll until the 180-minute timeout would exceed the cap, which is why polls back off', () => {
-    const events = publishHistoryEvents(regions, 180);
-
-    expect(events).toBe(47_413);
-    expect(events).toBeGreaterThan(HISTORY_EVENT_CAP);
-  });
-
-  test('a typical run, copies done within 20 minutes, uses about two thousand events', () => {
-    const polls = pollsWithinTimeout(20 * 60, 60, 600);
-
-    expect(publishHistoryEvents(regions, polls)).toBeLessThan(2_500);
-  });
-
-  test('the state after the region Map, 48 images x 29 regions, stays far under the 256 KiB payload limit', () => {
-    const id = (n: number) => `ami-${n.toString(16).padStart(17, '0')}`;
-    const images = Array.from({ length: 48 }, (_, i) => id(i));
-    const outcome = (region: string) => ({
-      region,
-      status: 'published',
-      published: Object.fromEntries(images.map((source, i) => [source, id(1000 + i)])),
-      failed: [],
-      changes: 240,
-      notes: ['612 public image(s) owned in the region'],
-    });
-    const state = {
-      buildRegion: 'us-east-1',
-      regions: Array.from({ length: 29 }, (_, i) => `xx-region-${i + 1}`),
-      images,
-      count: 48,
-      pollSeconds: 60,
-      skipped: Array.from({ length: 50 }, (_, i) => ({
-        imageId: id(5000 + i),
-        name: `FreeBSD 13.4-STABLE-amd64-2024${i} base UFS`,
-        reason: 'published at 2026-11-21T06:00:00.000Z',
-      })),
-      outcomes: Array.from({ length: 29 }, (_, i) => outcome(`xx-region-${i + 1}`)),
-    };
-
-    const bytes = Buffer.byteLength(JSON.stringify(state));
-
-    expect(bytes).toBeLessThan((256 * 1024) / 2);
+  test('a typical run, 29 regions whose copies are done within an hour, uses about three thousand events', () => {
+    // 60, 120, 240, 480, 600, 600, 600, 600 s: eight polls cover an hour.
+    expect(publishHistoryEvents(29, 8)).toBeLessThan(3_000);
   });
 });

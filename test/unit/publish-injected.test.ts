@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { applyActions } from '../../lambdas/aws/publish/apply';
+import { applyImages } from '../../lambdas/aws/publish/apply';
 import { CopyCleanupError, deregisterCopy, startCopy } from '../../lambdas/aws/publish/copy';
 import { preflightRegion } from '../../lambdas/aws/publish/preflight';
 import { pollRegion, prepareRegion, publishContext, type RegionProgress } from '../../lambdas/aws/publish/service';
@@ -66,14 +66,15 @@ const sourceImage = {
 beforeEach(() => ec2.reset());
 
 describe('starting a copy', () => {
-  test('sends the same client token for the same source, region and attempt', async () => {
+  test('sends the same client token for the same source, region, attempt and run', async () => {
     ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0000000000000c0py' });
 
-    await startCopy(context(), 'eu-west-1', source, 1, {});
-    await startCopy(context(), 'eu-west-1', source, 1, {});
+    await startCopy(context(), 'eu-west-1', source, 1, 'run-1', {});
+    await startCopy(context(), 'eu-west-1', source, 1, 'run-1', {});
 
     const tokens = ec2.commandCalls(CopyImageCommand).map((c) => c.args[0].input.ClientToken);
-    expect(tokens).toEqual([copyClientToken(SOURCE_ID, 'eu-west-1', 1), copyClientToken(SOURCE_ID, 'eu-west-1', 1)]);
+    const token = copyClientToken(SOURCE_ID, 'eu-west-1', 1, 'run-1');
+    expect(tokens).toEqual([token, token]);
     expect(ec2.commandCalls(CopyImageCommand)[0]!.args[0].input).toMatchObject({
       SourceRegion: 'us-east-1',
       CopyImageTags: false,
@@ -81,13 +82,16 @@ describe('starting a copy', () => {
     });
   });
 
-  test('treats InvalidAMIName.Duplicate as already copied and finds the copy by name', async () => {
+  test('treats InvalidAMIName.Duplicate as already copied and finds the copy by name, never a deregistered one', async () => {
     ec2.on(CopyImageCommand).rejects(awsError('InvalidAMIName.Duplicate', `AMI name ${SOURCE_NAME} is already in use`));
-    ec2
-      .on(DescribeImagesCommand)
-      .resolves({ Images: [{ ImageId: 'ami-0000000000000dup1', Name: SOURCE_NAME, State: 'pending' }] });
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [
+        { ImageId: 'ami-0000000000000dead', Name: SOURCE_NAME, State: 'deregistered' },
+        { ImageId: 'ami-0000000000000dup1', Name: SOURCE_NAME, State: 'pending' },
+      ],
+    });
 
-    const imageId = await startCopy(context(), 'eu-west-1', source, 1, {});
+    const imageId = await startCopy(context(), 'eu-west-1', source, 1, 'run-1', {});
 
     expect(imageId).toBe('ami-0000000000000dup1');
     expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Filters).toEqual([
@@ -119,7 +123,12 @@ describe('a copy that fails', () => {
       return { Images: [] };
     });
 
-    const prepared = await prepareRegion(ctx, { region: 'eu-west-1', images: [SOURCE_ID], pollSeconds: 0 });
+    const prepared = await prepareRegion(ctx, {
+      region: 'eu-west-1',
+      images: [SOURCE_ID],
+      pollSeconds: 0,
+      runId: 'run-1',
+    });
     const retried = await pollRegion(ctx, prepared);
     const given: RegionProgress = await pollRegion(ctx, retried);
 
@@ -146,7 +155,7 @@ describe('a copy that fails', () => {
 });
 
 describe('a RequestLimitExceeded storm that outlasts the SDK retries', () => {
-  test('fails only the throttled changes and still applies the rest', async () => {
+  test('fails only the throttled changes, skips what follows them on the same image, and applies the rest', async () => {
     let calls = 0;
     ec2.on(ModifyImageAttributeCommand).callsFake(async () => {
       calls++;
@@ -154,20 +163,35 @@ describe('a RequestLimitExceeded storm that outlasts the SDK retries', () => {
       return {};
     });
     ec2.on(CreateTagsCommand).rejects(throttled());
-    const actions = Array.from({ length: 6 }, (_, i) => ({
-      kind: 'launch-permission' as const,
-      imageId: `ami-00000000000000${i}0`,
-      reason: 'launch permission for all is missing',
+    const images = Array.from({ length: 6 }, (_, i) => ({
+      id: `source-${i}`,
+      actions: [
+        {
+          kind: 'launch-permission' as const,
+          imageId: `ami-00000000000000${i}0`,
+          reason: 'launch permission for all is missing',
+        },
+      ],
     }));
+    const tagged = {
+      id: 'source-tagged',
+      actions: [
+        { kind: 'tag' as const, resourceIds: ['ami-0000000000000000'], tags: { a: 'b' }, reason: 'tags missing' },
+        { kind: 'launch-permission' as const, imageId: 'ami-0000000000000000', reason: 'launch permission missing' },
+      ],
+    };
 
-    const outcome = await applyActions(context(), 'eu-west-1', [
-      ...actions,
-      { kind: 'tag', resourceIds: ['ami-0000000000000000'], tags: { a: 'b' }, reason: 'tags missing' },
-    ]);
+    const outcome = await applyImages(context(), 'eu-west-1', [...images, tagged]);
 
-    expect(outcome.succeeded).toHaveLength(3);
-    expect(outcome.failed).toHaveLength(4);
-    expect(outcome.failed.every((f) => f.code === 'RequestLimitExceeded' && f.region === 'eu-west-1')).toBe(true);
+    const results = [...outcome.values()];
+    expect(results.filter((r) => r.applied === 1)).toHaveLength(3);
+    expect(results.filter((r) => r.failure?.code === 'RequestLimitExceeded')).toHaveLength(4);
+    expect(outcome.get('source-tagged')).toMatchObject({
+      applied: 0,
+      failure: { action: { kind: 'tag' } },
+      skipped: [{ kind: 'launch-permission' }],
+    });
+    expect(calls).toBe(6);
   });
 
   test('fails the copies that could not start and reports them, without throwing', async () => {
@@ -180,9 +204,17 @@ describe('a RequestLimitExceeded storm that outlasts the SDK retries', () => {
       );
     ec2.on(CopyImageCommand).rejects(throttled());
 
-    const progress = await prepareRegion(context(), { region: 'eu-west-1', images: [SOURCE_ID], pollSeconds: 0 });
+    const progress = await prepareRegion(context(), {
+      region: 'eu-west-1',
+      images: [SOURCE_ID],
+      pollSeconds: 0,
+      runId: 'run-1',
+    });
 
-    expect(progress.copies[0]).toMatchObject({ state: 'failed', error: 'Request limit exceeded.' });
+    expect(progress.copies[0]).toMatchObject({
+      state: 'failed',
+      error: 'RequestLimitExceeded: Request limit exceeded.',
+    });
     expect(progress.pending).toBe(false);
   });
 });
@@ -292,19 +324,14 @@ describe('deprecation calls', () => {
       .on(EnableImageDeprecationCommand, { ImageId: 'ami-00000000000000d2' })
       .rejects(awsError('InvalidParameterValue'));
 
-    const outcome = await applyActions(context(), 'eu-west-1', [
-      {
-        kind: 'deprecate',
-        imageId: 'ami-00000000000000d1',
-        deprecateAt: '2027-11-20T00:00:00.000Z',
-        reason: 'none set',
-      },
-      {
-        kind: 'deprecate',
-        imageId: 'ami-00000000000000d2',
-        deprecateAt: '2027-11-20T00:00:00.000Z',
-        reason: 'none set',
-      },
+    const deprecate = (imageId: string) => ({
+      id: imageId,
+      actions: [{ kind: 'deprecate' as const, imageId, deprecateAt: '2027-11-20T00:00:00.000Z', reason: 'none set' }],
+    });
+
+    const outcome = await applyImages(context(), 'eu-west-1', [
+      deprecate('ami-00000000000000d1'),
+      deprecate('ami-00000000000000d2'),
     ]);
 
     const calls = ec2.commandCalls(EnableImageDeprecationCommand).map((c) => c.args[0].input);
@@ -312,10 +339,8 @@ describe('deprecation calls', () => {
       { ImageId: 'ami-00000000000000d1', DeprecateAt: new Date('2027-11-20T00:00:00.000Z') },
       { ImageId: 'ami-00000000000000d2', DeprecateAt: new Date('2027-11-20T00:00:00.000Z') },
     ]);
-    expect(outcome.succeeded).toHaveLength(1);
-    expect(outcome.failed).toEqual([
-      expect.objectContaining({ id: 'deprecate:ami-00000000000000d2', code: 'InvalidParameterValue' }),
-    ]);
+    expect(outcome.get('ami-00000000000000d1')).toEqual({ applied: 1, skipped: [] });
+    expect(outcome.get('ami-00000000000000d2')?.failure).toMatchObject({ code: 'InvalidParameterValue' });
   });
 });
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { freebsdProfile, parseFreebsdName, type ParsedImageName } from '../../lambdas/core/naming';
 import {
+  ACTION_ORDER,
   deprecationTime,
   expectedTags,
   type PublishAction,
@@ -118,7 +119,7 @@ describe('publish planner', () => {
     const build = plan.regions.find((r) => r.region === BUILD_REGION)!;
     expect(build.images.every((i) => i.copy.action === 'source')).toBe(true);
     const kinds = build.images.find((i) => i.name.includes('amd64-20261120'))!.actions.map((a) => a.kind);
-    expect(kinds).toEqual(['launch-permission', 'snapshot-permission', 'tag', 'deprecate', 'ssm']);
+    expect(kinds).toEqual(['tag', 'launch-permission', 'snapshot-permission', 'deprecate', 'ssm']);
     const europe = plan.regions.find((r) => r.region === 'eu-west-1')!;
     expect(europe.images.every((i) => i.copy.action === 'copy' && i.actions.length === 0)).toBe(true);
     expect(europe.images.find((i) => i.name.includes('RELEASE'))!.afterCopy).toEqual([
@@ -184,6 +185,70 @@ describe('publish planner', () => {
     expect(byName[SOURCES[0]!.name]!.actions).toEqual([]);
     expect(byName[SOURCES[1]!.name]!.copy).toMatchObject({ action: 'recopy', imageId: 'ami-20000000000000002' });
     expect(byName[SOURCES[2]!.name]!.copy.action).toBe('copy');
+  });
+
+  test('copies afresh where the copy was deregistered, without deregistering it again', () => {
+    const inventory: RegionInventory = {
+      region: 'eu-west-1',
+      images: [bareImage('ami-20000000000000001', SOURCES[0]!.name, { state: 'deregistered' })],
+      ssm: {},
+    };
+
+    const plan = planRegion({ sources: [SOURCES[0]!], inventory, options: OPTIONS, profile: freebsdProfile, now: NOW });
+
+    expect(plan.images[0]!.copy).toEqual({
+      action: 'copy',
+      reason: 'copy ami-20000000000000001 was deregistered: copy afresh',
+    });
+  });
+
+  describe('snapshot block public access', () => {
+    const image = (publicSnapshot: boolean) => ({
+      region: 'eu-west-1',
+      images: [
+        bareImage('ami-20000000000000001', SOURCES[0]!.name, {
+          publicSnapshotIds: publicSnapshot ? ['snap-20000000000000001'] : [],
+        }),
+      ],
+      ssm: {},
+    });
+    const planUnder = (
+      snapshotSharing: 'unblocked' | 'block-new-sharing' | 'block-all-sharing' | 'unknown',
+      open = false,
+    ) =>
+      planRegion({
+        sources: [SOURCES[0]!],
+        inventory: image(open),
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+        snapshotSharing,
+      }).images[0]!;
+
+    test('under block-new-sharing plans no snapshot permission and says why the image stays incomplete', () => {
+      const plan = planUnder('block-new-sharing');
+
+      expect(plan.actions.map((a) => a.kind)).toEqual(['tag', 'launch-permission', 'deprecate', 'ssm']);
+      expect(plan.blocked).toEqual([
+        'snapshot block public access is block-new-sharing: the snapshot cannot be made public',
+      ]);
+    });
+
+    test('under block-new-sharing a snapshot already public stays public and completes the image', () => {
+      expect(planUnder('block-new-sharing', true).blocked).toEqual([]);
+    });
+
+    test('under block-all-sharing a snapshot whose attribute says all is not public', () => {
+      const plan = planUnder('block-all-sharing', true);
+
+      expect(plan.actions.some((a) => a.kind === 'snapshot-permission')).toBe(false);
+      expect(plan.blocked[0]).toContain('block-all-sharing');
+    });
+
+    test('unread, a snapshot is never taken for public', () => {
+      expect(planUnder('unknown', true).blocked[0]).toContain('could not be read');
+      expect(planUnder('unblocked', true).blocked).toEqual([]);
+    });
   });
 
   describe('SSM parameters move only forward', () => {
@@ -282,6 +347,8 @@ describe('publish planner', () => {
         SOURCES.forEach((s, index) => {
           const state = states[index]!;
           const kinds = plan.images.find((i) => i.sourceImageId === s.imageId)!.actions.map((a) => a.kind);
+          // Tags, launch permission, snapshot permission, deprecation, SSM: never an SSM write before the rest.
+          expect(kinds).toEqual([...kinds].sort((a, b) => ACTION_ORDER.indexOf(a) - ACTION_ORDER.indexOf(b)));
           expect(kinds.includes('launch-permission')).toBe(!state.public);
           expect(kinds.includes('snapshot-permission')).toBe(!state.snapshotPublic);
           expect(kinds.includes('tag')).toBe(!state.tagged || !state.snapshotTagged);

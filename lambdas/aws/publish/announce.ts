@@ -1,9 +1,7 @@
-import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { type AnnouncedImage, renderAnnouncements } from '../../core/announce';
 import { describeError, type ItemFailure } from '../../core/errors';
 import type { SourceImage } from '../../core/publish/model';
-import { TAG } from '../../core/tags';
 import type { PublishContext } from './context';
 
 /** The per-region result the announcement is built from. */
@@ -45,61 +43,40 @@ export function announcedImages(
   });
 }
 
-/** Result of announcing: messages sent and sources marked as published. */
+/** Result of announcing: the messages sent, and those SNS refused. */
 export interface AnnounceResult {
   readonly messages: number;
   readonly messageIds: string[];
-  readonly markedPublished: string[];
   readonly failed: ItemFailure[];
 }
 
-/**
- * Sends the announcements to `topicArn` (when given) and tags every source that is now in every selected region
- * with `ami-pipeline:published-at`, which is what discovery reads to leave it alone next time.
- */
+/** Sends the announcements of `sources` to `topicArn`: where each image is, and where it is not yet. */
 export async function announce(
   ctx: PublishContext,
   sources: readonly SourceImage[],
   regions: readonly PublishedRegion[],
-  topicArn: string | undefined,
+  topicArn: string,
 ): Promise<AnnounceResult> {
   const buildRegion = ctx.config.buildRegion;
   const failed: ItemFailure[] = [];
   const messageIds: string[] = [];
   const images = announcedImages(ctx, sources, regions);
-  if (topicArn) {
-    const announcements = renderAnnouncements(images, { subjectPrefix: ctx.config.notifications.subjectPrefix });
-    for (const message of announcements) {
-      try {
-        const sent = await ctx.clients.sns(buildRegion).send(
-          new PublishCommand({
-            TopicArn: topicArn,
-            Subject: message.subject,
-            Message: message.message,
-            MessageStructure: 'json',
-          }),
-        );
-        if (sent.MessageId) messageIds.push(sent.MessageId);
-      } catch (error) {
-        const { message: why, code } = describeError(error);
-        failed.push({ id: message.subject, region: buildRegion, error: why, code });
-      }
-    }
-  }
-  const complete = sources.filter((s) => regions.every((r) => r.published[s.imageId]));
-  if (complete.length > 0) {
+  const announcements = renderAnnouncements(images, { subjectPrefix: ctx.config.notifications.subjectPrefix });
+  for (const message of announcements) {
     try {
-      await ctx.limiter.run(buildRegion, 'CreateTags', () =>
-        ctx.clients.ec2(buildRegion).send(
-          new CreateTagsCommand({
-            Resources: complete.map((s) => s.imageId),
-            Tags: [{ Key: TAG.publishedAt, Value: ctx.now().toISOString() }],
-          }),
-        ),
+      const sent = await ctx.clients.sns(buildRegion).send(
+        new PublishCommand({
+          TopicArn: topicArn,
+          Subject: message.subject,
+          Message: message.message,
+          MessageStructure: 'json',
+        }),
       );
+      if (sent.MessageId) messageIds.push(sent.MessageId);
     } catch (error) {
-      failed.push({ id: 'published-at tag', region: buildRegion, error: describeError(error).message });
+      const { message: why, code } = describeError(error);
+      failed.push({ id: message.subject, region: buildRegion, error: why, code });
     }
   }
-  return { messages: messageIds.length, messageIds, markedPublished: complete.map((s) => s.imageId), failed };
+  return { messages: messageIds.length, messageIds, failed };
 }

@@ -5,19 +5,10 @@ import {
   ModifySnapshotAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { describeError, type Outcome } from '../../core/errors';
+import { describeError } from '../../core/errors';
 import type { PublishAction } from '../../core/publish/model';
 import { mapLimit } from '../../shared/concurrency';
 import type { PublishContext } from './context';
-
-// Tags first (so everything made public is already attributable), SSM last (so it only ever points at a public image).
-const ORDER: Readonly<Record<PublishAction['kind'], number>> = {
-  tag: 0,
-  'snapshot-permission': 1,
-  'launch-permission': 2,
-  deprecate: 3,
-  ssm: 4,
-};
 
 /** The resource an action changes, for logs and failure lists. */
 export function targetOf(action: PublishAction): string {
@@ -88,27 +79,51 @@ async function applyOne(ctx: PublishContext, region: string, action: PublishActi
   }
 }
 
-/** Applies planned changes in one region; each failure is collected with its target, never aborting the rest. */
-export async function applyActions(
+/** What happened to one image's changes: how many were applied, the one that failed, the ones skipped after it. */
+export interface ImageChanges {
+  readonly applied: number;
+  readonly failure?: { readonly action: PublishAction; readonly error: string; readonly code?: string };
+  readonly skipped: readonly PublishAction[];
+}
+
+/**
+ * Applies one image's changes in their planned order (tags, launch permission, snapshot permission, deprecation,
+ * SSM) and stops at the first that fails: an image whose launch permission failed never gets its SSM parameter moved
+ * to it. The skipped changes are reported with the failure.
+ */
+export async function applyInOrder(
   ctx: PublishContext,
   region: string,
   actions: readonly PublishAction[],
-  idOf: (action: PublishAction) => string = (action) => `${action.kind}:${targetOf(action)}`,
-): Promise<Outcome<PublishAction>> {
-  const outcome: Outcome<PublishAction> = { succeeded: [], failed: [] };
-  const logger = ctx.logger.with({ region });
-  for (const rank of [...new Set(actions.map((a) => ORDER[a.kind]))].sort()) {
-    const batch = actions.filter((a) => ORDER[a.kind] === rank);
-    await mapLimit(batch, 10, async (action) => {
-      try {
-        await applyOne(ctx, region, action);
-        outcome.succeeded.push(action);
-      } catch (error) {
-        const { message, code } = describeError(error);
-        logger.warn('change failed', { kind: action.kind, target: targetOf(action), error: message, code });
-        outcome.failed.push({ id: idOf(action), region, error: message, code });
-      }
-    });
+): Promise<ImageChanges> {
+  let applied = 0;
+  for (const [index, action] of actions.entries()) {
+    try {
+      await applyOne(ctx, region, action);
+      applied++;
+    } catch (error) {
+      const { message, code } = describeError(error);
+      const skipped = actions.slice(index + 1);
+      ctx.logger.warn('change failed', {
+        region,
+        kind: action.kind,
+        target: targetOf(action),
+        error: message,
+        code,
+        skipped: skipped.map((a) => a.kind),
+      });
+      return { applied, failure: { action, error: message, code }, skipped };
+    }
   }
-  return outcome;
+  return { applied, skipped: [] };
+}
+
+/** Applies the changes of many images of one region, images in parallel, each image's changes in order. */
+export async function applyImages(
+  ctx: PublishContext,
+  region: string,
+  images: readonly { readonly id: string; readonly actions: readonly PublishAction[] }[],
+): Promise<Map<string, ImageChanges>> {
+  const results = await mapLimit(images, 10, (image) => applyInOrder(ctx, region, image.actions));
+  return new Map(images.map((image, i) => [image.id, results[i]!]));
 }

@@ -5,6 +5,7 @@ import type { PublishOptions } from '../../core/publish/model';
 import type { Logger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
 import type { RateLimiter } from '../rate-limiter';
+import type { PublishLedger } from './ledger';
 
 /** What every publish step runs with; handlers and the CLI build it the same way. */
 export interface PublishContext {
@@ -14,6 +15,8 @@ export interface PublishContext {
   readonly logger: Logger;
   readonly profile: NamingProfile;
   readonly now: () => Date;
+  /** Completion per (source, region). */
+  readonly ledger: PublishLedger;
 }
 
 /** The planner's options, read from the configuration. */
@@ -28,17 +31,24 @@ export function publishOptions(config: PipelineConfig): PublishOptions {
   };
 }
 
-/** Every page of a DescribeImages request, each page rate-limited (the emulator returns one page; AWS may not). */
+/** Images per DescribeImages page (AWS allows 5 to 1,000). */
+export const DESCRIBE_IMAGES_PAGE = 1000;
+
+/**
+ * Every page of a DescribeImages request, each page rate-limited. Pages are asked for (`MaxResults`) wherever AWS
+ * allows it, which is everywhere except with `ImageIds`; the emulator returns one page whatever is asked.
+ */
 export async function describeAllImages(
   ctx: Pick<PublishContext, 'clients' | 'limiter'>,
   region: string,
   request: DescribeImagesRequest,
 ): Promise<Image[]> {
   const images: Image[] = [];
+  const paged = request.ImageIds?.length ? request : { ...request, MaxResults: DESCRIBE_IMAGES_PAGE };
   let token: string | undefined;
   do {
     const page = await ctx.limiter.run(region, 'DescribeImages', () =>
-      ctx.clients.ec2(region).send(new DescribeImagesCommand({ ...request, NextToken: token })),
+      ctx.clients.ec2(region).send(new DescribeImagesCommand({ ...paged, NextToken: token })),
     );
     images.push(...(page.Images ?? []));
     token = page.NextToken;
@@ -55,4 +65,12 @@ export function errorCode(error: unknown): string | undefined {
 /** Whether an error says the resource is already gone, which removal treats as success. */
 export function isNotFound(error: unknown): boolean {
   return /NotFound/.test(errorCode(error) ?? '');
+}
+
+/**
+ * Whether an error says an image is gone: not found, or `InvalidAMIID.Unavailable`, EC2's answer for an image
+ * deregistered a while ago. Deregistering it is then already done.
+ */
+export function isImageGone(error: unknown): boolean {
+  return isNotFound(error) || errorCode(error) === 'InvalidAMIID.Unavailable';
 }

@@ -9,7 +9,7 @@ import { PipelineError } from '../../core/errors';
 import { copyClientToken } from '../../core/publish/copies';
 import type { SourceImage } from '../../core/publish/model';
 import { chunks } from '../../shared/concurrency';
-import { describeAllImages, errorCode, isNotFound, type PublishContext } from './context';
+import { describeAllImages, errorCode, isImageGone, isNotFound, type PublishContext } from './context';
 
 /** A copy could not be started and no copy of that name exists either. */
 export class CopyStartError extends PipelineError {}
@@ -19,17 +19,18 @@ function toTags(tags: Readonly<Record<string, string>>): Tag[] {
 }
 
 /**
- * Starts copying `source` into `region` (attempt number `attempt`, from 1) and returns the new image id. The client
- * token is derived from source, region and attempt, so a retried invocation gets the copy it already started; a name
- * already taken (`InvalidAMIName.Duplicate`, e.g. a copy started by an earlier run) means the copy exists, and it is
- * looked up by name. Tags are requested on the copy and its snapshots (applied again once it is available, since not
- * every endpoint honours them on CopyImage).
+ * Starts copying `source` into `region` (attempt number `attempt`, from 1, of run `runId`) and returns the new image
+ * id. The client token is derived from source, region, attempt and run, so a retried invocation gets the copy it
+ * already started while a later run never gets an old one back; a name already taken (`InvalidAMIName.Duplicate`,
+ * e.g. a copy started by an earlier run) means the copy exists, and it is looked up by name. Tags are requested on the
+ * copy and its snapshots (applied again once it is available, since not every endpoint honours them on CopyImage).
  */
 export async function startCopy(
   ctx: PublishContext,
   region: string,
   source: SourceImage,
   attempt: number,
+  runId: string,
   tags: Readonly<Record<string, string>>,
 ): Promise<string> {
   try {
@@ -40,7 +41,7 @@ export async function startCopy(
           Description: source.description,
           SourceImageId: source.imageId,
           SourceRegion: source.region,
-          ClientToken: copyClientToken(source.imageId, region, attempt),
+          ClientToken: copyClientToken(source.imageId, region, attempt, runId),
           CopyImageTags: false,
           TagSpecifications: [
             { ResourceType: 'image', Tags: toTags(tags) },
@@ -67,12 +68,14 @@ export async function startCopy(
   }
 }
 
-/** Our image called `name` in `region`, preferring one that is not failed. */
+/** Our image called `name` in `region`, preferring one that is not failed; a deregistered one does not count. */
 export async function findByName(ctx: PublishContext, region: string, name: string): Promise<string | undefined> {
-  const images = await describeAllImages(ctx, region, {
-    Owners: ['self'],
-    Filters: [{ Name: 'name', Values: [name] }],
-  });
+  const images = (
+    await describeAllImages(ctx, region, {
+      Owners: ['self'],
+      Filters: [{ Name: 'name', Values: [name] }],
+    })
+  ).filter((i) => i.State !== 'deregistered');
   const usable = images.find((i) => i.State === 'available' || i.State === 'pending') ?? images[0];
   return usable?.ImageId;
 }
@@ -137,7 +140,7 @@ export async function deregisterCopy(
     );
     results = response.DeleteSnapshotResults ?? [];
   } catch (error) {
-    if (!isNotFound(error)) throw error;
+    if (!isImageGone(error)) throw error;
   }
   const deleted = new Set(results.filter((r) => r.ReturnCode === 'success').map((r) => r.SnapshotId));
   const remaining = [...new Set([...snapshotIds, ...results.flatMap((r) => (r.SnapshotId ? [r.SnapshotId] : []))])];

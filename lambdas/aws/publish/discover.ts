@@ -12,10 +12,15 @@ export interface SkippedImage {
   readonly reason: string;
 }
 
-/** Source images to publish and the images left out, each with a reason. */
+/** Source images of the build region and the images left out, each with a reason. */
 export interface Discovery {
   readonly sources: SourceImage[];
   readonly skipped: SkippedImage[];
+  /**
+   * Sources carrying the first release's `published-at` tag, by id: that release marked a source so once it was in
+   * every region, and such a source counts as complete.
+   */
+  readonly legacyPublishedAt: Readonly<Record<string, string>>;
 }
 
 /** Reads a source image as the planner needs it, or why it is not one. */
@@ -38,14 +43,14 @@ export function toSource(image: Image, ctx: Pick<PublishContext, 'config' | 'pro
     gitBranch: provenance?.gitBranch,
     gitRevision: provenance?.gitRevision,
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
+    createdAt: image.CreationDate,
   };
 }
 
 /**
- * New source images in the build region: owned, available, in a managed series, and not yet published. "Published"
- * is a tag (`ami-pipeline:published-at`) that the announcement step puts on a source once every selected region has
- * it; per region, what exists is looked up by name, so a half-done run is completed rather than repeated. Naming
- * images explicitly (a manual start) skips the tag check, so a published image can be re-checked.
+ * Source images in the build region: owned, available, in a managed series, and not copies. Which of them a run
+ * publishes is the ledger's to say (`planDiscovery`); per region, what exists is looked up by name, so a half-done
+ * run is completed rather than repeated. Named images (a manual start) are read whatever their state.
  */
 export async function discoverSources(
   ctx: PublishContext,
@@ -71,18 +76,20 @@ export async function discoverSources(
   }
   const sources: SourceImage[] = [];
   const skipped: SkippedImage[] = [];
+  const legacyPublishedAt: Record<string, string> = {};
   for (const image of images) {
     const tags = tagRecord(image.Tags);
     const base = { imageId: image.ImageId ?? '', name: image.Name ?? '' };
     if (image.State !== 'available') skipped.push({ ...base, reason: `state is ${image.State}` });
     else if (tags[TAG.sourceImage])
       skipped.push({ ...base, reason: `a copy of ${tags[TAG.sourceImage]}, not a source` });
-    else if (!named && tags[TAG.publishedAt])
-      skipped.push({ ...base, reason: `published at ${tags[TAG.publishedAt]}` });
     else {
       const source = toSource(image, ctx);
       if (typeof source === 'string') skipped.push({ ...base, reason: source });
-      else sources.push(source);
+      else {
+        sources.push(source);
+        if (tags[TAG.publishedAt]) legacyPublishedAt[source.imageId] = tags[TAG.publishedAt];
+      }
     }
   }
   for (const id of named ?? []) {
@@ -91,7 +98,7 @@ export async function discoverSources(
     }
   }
   sources.sort((a, b) => a.name.localeCompare(b.name));
-  return { sources, skipped };
+  return { sources, skipped, legacyPublishedAt };
 }
 
 /** The named sources, read again in the build region (each step of the workflow starts from ids only). */

@@ -19,9 +19,13 @@ async function snapshotTags(
     let token: string | undefined;
     do {
       const page = await ctx.limiter.run(region, 'DescribeSnapshots', () =>
-        ctx.clients
-          .ec2(region)
-          .send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ids }], NextToken: token })),
+        ctx.clients.ec2(region).send(
+          new DescribeSnapshotsCommand({
+            Filters: [{ Name: 'snapshot-id', Values: ids }],
+            MaxResults: 1000,
+            NextToken: token,
+          }),
+        ),
       );
       for (const snapshot of page.Snapshots ?? []) tags[snapshot.SnapshotId!] = tagRecord(snapshot.Tags);
       token = page.NextToken;

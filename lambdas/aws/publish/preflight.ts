@@ -2,9 +2,35 @@ import {
   DisableImageBlockPublicAccessCommand,
   GetEbsEncryptionByDefaultCommand,
   GetImageBlockPublicAccessStateCommand,
+  GetSnapshotBlockPublicAccessStateCommand,
 } from '@aws-sdk/client-ec2';
 import { describeError } from '../../core/errors';
+import type { SnapshotSharing } from '../../core/publish/model';
 import { describeAllImages, type PublishContext } from './context';
+
+const SHARING_STATES: readonly string[] = ['unblocked', 'block-new-sharing', 'block-all-sharing'];
+
+/**
+ * A region's snapshot block public access (`unknown` when it cannot be read, which the planner treats as "cannot be
+ * confirmed public"): the state decides whether a snapshot can be made public and whether its attribute is to be
+ * believed.
+ */
+export async function readSnapshotSharing(
+  ctx: PublishContext,
+  region: string,
+): Promise<{ readonly state: SnapshotSharing; readonly error?: string }> {
+  try {
+    const answer = await ctx.limiter.run(region, 'GetSnapshotBlockPublicAccessState', () =>
+      ctx.clients.ec2(region).send(new GetSnapshotBlockPublicAccessStateCommand({})),
+    );
+    const state = answer.State ?? 'unknown';
+    return SHARING_STATES.includes(state)
+      ? { state: state as SnapshotSharing }
+      : { state: 'unknown', error: `state ${state}` };
+  } catch (error) {
+    return { state: 'unknown', error: describeError(error).message };
+  }
+}
 
 /** What a region's settings mean for publishing there. */
 export interface PreflightReport {
@@ -13,6 +39,8 @@ export interface PreflightReport {
   readonly ok: boolean;
   /** `unblocked`, `block-new-sharing`, or `unknown` when it could not be read. */
   readonly blockPublicAccess: string;
+  /** Snapshot block public access, when snapshots are to be made public. */
+  readonly snapshotSharing?: SnapshotSharing;
   readonly blockPublicAccessManagedBy?: string;
   readonly encryptionByDefault?: boolean;
   readonly publicImages?: number;
@@ -22,8 +50,9 @@ export interface PreflightReport {
 
 /**
  * Checks a region before copying: image block public access (turned off only when configured, once, and never
- * when a declarative policy manages it), EBS encryption by default (an encrypted copy cannot be public) and the
- * number of public images we own. With `dryRun`, only reads.
+ * when a declarative policy manages it), snapshot block public access (never fought: snapshots stay private and the
+ * finding says why), EBS encryption by default (an encrypted copy cannot be public) and the number of public images
+ * we own. With `dryRun`, only reads.
  */
 export async function preflightRegion(
   ctx: PublishContext,
@@ -70,6 +99,21 @@ export async function preflightRegion(
     }
   }
 
+  let snapshotSharing: SnapshotSharing | undefined;
+  if (publish.makeSnapshotPublic) {
+    const sharing = await readSnapshotSharing(ctx, region);
+    snapshotSharing = sharing.state;
+    if (sharing.state === 'block-new-sharing' || sharing.state === 'block-all-sharing') {
+      notes.push(
+        `snapshot block public access is ${sharing.state}: snapshots are not made public here, so their images stay incomplete until it is lifted`,
+      );
+    } else if (sharing.error) {
+      notes.push(
+        `snapshot block public access could not be read (${sharing.error}): snapshots cannot be confirmed public`,
+      );
+    }
+  }
+
   let encryptionByDefault: boolean | undefined;
   if (region !== buildRegion) {
     try {
@@ -110,6 +154,7 @@ export async function preflightRegion(
     ok: problems.length === 0,
     blockPublicAccess,
     blockPublicAccessManagedBy: managedBy,
+    snapshotSharing,
     encryptionByDefault,
     publicImages,
     problems,

@@ -1,4 +1,5 @@
 export * from './copies';
 export * from './history';
+export * from './ledger';
 export * from './model';
 export * from './plan';

@@ -14,6 +14,8 @@ export interface SourceImage {
   readonly gitBranch?: string;
   readonly gitRevision?: string;
   readonly snapshotIds: readonly string[];
+  /** When the source was registered (ISO), from which discovery counts its age. */
+  readonly createdAt?: string;
 }
 
 /** One image we own in a region, as much of its state as publishing needs. */
@@ -58,6 +60,13 @@ export interface PublishOptions {
   readonly managedTag: { readonly key: string; readonly value: string };
 }
 
+/**
+ * Snapshot block public access of a region (`GetSnapshotBlockPublicAccessState`): `unblocked`, `block-new-sharing`
+ * (no snapshot can be made public; those already public stay so), `block-all-sharing` (no snapshot is public, whatever
+ * its attribute says), or `unknown` when it could not be read.
+ */
+export type SnapshotSharing = 'unblocked' | 'block-new-sharing' | 'block-all-sharing' | 'unknown';
+
 /** One change the workflow makes in a region, with why. */
 export type PublishAction =
   | { readonly kind: 'launch-permission'; readonly imageId: string; readonly reason: string }
@@ -87,10 +96,12 @@ export interface ImagePlan {
   readonly name: string;
   readonly region: string;
   readonly copy: CopyDecision;
-  /** Changes to make now (the image is available). */
+  /** Changes to make now (the image is available), in the order they are applied. */
   readonly actions: readonly PublishAction[];
   /** Kinds of change that will follow once a copy being made is available. */
   readonly afterCopy: readonly PublishActionKind[];
+  /** Why the image cannot be published as configured here, whatever is applied (e.g. snapshot sharing blocked). */
+  readonly blocked: readonly string[];
   /** Why nothing else is needed, when nothing is. */
   readonly reason: string;
 }

@@ -11,6 +11,7 @@ import type {
   RegionImage,
   RegionInventory,
   RegionPlan,
+  SnapshotSharing,
   SourceImage,
 } from './model';
 
@@ -20,7 +21,22 @@ const MIN_DEPRECATION_LEAD_MS = 3_600_000;
 /** EC2 rounds deprecation times to the minute, so a time read back may differ from the one written by seconds. */
 const DEPRECATION_TOLERANCE_MS = 60_000;
 /** States in which a copy will never become available and must be deregistered before copying again. */
-const DEAD_STATES = new Set(['failed', 'error', 'invalid', 'deregistered']);
+const FAILED_STATES = new Set(['failed', 'error', 'invalid']);
+/** A deregistered image is gone (listed for a while, then not at all): copied afresh, never deregistered again. */
+const GONE_STATE = 'deregistered';
+
+/**
+ * The order of an image's changes: tags first (so whatever is made public is attributable), then launch permission,
+ * snapshot permission and deprecation, SSM last, so a parameter only ever moves to an image that got every earlier
+ * change. The executor stops an image's changes at the first that fails.
+ */
+export const ACTION_ORDER: readonly PublishActionKind[] = [
+  'tag',
+  'launch-permission',
+  'snapshot-permission',
+  'deprecate',
+  'ssm',
+];
 
 /** Tags every published image and its snapshots carry (source and region provenance, series, git revision). */
 export function expectedTags(source: SourceImage, region: string, options: PublishOptions): Record<string, string> {
@@ -106,10 +122,11 @@ function attributeActions(
   source: SourceImage,
   region: string,
   context: PlanContext,
-): { actions: PublishAction[]; notes: string[] } {
-  const { options, now, inventory, profile, newest } = context;
+): { actions: PublishAction[]; notes: string[]; blocked: string[] } {
+  const { options, now, inventory, profile, newest, snapshotSharing } = context;
   const actions: PublishAction[] = [];
   const notes: string[] = [];
+  const blocked: string[] = [];
   const canBePublic = !image.encrypted;
   if (!canBePublic && (options.makeAmiPublic || options.makeSnapshotPublic)) {
     notes.push('encrypted, so it cannot be made public');
@@ -118,8 +135,15 @@ function attributeActions(
     actions.push({ kind: 'launch-permission', imageId: image.imageId, reason: 'launch permission for all is missing' });
   }
   if (options.makeSnapshotPublic && canBePublic) {
-    for (const snapshotId of image.snapshotIds) {
-      if (!image.publicSnapshotIds.includes(snapshotId)) {
+    // Under block-all-sharing the attribute may still say `all` while nobody outside the account can use the snapshot;
+    // when the setting cannot be read, that cannot be ruled out.
+    const trusted = snapshotSharing === 'unblocked' || snapshotSharing === 'block-new-sharing';
+    const open = trusted ? image.publicSnapshotIds : [];
+    const closed = image.snapshotIds.filter((id) => !open.includes(id));
+    if (closed.length > 0 && snapshotSharing !== 'unblocked') {
+      blocked.push(snapshotSharingBlocked(snapshotSharing));
+    } else {
+      for (const snapshotId of closed) {
         actions.push({
           kind: 'snapshot-permission',
           snapshotId,
@@ -151,7 +175,22 @@ function attributeActions(
   const parameter = profile.ssmParameterName(options.ssmPrefix, source.parsed);
   const ssm = decideSsm(parameter, image.imageId, source, inventory, profile, newest);
   if (ssm.write) actions.push({ kind: 'ssm', parameter, imageId: image.imageId, reason: ssm.reason });
-  return { actions, notes };
+  return { actions: inOrder(actions), notes, blocked };
+}
+
+/** Actions sorted into `ACTION_ORDER`, keeping the order among actions of one kind. */
+function inOrder(actions: readonly PublishAction[]): PublishAction[] {
+  return ACTION_ORDER.flatMap((kind) => actions.filter((a) => a.kind === kind));
+}
+
+/** Why an image's snapshots are not public; the same words for every image of a region, so reports group them. */
+function snapshotSharingBlocked(sharing: SnapshotSharing): string {
+  if (sharing === 'unknown') {
+    return 'snapshot block public access could not be read, so the snapshot cannot be confirmed public';
+  }
+  return sharing === 'block-all-sharing'
+    ? 'snapshot block public access is block-all-sharing: the snapshot is not public, whatever its attribute says'
+    : 'snapshot block public access is block-new-sharing: the snapshot cannot be made public';
 }
 
 interface PlanContext {
@@ -160,6 +199,7 @@ interface PlanContext {
   readonly inventory: RegionInventory;
   readonly profile: NamingProfile;
   readonly newest: Map<string, SourceImage>;
+  readonly snapshotSharing: SnapshotSharing;
 }
 
 function followUpKinds(source: SourceImage, context: PlanContext): PublishActionKind[] {
@@ -175,8 +215,8 @@ function followUpKinds(source: SourceImage, context: PlanContext): PublishAction
 }
 
 function pickExisting(images: readonly RegionImage[], name: string): RegionImage | undefined {
-  const named = images.filter((i) => i.name === name);
-  return named.find((i) => i.state === 'available') ?? named.find((i) => !DEAD_STATES.has(i.state)) ?? named[0];
+  const named = images.filter((i) => i.name === name && i.state !== GONE_STATE);
+  return named.find((i) => i.state === 'available') ?? named.find((i) => !FAILED_STATES.has(i.state)) ?? named[0];
 }
 
 function planImage(source: SourceImage, region: string, context: PlanContext): ImagePlan {
@@ -188,8 +228,11 @@ function planImage(source: SourceImage, region: string, context: PlanContext): I
     copy = { action: 'source', imageId: source.imageId, state: image?.state, reason: 'the source image itself' };
   } else {
     image = pickExisting(context.inventory.images, source.name);
-    if (!image) copy = { action: 'copy', reason: 'no image of this name in the region' };
-    else if (DEAD_STATES.has(image.state)) {
+    const gone = context.inventory.images.find((i) => i.name === source.name && i.state === GONE_STATE);
+    if (!image && gone) {
+      copy = { action: 'copy', reason: `copy ${gone.imageId} was deregistered: copy afresh` };
+    } else if (!image) copy = { action: 'copy', reason: 'no image of this name in the region' };
+    else if (FAILED_STATES.has(image.state)) {
       copy = {
         action: 'recopy',
         imageId: image.imageId,
@@ -207,20 +250,29 @@ function planImage(source: SourceImage, region: string, context: PlanContext): I
   }
   if (image?.state !== 'available') {
     const waiting = image ? `waiting for ${image.imageId} (${image.state})` : 'the image is copied first';
-    return { ...base, copy, actions: [], afterCopy: followUpKinds(source, context), reason: waiting };
+    return { ...base, copy, actions: [], afterCopy: followUpKinds(source, context), blocked: [], reason: waiting };
   }
-  const { actions, notes } = attributeActions(image, source, region, context);
-  const summary = actions.length === 0 ? 'published: nothing left to do' : `${actions.length} change(s) needed`;
-  return { ...base, copy, actions, afterCopy: [], reason: [summary, ...notes].join('; ') };
+  const { actions, notes, blocked } = attributeActions(image, source, region, context);
+  const summary =
+    actions.length > 0
+      ? `${actions.length} change(s) needed`
+      : blocked.length > 0
+        ? 'cannot be published as configured'
+        : 'published: nothing left to do';
+  return { ...base, copy, actions, afterCopy: [], blocked, reason: [summary, ...blocked, ...notes].join('; ') };
 }
 
-/** What publishing `sources` in one region still takes, given what is there now. Pure: `now` is passed in. */
+/**
+ * What publishing `sources` in one region still takes, given what is there now and the region's snapshot block
+ * public access (`unblocked` when not given). Pure: `now` is passed in.
+ */
 export function planRegion(input: {
   readonly sources: readonly SourceImage[];
   readonly inventory: RegionInventory;
   readonly options: PublishOptions;
   readonly profile: NamingProfile;
   readonly now: Date;
+  readonly snapshotSharing?: SnapshotSharing;
 }): RegionPlan {
   const context: PlanContext = {
     options: input.options,
@@ -228,6 +280,7 @@ export function planRegion(input: {
     inventory: input.inventory,
     profile: input.profile,
     newest: newestPerParameter(input.sources, input.profile, input.options.ssmPrefix),
+    snapshotSharing: input.snapshotSharing ?? 'unblocked',
   };
   const sources = [...input.sources].sort((a, b) => a.name.localeCompare(b.name));
   return {
@@ -236,17 +289,30 @@ export function planRegion(input: {
   };
 }
 
-/** The plan for every region; re-planning a half-done state yields only what is still missing. */
+/**
+ * The plan for every region; re-planning a half-done state yields only what is still missing. `sourcesIn` narrows the
+ * sources of a region (the pairs not yet published there); `snapshotSharing` gives each region's setting.
+ */
 export function planPublish(input: {
   readonly sources: readonly SourceImage[];
   readonly inventories: readonly RegionInventory[];
   readonly options: PublishOptions;
   readonly profile: NamingProfile;
   readonly now: Date;
+  readonly sourcesIn?: Readonly<Record<string, readonly string[]>>;
+  readonly snapshotSharing?: Readonly<Record<string, SnapshotSharing>>;
 }): PublishPlan {
   const regions = [...input.inventories]
     .sort((a, b) => a.region.localeCompare(b.region))
-    .map((inventory) => planRegion({ ...input, inventory }));
+    .map((inventory) => {
+      const wanted = input.sourcesIn?.[inventory.region];
+      return planRegion({
+        ...input,
+        sources: wanted ? input.sources.filter((s) => wanted.includes(s.imageId)) : input.sources,
+        inventory,
+        snapshotSharing: input.snapshotSharing?.[inventory.region],
+      });
+    });
   return { sources: input.sources.map((s) => ({ imageId: s.imageId, name: s.name })), regions };
 }
 
