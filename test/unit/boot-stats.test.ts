@@ -43,6 +43,19 @@ describe('boot intervals', () => {
     expect(intervals.bootSeconds).toBeUndefined();
   });
 
+  test('an open port never refused first gives no boot time: the observation started after the boot', () => {
+    const intervals = bootIntervals({
+      runInstancesStartedAt: 0,
+      runInstancesReturnedAt: 1000,
+      runningAt: 3000,
+      portOpenAt: 9000,
+    });
+
+    expect(intervals.bootSeconds).toBeUndefined();
+    expect(intervals.closedToOpenSeconds).toBeUndefined();
+    expect(intervals.runningToClosedSeconds).toBeUndefined();
+  });
+
   test('prints and reads back the format of ec2-boot-bench, including the sample in its announcement', () => {
     const sample = readFileSync(join(__dirname, '..', 'fixtures', 'console', 'ec2-boot-bench-output.txt'), 'utf8');
 
