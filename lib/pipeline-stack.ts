@@ -22,6 +22,7 @@ export const STACK_OUTPUTS = {
   bootTestStateMachine: 'BootTestStateMachineArn',
   pruneStateMachine: 'PruneStateMachineArn',
   bootHistoryTable: 'BootHistoryTableName',
+  bootRunTable: 'BootRunTableName',
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
 } as const;
@@ -81,6 +82,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.bootTestStateMachine]: this.bootTest.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.pruneStateMachine]: this.prune.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.bootHistoryTable]: this.bootTest.history.tableName,
+      [STACK_OUTPUTS.bootRunTable]: this.bootTest.runs.tableName,
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
     });

@@ -216,3 +216,26 @@ export function isNitro(instanceType: string): boolean {
   if (size === 'metal') return true;
   return !XEN_FAMILIES.has(family);
 }
+
+/**
+ * Launches one batch holds at most: what an inline Map state of Step Functions runs at once, so every launch of a
+ * batch starts, and is probed, without queueing behind another.
+ */
+export const MAX_BATCH_SIZE = 40;
+
+/**
+ * Splits each round into batches of at most `maxSize` launches, as even as possible, keeping the plan's order;
+ * batches run one after the other, so a repeat always comes after the earlier boots of its image.
+ */
+export function batchLaunches(rounds: readonly (readonly LaunchSpec[])[], maxSize = MAX_BATCH_SIZE): LaunchSpec[][] {
+  const batches: LaunchSpec[][] = [];
+  for (const round of rounds) {
+    const count = Math.ceil(round.length / maxSize);
+    for (let index = 0, start = 0; index < count; index++) {
+      const size = Math.ceil((round.length - start) / (count - index));
+      batches.push(round.slice(start, start + size));
+      start += size;
+    }
+  }
+  return batches;
+}
