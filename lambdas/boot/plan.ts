@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { planRun } from '../aws/boot/run';
-import { batchLaunches } from '../core/boot/plan';
+import { batchLaunches, HISTORY_EVENT_BUDGET, historyEventEstimate } from '../core/boot/plan';
+import { ConfigError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
@@ -37,6 +38,16 @@ export async function handler(event: unknown) {
   });
   const batches = batchLaunches(plan.rounds);
   const batchSizes = batches.map((b) => b.length);
+  const events = historyEventEstimate({
+    batchSizes,
+    checkedLaunches: batches.flat().filter((l) => l.checks.hotplugCycles > 0).length,
+    hotplugCycles: config.bootTest.hotplugCycles,
+  });
+  // Past 25,000 events Step Functions ends the execution where no Catch runs: refuse before launching anything.
+  if (events > HISTORY_EVENT_BUDGET)
+    throw new ConfigError(
+      `${batches.flat().length} launches in ${batchSizes.length} batches need about ${events} history events, more than one execution holds (${HISTORY_EVENT_BUDGET}); test fewer images, types or runs per execution`,
+    );
   await runTableFromEnv(clients, region, clock).putPlan(
     { runId: input.runId, request: input.request, skippedImages, batchSizes, plannedAt: clock.now() },
     batches,

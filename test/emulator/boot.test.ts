@@ -21,7 +21,7 @@ import {
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
-import { planBootTest } from '../../lambdas/core/boot/plan';
+import { historyEventEstimate, planBootTest } from '../../lambdas/core/boot/plan';
 import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
@@ -381,12 +381,17 @@ describe('the boot test workflow on the local engine over the emulator', () => {
   });
 
   test('20 images on 3 types each: no state carries more than a few KB, and nothing is left behind', async () => {
-    const { report, results } = await harness.run({ imageIds: images.map((i) => i.imageId) }, 'run-fleet');
+    const { report, run, results } = await harness.run({ imageIds: images.map((i) => i.imageId) }, 'run-fleet');
 
     expect([report.status, report.error, report.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
     expect(results).toHaveLength(60);
     expect(results.filter((r) => r.status !== 'passed')).toEqual([]);
     expect(report.largestPayload.bytes).toBeLessThan(4096);
+    expect(run!.batchSizes).toEqual([30, 30]);
+    // The plan's estimate of the history bounds what the execution used, closely.
+    const estimate = historyEventEstimate({ batchSizes: run!.batchSizes, checkedLaunches: 20, hotplugCycles: 3 });
+    expect(report.historyEventCount).toBeLessThanOrEqual(estimate);
+    expect(report.historyEventCount).toBeGreaterThan(estimate * 0.95);
   });
 });
 
