@@ -16,6 +16,11 @@ export interface ClientInfo {
   /** The service's SDK name in lower case, e.g. `ec2`, `ssm`, `sfn`. */
   readonly service: string;
   readonly region: string;
+  /**
+   * The client's resolved configuration. A plug-in that answers every call itself (a simulated AWS) replaces its
+   * `credentials`, so that no credential provider is ever consulted.
+   */
+  readonly config?: { credentials?: unknown };
 }
 
 /**
@@ -108,8 +113,9 @@ export class ClientFactory {
       if (this.options.profile) config.profile = this.options.profile;
       client = new ctor(config);
       const service = ctor.name.replace(/Client$/, '').toLowerCase();
+      const made = client as { middlewareStack: MiddlewareStack<object, object>; config: { credentials?: unknown } };
       for (const plugin of this.options.plugins ?? []) {
-        plugin((client as { middlewareStack: MiddlewareStack<object, object> }).middlewareStack, { service, region });
+        plugin(made.middlewareStack, { service, region, config: made.config });
       }
       this.cache.set(key, client);
     }
