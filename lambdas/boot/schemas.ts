@@ -31,7 +31,7 @@ export const launchSpec = hasKeys<LaunchSpec>(
 export const launchAddress = {
   runId,
   batch: z.number().int().min(0),
-  slot: z.number().int().min(1).max(1000),
+  slot: z.number().int().min(1).max(999),
 };
 /** What the Map iteration carries of a launched instance: the probe's target and what the checks need. */
 export const launchedTarget = z.object({

@@ -224,7 +224,7 @@ describe('synthesized boot test grants cover every call each function makes', ()
     ]);
     await table('launch').launch('grants', address);
     await table('launch').setOutcome('grants', address, launched);
-    await table('waitRunning').batchStates('grants', 0);
+    await table('waitRunning').batch('grants', 0);
     await table('waitRunning').run('grants');
     await table('waitRunning').setRunning('grants', address, { runningAt: 3 });
     await table('inspect').launch('grants', address);

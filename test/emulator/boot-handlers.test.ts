@@ -8,7 +8,7 @@ import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createServer, type Server } from 'node:net';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
-import { BootRunTable } from '../../lambdas/aws/boot/runs';
+import { BootRunTable, RunAlreadyStartedError } from '../../lambdas/aws/boot/runs';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { handler as cleanup } from '../../lambdas/boot/cleanup';
 import { handler as inspect } from '../../lambdas/boot/inspect';
@@ -148,6 +148,16 @@ describe('boot test handlers, chained as the state machine chains them', () => {
     expect(await liveInstances()).toEqual([]);
     const rows = await new DynamoBootHistory(clients.dynamodb(REGION), TABLE).list();
     expect(rows).toHaveLength(1);
+  });
+
+  test('a run id whose launches began is never planned again; a retried Plan before any launch is', async () => {
+    await plan({ runId: 'retried-plan', request: { imageIds: [imageId] } });
+    const again = await plan({ runId: 'retried-plan', request: { imageIds: [imageId] } });
+
+    expect(again.launches).toBe(1);
+    await expect(plan({ runId: 'weekly-20261128', request: { imageIds: [imageId] } })).rejects.toThrow(
+      RunAlreadyStartedError,
+    );
   });
 
   test('a regression is sent to the alarms topic with the revision range', async () => {

@@ -11,7 +11,7 @@ import type { BootNetwork } from '../../core/boot/result';
 import { describeError } from '../../core/errors';
 import { type ManagedTag, TAG } from '../../core/tags';
 import type { Clock, RateLimiter } from '../rate-limiter';
-import type { BootRunTable } from './runs';
+import type { BootRunTable, LaunchRecord } from './runs';
 
 /** Where test instances boot: subnets tried in order (one per AZ) and the security groups they get. */
 export interface BootNetworkConfig {
@@ -258,28 +258,24 @@ export async function watchBatchRunning(
   let polls = 0;
   let seenRunning = 0;
   for (;;) {
-    const states = await runs.batchStates(address.runId, address.batch);
-    const waiting = states.filter((s) => s.launchStatus === 'launched' && s.instanceId && !s.seen);
-    const launching = states.filter((s) => s.launchStatus === undefined && !s.judged);
+    const launches = await runs.batch(address.runId, address.batch);
+    const waiting = launches.filter((l) => l.outcome?.status === 'launched' && !l.running);
+    const launching = launches.filter((l) => !l.outcome && !l.result);
     if (waiting.length === 0 && launching.length === 0) return { finished: true, polls, seenRunning };
     if ((await runs.run(address.runId)).closed) return { finished: true, polls, seenRunning };
     if (waiting.length) {
       polls++;
-      const found = await describeByIdFilter(
-        ec2,
-        limiter,
-        region,
-        waiting.map((s) => s.instanceId!),
-      );
+      const idOf = (launch: LaunchRecord) => (launch.outcome as { instanceId: string }).instanceId;
+      const found = await describeByIdFilter(ec2, limiter, region, waiting.map(idOf));
       const at = clock.now();
       for (const launch of waiting) {
-        const state = found.get(launch.instanceId!)?.state;
+        const state = found.get(idOf(launch))?.state;
         if (state === 'running') {
           seenRunning++;
           await runs.setRunning(address.runId, launch, { runningAt: at });
         } else if (state && state !== 'pending')
           await runs.setRunning(address.runId, launch, { note: `${state} before a poll saw it running` });
-        else if (!state && launch.judged)
+        else if (!state && launch.result)
           await runs.setRunning(address.runId, launch, { note: 'judged and gone before a poll saw it running' });
       }
     }

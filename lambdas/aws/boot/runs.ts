@@ -1,13 +1,4 @@
-import {
-  type AttributeValue,
-  BatchWriteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateItemCommand,
-  type WriteRequest,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { LaunchSpec } from '../../core/boot/plan';
 import { type BootRunResult, bootIntervals } from '../../core/boot/result';
 import { PipelineError } from '../../core/errors';
@@ -20,8 +11,12 @@ export const RUN_KEYS = { partition: 'runId', sort: 'item', expiresAt: 'expiresA
 /** How long a run's plans and results are kept: long enough for the operator and the week's digest to read them. */
 export const RUN_RECORD_DAYS = 30;
 
-const RUN_ITEM = 'run';
+const RUN_PREFIX = 'run';
 const LAUNCH_PREFIX = 'launch#';
+/** What each step adds to a launch, each in an item of its own: no step reads, changes and writes back another's. */
+const PARTS = { outcome: 'launch', running: 'running', result: 'result' } as const;
+/** Items written at once while a plan is stored. */
+const WRITE_CONCURRENCY = 16;
 
 /** Where one planned launch sits: its batch (0-based) and its slot in the batch (1-based, as the Map hands it out). */
 export interface LaunchAddress {
@@ -52,14 +47,6 @@ export interface LaunchRecord extends LaunchAddress {
   readonly result?: BootRunResult;
 }
 
-/** What the poller reads of a batch's launches, no more. */
-export interface LaunchState extends LaunchAddress {
-  readonly instanceId?: string;
-  readonly launchStatus?: LaunchOutcome['status'];
-  readonly seen: boolean;
-  readonly judged: boolean;
-}
-
 /** The run as planned, and what its last steps wrote. */
 export interface RunRecord {
   readonly runId: string;
@@ -74,16 +61,20 @@ export interface RunRecord {
 /** A stored run that does not exist or holds no such launch. */
 export class RunRecordMissingError extends PipelineError {}
 
+/** A run id whose launches have already begun: a run id names one run. */
+export class RunAlreadyStartedError extends PipelineError {}
+
 const str = (value: string): AttributeValue => ({ S: value });
 const num = (value: number): AttributeValue => ({ N: String(value) });
 const json = (value: unknown): AttributeValue => ({ S: JSON.stringify(value) });
-const parsed = <T>(item: Record<string, AttributeValue>, name: string): T | undefined =>
-  item[name]?.S === undefined ? undefined : (JSON.parse(item[name].S) as T);
+const parsed = <T>(item: Record<string, AttributeValue> | undefined, name: string): T | undefined =>
+  item?.[name]?.S === undefined ? undefined : (JSON.parse(item[name].S) as T);
 
 /**
- * A boot test run's plans and results in DynamoDB, one item per planned launch under the run id, so the state
- * machine passes ids between its states, never the plans or results themselves. Items expire after
- * {@link RUN_RECORD_DAYS} days; the boot history table keeps what lasts.
+ * A boot test run's plans and results in DynamoDB under the run id, so the state machine passes ids between its
+ * states, never the plans or results themselves. Each planned launch has an item for its plan and one for each
+ * later step's part (what RunInstances did, when it was seen running, the judged result), written whole by the one
+ * step that owns it. Items expire after {@link RUN_RECORD_DAYS} days; the boot history table keeps what lasts.
  */
 export class BootRunTable {
   constructor(
@@ -92,73 +83,33 @@ export class BootRunTable {
     private readonly clock: Clock,
   ) {}
 
-  private expiresAt(): AttributeValue {
-    return num(Math.floor(this.clock.now() / 1000) + RUN_RECORD_DAYS * 86_400);
+  private async put(runId: string, item: string, attributes: Record<string, AttributeValue>): Promise<void> {
+    await this.dynamodb.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          [RUN_KEYS.partition]: str(runId),
+          [RUN_KEYS.sort]: str(item),
+          ...attributes,
+          [RUN_KEYS.expiresAt]: num(Math.floor(this.clock.now() / 1000) + RUN_RECORD_DAYS * 86_400),
+        },
+      }),
+    );
   }
 
-  private key(runId: string, item: string): Record<string, AttributeValue> {
-    return { [RUN_KEYS.partition]: str(runId), [RUN_KEYS.sort]: str(item) };
-  }
-
-  /** Stores a new plan; a run id used again starts from a clean slate (Plan may also be retried). */
-  async putPlan(run: Omit<RunRecord, 'closed' | 'regressions'>, batches: readonly LaunchSpec[][]): Promise<void> {
-    const expiresAt = this.expiresAt();
-    const items: Record<string, AttributeValue>[] = [
-      {
-        ...this.key(run.runId, RUN_ITEM),
-        request: json(run.request),
-        skippedImages: json(run.skippedImages),
-        batchSizes: json(run.batchSizes),
-        plannedAt: num(run.plannedAt),
-        [RUN_KEYS.expiresAt]: expiresAt,
-      },
-    ];
-    for (const [batch, launches] of batches.entries())
-      for (const [index, spec] of launches.entries())
-        items.push({
-          ...this.key(run.runId, launchItemKey({ batch, slot: index + 1 })),
-          spec: json(spec),
-          [RUN_KEYS.expiresAt]: expiresAt,
-        });
-    const wanted = new Set(items.map((i) => i[RUN_KEYS.sort]!.S!));
-    const stale = (await this.keysOf(run.runId)).filter((k) => !wanted.has(k));
-    await this.write([
-      ...stale.map((k): WriteRequest => ({ DeleteRequest: { Key: this.key(run.runId, k) } })),
-      ...items.map((Item): WriteRequest => ({ PutRequest: { Item } })),
-    ]);
-  }
-
-  private async keysOf(runId: string): Promise<string[]> {
-    const items = await this.query({
-      KeyConditionExpression: '#p = :p',
-      ExpressionAttributeNames: { '#p': RUN_KEYS.partition, '#s': RUN_KEYS.sort },
-      ExpressionAttributeValues: { ':p': str(runId) },
-      ProjectionExpression: '#s',
-    });
-    return items.map((i) => i[RUN_KEYS.sort]!.S!);
-  }
-
-  private async write(requests: WriteRequest[]): Promise<void> {
-    for (let start = 0; start < requests.length; start += 25) {
-      let pending = requests.slice(start, start + 25);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0) await this.clock.sleep(Math.min(2000, 50 * 2 ** attempt));
-        const response = await this.dynamodb.send(
-          new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }),
-        );
-        pending = response.UnprocessedItems?.[this.tableName] ?? [];
-        if (attempt >= 10 && pending.length)
-          throw new PipelineError(`DynamoDB left ${pending.length} write(s) of the run unprocessed`);
-      }
-    }
-  }
-
-  private async query(input: Omit<QueryCommandInput, 'TableName'>): Promise<Record<string, AttributeValue>[]> {
+  private async query(runId: string, prefix: string): Promise<Record<string, AttributeValue>[]> {
     const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await this.dynamodb.send(
-        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: start, ConsistentRead: true }),
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#p = :p AND begins_with(#s, :s)',
+          ExpressionAttributeNames: { '#p': RUN_KEYS.partition, '#s': RUN_KEYS.sort },
+          ExpressionAttributeValues: { ':p': str(runId), ':s': str(prefix) },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
       );
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
@@ -166,12 +117,36 @@ export class BootRunTable {
     return items;
   }
 
-  /** The run as planned; throws when the run was never planned (or has expired). */
+  /**
+   * Stores a new plan. Storing it again before any launch began (a retried Plan) writes the same items; a run id
+   * whose launches have begun is refused, so a run never mixes with an earlier one of the same name.
+   */
+  async putPlan(run: Omit<RunRecord, 'closed' | 'regressions'>, batches: readonly LaunchSpec[][]): Promise<void> {
+    const begun = (await this.query(run.runId, LAUNCH_PREFIX)).find((item) => !isPlanItem(item));
+    if (begun)
+      throw new RunAlreadyStartedError(
+        `boot test run ${run.runId} has already launched instances; a run id names one run, use another`,
+      );
+    const writes: (() => Promise<void>)[] = [
+      () =>
+        this.put(run.runId, RUN_PREFIX, {
+          request: json(run.request),
+          skippedImages: json(run.skippedImages),
+          batchSizes: json(run.batchSizes),
+          plannedAt: num(run.plannedAt),
+        }),
+    ];
+    for (const [batch, launches] of batches.entries())
+      for (const [index, spec] of launches.entries())
+        writes.push(() => this.put(run.runId, launchItemKey({ batch, slot: index + 1 }), { spec: json(spec) }));
+    for (let start = 0; start < writes.length; start += WRITE_CONCURRENCY)
+      await Promise.all(writes.slice(start, start + WRITE_CONCURRENCY).map((write) => write()));
+  }
+
+  /** The run as planned, with what its last steps wrote; throws when the run was never planned (or has expired). */
   async run(runId: string): Promise<RunRecord> {
-    const response = await this.dynamodb.send(
-      new GetItemCommand({ TableName: this.tableName, Key: this.key(runId, RUN_ITEM), ConsistentRead: true }),
-    );
-    const item = response.Item;
+    const items = new Map((await this.query(runId, RUN_PREFIX)).map((i) => [i[RUN_KEYS.sort]!.S!, i]));
+    const item = items.get(RUN_PREFIX);
     if (!item) throw new RunRecordMissingError(`no boot test run ${runId} is recorded in ${this.tableName}`);
     return {
       runId,
@@ -179,163 +154,88 @@ export class BootRunTable {
       skippedImages: parsed(item, 'skippedImages') ?? [],
       batchSizes: parsed(item, 'batchSizes') ?? [],
       plannedAt: Number(item.plannedAt?.N ?? 0),
-      closed: item.closed?.BOOL === true,
-      regressions: parsed(item, 'regressions'),
+      closed: items.has(`${RUN_PREFIX}#closed`),
+      regressions: parsed(items.get(`${RUN_PREFIX}#record`), 'regressions'),
     };
   }
 
   /** One planned launch with everything recorded about it so far. */
   async launch(runId: string, address: LaunchAddress): Promise<LaunchRecord> {
-    const response = await this.dynamodb.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: this.key(runId, launchItemKey(address)),
-        ConsistentRead: true,
-      }),
+    const record = groupLaunches(await this.query(runId, launchItemKey(address))).find(
+      (r) => r.batch === address.batch && r.slot === address.slot,
     );
-    if (!response.Item)
+    if (!record)
       throw new RunRecordMissingError(`run ${runId} has no launch in batch ${address.batch}, slot ${address.slot}`);
-    return toLaunchRecord(response.Item);
-  }
-
-  // Attribute names always go through placeholders: several (result, status) are DynamoDB reserved words.
-  private update(
-    runId: string,
-    address: LaunchAddress,
-    set: Record<string, AttributeValue>,
-    condition?: string,
-  ): Promise<unknown> {
-    const names = Object.keys(set);
-    return this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: this.key(runId, launchItemKey(address)),
-        UpdateExpression: `SET ${names.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
-        ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#a${i}`, name])),
-        ExpressionAttributeValues: Object.fromEntries(names.map((name, i) => [`:v${i}`, set[name]!])),
-        ConditionExpression: condition,
-      }),
-    );
+    return record;
   }
 
   /** Records what RunInstances did for a launch. */
-  async setOutcome(runId: string, address: LaunchAddress, outcome: LaunchOutcome): Promise<void> {
-    await this.update(runId, address, {
-      outcome: json(outcome),
-      launchStatus: str(outcome.status),
-      instanceId: str(outcome.status === 'launched' ? outcome.instanceId : '-'),
-    });
+  setOutcome(runId: string, address: LaunchAddress, outcome: LaunchOutcome): Promise<void> {
+    return this.put(runId, `${launchItemKey(address)}#${PARTS.outcome}`, { outcome: json(outcome) });
   }
 
-  /** Records when a poll first saw the instance running (or why it will not), once. */
-  async setRunning(runId: string, address: LaunchAddress, sighting: RunningSighting): Promise<void> {
-    try {
-      await this.update(
-        runId,
-        address,
-        sighting.runningAt === undefined
-          ? { runningNote: str(sighting.note ?? '') }
-          : { runningAt: num(sighting.runningAt) },
-        'attribute_not_exists(runningAt) AND attribute_not_exists(runningNote)',
-      );
-    } catch (error) {
-      // A sighting already recorded (a retried poll) stays as it was.
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-    }
+  /** Records when a poll first saw the instance running, or why it will not be. */
+  setRunning(runId: string, address: LaunchAddress, sighting: RunningSighting): Promise<void> {
+    return this.put(runId, `${launchItemKey(address)}#${PARTS.running}`, { sighting: json(sighting) });
   }
 
   /** Records the judged result of a launch. */
-  async setResult(runId: string, address: LaunchAddress, result: BootRunResult): Promise<void> {
-    await this.update(runId, address, { result: json(result), judged: str(result.status) });
+  setResult(runId: string, address: LaunchAddress, result: BootRunResult): Promise<void> {
+    return this.put(runId, `${launchItemKey(address)}#${PARTS.result}`, { result: json(result) });
   }
 
-  /** The batch's launches as the running poller needs them: ids and progress, without plans or results. */
-  async batchStates(runId: string, batch: number): Promise<LaunchState[]> {
-    const items = await this.query({
-      KeyConditionExpression: '#p = :p AND begins_with(#s, :b)',
-      ExpressionAttributeNames: {
-        '#p': RUN_KEYS.partition,
-        '#s': RUN_KEYS.sort,
-        '#i': 'instanceId',
-        '#l': 'launchStatus',
-        '#r': 'runningAt',
-        '#n': 'runningNote',
-        '#j': 'judged',
-      },
-      ExpressionAttributeValues: { ':p': str(runId), ':b': str(batchPrefix(batch)) },
-      ProjectionExpression: '#s, #i, #l, #r, #n, #j',
-    });
-    return items.map((item) => ({
-      ...addressOf(item[RUN_KEYS.sort]!.S!),
-      instanceId: item.instanceId?.S === '-' ? undefined : item.instanceId?.S,
-      launchStatus: item.launchStatus?.S as LaunchOutcome['status'] | undefined,
-      seen: item.runningAt !== undefined || item.runningNote !== undefined,
-      judged: item.judged !== undefined,
-    }));
+  /** The launches of one batch with what was recorded about them, in slot order. */
+  batch(runId: string, batch: number): Promise<LaunchRecord[]> {
+    return this.query(runId, batchPrefix(batch)).then(groupLaunches);
   }
 
-  /** Every launch of the run with all that was recorded, in batch and slot order. */
+  /** The launches the run planned, with all that was recorded, in batch and slot order. */
   async launches(runId: string): Promise<LaunchRecord[]> {
-    const items = await this.query({
-      KeyConditionExpression: '#p = :p AND begins_with(#s, :l)',
-      ExpressionAttributeNames: { '#p': RUN_KEYS.partition, '#s': RUN_KEYS.sort },
-      ExpressionAttributeValues: { ':p': str(runId), ':l': str(LAUNCH_PREFIX) },
-    });
-    return items.map(toLaunchRecord);
+    const { batchSizes } = await this.run(runId);
+    // A plan stored again with a different shape can leave items beyond it; only the planned addresses count.
+    return groupLaunches(await this.query(runId, LAUNCH_PREFIX)).filter(
+      (r) => r.batch < batchSizes.length && r.slot <= batchSizes[r.batch]!,
+    );
   }
 
   /** Marks the run closed after a failure, so pollers still running for it stop. */
-  async close(runId: string): Promise<void> {
-    await this.dynamodb
-      .send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(runId, RUN_ITEM),
-          UpdateExpression: 'SET #c = :t',
-          ExpressionAttributeValues: { ':t': { BOOL: true } },
-          ConditionExpression: 'attribute_exists(#p)',
-          ExpressionAttributeNames: { '#p': RUN_KEYS.partition, '#c': 'closed' },
-        }),
-      )
-      .catch((error: Error) => {
-        // A run that failed before it was planned has nothing to close.
-        if (error.name !== 'ConditionalCheckFailedException') throw error;
-      });
+  close(runId: string): Promise<void> {
+    return this.put(runId, `${RUN_PREFIX}#closed`, { closedAt: num(this.clock.now()) });
   }
 
   /** Stores the regressions Record found, for the operator's view of the run. */
-  async setRegressions(runId: string, regressions: readonly string[]): Promise<void> {
-    await this.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: this.key(runId, RUN_ITEM),
-        UpdateExpression: 'SET #r = :r',
-        ExpressionAttributeNames: { '#r': 'regressions' },
-        ExpressionAttributeValues: { ':r': json(regressions) },
-      }),
-    );
+  setRegressions(runId: string, regressions: readonly string[]): Promise<void> {
+    return this.put(runId, `${RUN_PREFIX}#record`, { regressions: json(regressions) });
   }
 }
 
-function addressOf(sortKey: string): LaunchAddress {
-  const [, batch, slot] = sortKey.split('#');
-  return { batch: Number(batch), slot: Number(slot) };
+function isPlanItem(item: Record<string, AttributeValue>): boolean {
+  return item[RUN_KEYS.sort]!.S!.split('#').length === 3;
 }
 
-function toLaunchRecord(item: Record<string, AttributeValue>): LaunchRecord {
-  const running: RunningSighting | undefined =
-    item.runningAt !== undefined
-      ? { runningAt: Number(item.runningAt.N) }
-      : item.runningNote !== undefined
-        ? { note: item.runningNote.S }
-        : undefined;
-  return {
-    ...addressOf(item[RUN_KEYS.sort]!.S!),
-    spec: parsed<LaunchSpec>(item, 'spec')!,
-    outcome: parsed<LaunchOutcome>(item, 'outcome'),
-    running,
-    result: parsed<BootRunResult>(item, 'result'),
-  };
+/** A launch's items (its plan and each step's part) gathered into one record per launch. */
+function groupLaunches(items: readonly Record<string, AttributeValue>[]): LaunchRecord[] {
+  const records = new Map<string, { address: LaunchAddress; parts: Map<string, Record<string, AttributeValue>> }>();
+  for (const item of items) {
+    const [, batch, slot, part = 'spec'] = item[RUN_KEYS.sort]!.S!.split('#');
+    const key = `${batch}#${slot}`;
+    let record = records.get(key);
+    if (!record) {
+      record = { address: { batch: Number(batch), slot: Number(slot) }, parts: new Map() };
+      records.set(key, record);
+    }
+    record.parts.set(part, item);
+  }
+  return [...records.values()]
+    .filter((r) => r.parts.has('spec'))
+    .sort((a, b) => a.address.batch - b.address.batch || a.address.slot - b.address.slot)
+    .map(({ address, parts }) => ({
+      ...address,
+      spec: parsed<LaunchSpec>(parts.get('spec'), 'spec')!,
+      outcome: parsed<LaunchOutcome>(parts.get(PARTS.outcome), 'outcome'),
+      running: parsed<RunningSighting>(parts.get(PARTS.running), 'sighting'),
+      result: parsed<BootRunResult>(parts.get(PARTS.result), 'result'),
+    }));
 }
 
 /**
