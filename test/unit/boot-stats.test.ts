@@ -27,6 +27,7 @@ describe('boot intervals', () => {
       runningToClosedSeconds: 17.175,
       closedToOpenSeconds: 5.644,
       bootSeconds: 27.724,
+      runningToOpenSeconds: 22.819,
     });
   });
 

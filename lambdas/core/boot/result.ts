@@ -151,6 +151,7 @@ export function toBootPoint(row: BootHistoryRow): BootPoint | undefined {
     instanceType: row.instanceType,
     buildDate: row.buildDate,
     bootSeconds: row.median.bootSeconds,
+    runningToOpenSeconds: row.median.runningToOpenSeconds,
     imageId: row.imageId,
     revision: row.revision,
   };

@@ -22,6 +22,11 @@ export interface BootIntervals {
   readonly closedToOpenSeconds?: number;
   /** RunInstances return to port open. */
   readonly bootSeconds?: number;
+  /**
+   * Running to port open: the image's own part of the boot, without EC2's pending -> running, which varies from
+   * instance to instance whatever the image does.
+   */
+  readonly runningToOpenSeconds?: number;
 }
 
 const seconds = (from: number | undefined, to: number | undefined) =>
@@ -42,6 +47,7 @@ export function bootIntervals(t: BootTimeline): BootIntervals {
     runningToClosedSeconds: seconds(running, t.portClosedAt),
     closedToOpenSeconds: seconds(t.portClosedAt, open),
     bootSeconds: seconds(t.runInstancesReturnedAt, open),
+    runningToOpenSeconds: seconds(running, open),
   };
 }
 
@@ -82,6 +88,7 @@ export function summariseRuns(runs: readonly BootIntervals[]): RunSummary {
       runningToClosedSeconds: field('runningToClosedSeconds'),
       closedToOpenSeconds: field('closedToOpenSeconds'),
       bootSeconds: field('bootSeconds'),
+      runningToOpenSeconds: field('runningToOpenSeconds'),
     },
     reason: discardedFirst
       ? `median of runs 2-${runs.length}; run 1 (cold) discarded`
