@@ -233,6 +233,8 @@ export async function fetchConsoleText(
   return response.Output ? Buffer.from(response.Output, 'base64').toString('utf8') : '';
 }
 
+const CLOSED_CHECK_EVERY = 8;
+
 /** What one watch of a batch's instances did; `finished: false` asks the state machine to watch again. */
 export interface BatchWatch {
   readonly finished: boolean;
@@ -257,12 +259,15 @@ export async function watchBatchRunning(
 ): Promise<BatchWatch> {
   let polls = 0;
   let seenRunning = 0;
+  let looks = 0;
   for (;;) {
     const launches = await runs.batch(address.runId, address.batch);
     const waiting = launches.filter((l) => l.outcome?.status === 'launched' && !l.running);
     const launching = launches.filter((l) => !l.outcome && !l.result);
     if (waiting.length === 0 && launching.length === 0) return { finished: true, polls, seenRunning };
-    if ((await runs.run(address.runId)).closed) return { finished: true, polls, seenRunning };
+    // The run is closed only after a failure; a look every few seconds stops a poller soon enough.
+    if (++looks % CLOSED_CHECK_EVERY === 0 && (await runs.run(address.runId)).closed)
+      return { finished: true, polls, seenRunning };
     if (waiting.length) {
       polls++;
       const idOf = (launch: LaunchRecord) => (launch.outcome as { instanceId: string }).instanceId;
