@@ -37,8 +37,7 @@ export async function handler(event: unknown) {
     cycles: input.instance.hotplugCycles,
     tags: bootTestTags(config.managedTag, input.runId, input.instance),
     cycleTimeoutMs: 90_000,
-    // An attach or a detach takes seconds: two looks each, not one a second, spare EC2's shared request bucket.
-    pollMs: 1500,
+    pollMs: 1000,
     resume: input.resume.volumeId ? { volumeId: input.resume.volumeId, completed: input.resume.completed } : undefined,
     deadlineAt: clock.now() + BATCH_MS,
     afterCycles: async () => {

@@ -177,8 +177,6 @@ async function waitForVolume(
 ): Promise<boolean> {
   const deadline = clock.now() + options.cycleTimeoutMs;
   for (;;) {
-    // A volume was just created, attached or detached: none of these completes at once, so look after a poll.
-    await clock.sleep(options.pollMs);
     const response = await limiter.run(region, 'DescribeVolumes', () =>
       ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] })),
     );
@@ -186,5 +184,6 @@ async function waitForVolume(
     const attached = volume?.Attachments?.some((a) => a.State === 'attached');
     if (wanted === 'in-use' ? volume?.State === 'in-use' && attached : volume?.State === 'available') return true;
     if (clock.now() >= deadline) return false;
+    await clock.sleep(options.pollMs);
   }
 }
