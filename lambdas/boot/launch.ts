@@ -12,6 +12,8 @@ import { bootNetworkFromEnv, launchAddress, runTableFromEnv } from './schemas';
 const eventSchema = z.object(launchAddress);
 
 const logger = new Logger({ service: 'boot-launch' });
+/** Time kept for a last RunInstances (with the SDK's retries) and for recording it. */
+const LAUNCH_MARGIN_MS = 90_000;
 
 /** What the next states of the Map iteration need of a launch: the probe's target and the checks planned. */
 function forNextStates(spec: LaunchSpec, outcome: LaunchOutcome) {
@@ -38,7 +40,8 @@ function forNextStates(spec: LaunchSpec, outcome: LaunchOutcome) {
 export async function handler(event: unknown) {
   const clients = invocationClients();
   const limiter = invocationLimiter();
-  const clock = currentInvocation().clock;
+  const invocation = currentInvocation();
+  const clock = invocation.clock;
   const input = parseEvent(eventSchema, event, 'boot-launch');
   const config = configFromEnv();
   const region = config.buildRegion;
@@ -55,7 +58,10 @@ export async function handler(event: unknown) {
     record.spec,
     network,
     bootTestTags(config.managedTag, input.runId, record.spec),
-    limitWait(config.bootTest.vcpuWaitSeconds * 1000),
+    // Never past the function's own timeout: a launch still refused then is skipped, not timed out.
+    limitWait(
+      Math.max(0, Math.min(config.bootTest.vcpuWaitSeconds * 1000, invocation.remainingMs() - LAUNCH_MARGIN_MS)),
+    ),
   );
   await runs.setOutcome(input.runId, input, outcome);
   if (outcome.status !== 'launched')
