@@ -5,7 +5,7 @@ import { type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
 import { planPrune, prunePolicy } from '../lambdas/core/prune';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { COMMERCIAL_REGIONS, createAwsSim, runInVirtualTime } from '../scripts/aws-sim';
-import { simulatedPipeline } from '../test/support/simulated-pipeline';
+import { simulatedPipeline } from '../test/support/sim-pipeline';
 import { type BenchRow, row } from './table';
 
 /** FreeBSD's weekly builds: 3 lines x 2 architectures x 2 file systems x 4 flavours. */

@@ -8,7 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { HOTPLUG_VOLUME_GIB } from '../lambdas/core/boot/plan';
+import { RUN_KEYS } from '../lambdas/aws/boot/runs';
+import { HOTPLUG_VOLUME_GIB, MAX_BATCH_SIZE } from '../lambdas/core/boot/plan';
 import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
@@ -48,6 +49,8 @@ export class BootTestWorkflow extends Construct {
   readonly instanceSecurityGroup: ec2.SecurityGroup;
   readonly probeSecurityGroup: ec2.SecurityGroup;
   readonly history: dynamodb.Table;
+  /** Each run's plans and results while it runs, and for a month after: states carry only their keys. */
+  readonly runs: dynamodb.Table;
   readonly stateMachine: sfn.StateMachine;
   readonly probeFunction: PipelineFunction;
   readonly sweepFunction: PipelineFunction;
@@ -108,11 +111,24 @@ export class BootTestWorkflow extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.runs = new dynamodb.Table(this, 'Runs', {
+      partitionKey: { name: RUN_KEYS.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: RUN_KEYS.sort, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: RUN_KEYS.expiresAt,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.runs).acknowledge({
+      reason: 'Run records are working data that expire after a month; the history table keeps what lasts, with PITR.',
+      id: 'AwsSolutions-DDB3',
+    });
+
     const environment = {
       [BOOT_ENV.subnets]: instanceSubnets.subnetIds.join(','),
       [BOOT_ENV.securityGroups]: this.instanceSecurityGroup.securityGroupId,
       [BOOT_ENV.network]: internet ? 'outbound-internet' : 'isolated',
       [BOOT_ENV.historyTable]: this.history.tableName,
+      [BOOT_ENV.runTable]: this.runs.tableName,
       [BOOT_ENV.alarmTopic]: props.notifications.alarms.topicArn,
     };
     const fn = (name: string, entry: string, description: string, timeout: Duration) =>
@@ -135,10 +151,11 @@ export class BootTestWorkflow extends Construct {
     });
     this.apiFunctions = {
       plan: fn('Plan', 'plan', 'boot test: plan launches', Duration.minutes(1)),
-      launch: fn('Launch', 'launch', 'boot test: launch test instances', Duration.minutes(5)),
+      // Up to the vCPU wait (at most 13 minutes) and a batch's place in the RunInstances bucket.
+      launch: fn('Launch', 'launch', 'boot test: launch a test instance', Duration.minutes(15)),
       waitRunning: fn('WaitRunning', 'wait-running', 'boot test: poll pending to running', Duration.minutes(15)),
       hotplug: fn('Hotplug', 'hotplug', 'boot test: EBS hot-plug cycles', Duration.minutes(15)),
-      inspect: fn('Inspect', 'inspect', 'boot test: console and stop checks', Duration.minutes(15)),
+      inspect: fn('Inspect', 'inspect', 'boot test: console and stop checks, judge, terminate', Duration.minutes(15)),
       cleanup: fn('Cleanup', 'cleanup', 'boot test: terminate and delete a run', Duration.minutes(10)),
       record: fn('Record', 'record', 'boot test: history, metrics, regressions', Duration.minutes(2)),
     };
@@ -179,96 +196,92 @@ export class BootTestWorkflow extends Construct {
     );
   }
 
+  /**
+   * The state machine passes ids, never plans or results: Plan stores the run in the run table and hands over the
+   * size of each batch; each Map iteration carries one launch's address (run, batch, slot) and the little the next
+   * state needs (the instance's address for the probe, the probe's observation for the judge); Record reads the
+   * results back from the table. Within a batch (at most the 40 iterations an inline Map runs at once) each probe
+   * starts the moment its own RunInstances returns, in the same iteration, while one poller beside the Map watches
+   * pending -> running for the whole batch with one DescribeInstances call per poll.
+   */
   private buildStateMachine(): sfn.StateMachine {
     const f = this.apiFunctions;
     const invoke = (
       id: string,
       lambdaFunction: PipelineFunction,
       payload: Record<string, unknown>,
-      resultPath: string,
+      resultPath: string | undefined,
       outputPath?: string,
     ) =>
       lambdaTask(this, id, {
         lambdaFunction,
         payload: sfn.TaskInput.fromObject(payload),
         resultSelector: { 'value.$': '$.Payload' },
-        resultPath,
+        resultPath: resultPath ?? sfn.JsonPath.DISCARD,
         outputPath,
       });
-    const cleanupPayload = { 'runId.$': '$$.Execution.Name' };
+    const runId = { 'runId.$': '$$.Execution.Name' };
+    const address = { 'runId.$': '$.runId', 'batch.$': '$.batch', 'slot.$': '$.slot' };
 
     // Execution input: { imageIds, instanceTypes?, runs? }; the execution name is the run id in tags and tokens.
-    const plan = invoke('Plan', f.plan, { 'runId.$': '$$.Execution.Name', 'request.$': '$' }, '$.plan');
-    const launch = invoke('Launch', f.launch, { 'runId.$': '$.runId', 'launches.$': '$.launches' }, '$.launch');
-    const waitRunning = invoke(
-      'WaitRunning',
-      f.waitRunning,
-      { 'instanceIds.$': '$.launch.value.instanceIds' },
-      '$.running',
-    );
-    const watchPort = invoke(
-      'WatchPort',
-      this.probeFunction,
-      {
-        'host.$': '$.item.host',
-        mode: 'watch',
-        'timeoutSeconds.$': '$.probe.timeoutSeconds',
-        'intervalMs.$': '$.probe.intervalMs',
-      },
-      '$.observation',
-    );
-    const probes = new sfn.Map(this, 'ProbeEach', {
-      itemsPath: '$.launch.value.launched',
-      itemSelector: { 'item.$': '$$.Map.Item.Value', 'probe.$': '$.probe' },
-      resultPath: '$.probes',
-    }).itemProcessor(watchPort);
-    const watch = new sfn.Parallel(this, 'WatchBoot', {
-      comment: 'Polls DescribeInstances outside the VPC while the probe inside it watches port 22',
-      // Branch outputs are picked whole, then read with plain paths: an indexed path ending in an array is read
-      // back wrapped in one more array by some engines.
-      resultSelector: { 'poller.$': 'States.ArrayGetItem($, 0)', 'prober.$': 'States.ArrayGetItem($, 1)' },
-      resultPath: '$.watch',
-    })
-      .branch(waitRunning)
-      .branch(probes);
+    const plan = invoke('Plan', f.plan, { ...runId, 'request.$': '$' }, '$.plan');
 
-    const inspected = {
-      'runId.$': '$.runId',
-      'spec.$': '$.item.spec',
-      'launch.$': '$.item.launch',
-      'probe.$': '$.observation',
-      'running.$': '$.running',
-    };
-    const hotplug = invoke(
-      'Hotplug',
-      f.hotplug,
-      { 'runId.$': '$.runId', 'spec.$': '$.item.spec', 'launch.$': '$.item.launch', 'resume.$': '$.resume' },
-      '$.hotplug',
-    );
-    const nextBatch = new sfn.Pass(this, 'NextHotplugBatch', {
-      parameters: {
-        'runId.$': '$.runId',
-        'item.$': '$.item',
-        'observation.$': '$.observation',
-        'running.$': '$.running',
-        resume: { 'volumeId.$': '$.hotplug.value.volumeId', 'completed.$': '$.hotplug.value.cycles' },
-      },
-    });
-    const recheck = invoke(
-      'RecheckPort',
-      this.probeFunction,
-      { 'host.$': '$.item.host', mode: 'check', timeoutSeconds: 10 },
-      '$.recheck',
-    );
-    const inspectAfterHotplug = invoke(
-      'InspectAfterHotplug',
+    // One launch: launch, probe from inside the VPC at once, hot-plug cycles on reference types, judge. Any step
+    // that fails for good records the failure instead, so one launch never stops the others.
+    const recordFailure = invoke(
+      'RecordFailure',
       f.inspect,
-      { ...inspected, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
+      { ...address, 'failure.$': '$.error' },
       '$.result',
       '$.result.value',
     );
-    // Each iteration ends with its boot result alone, so the Map's output is the list of results as it is.
-    const inspect = invoke('Inspect', f.inspect, inspected, '$.result', '$.result.value');
+    const onFailure = (task: sfn.TaskStateBase) => task.addCatch(recordFailure, { resultPath: '$.error' });
+    const launch = onFailure(invoke('Launch', f.launch, address, '$.launch'));
+    const watchPort = onFailure(
+      invoke(
+        'WatchPort',
+        this.probeFunction,
+        {
+          'host.$': '$.launch.value.instance.host',
+          mode: 'watch',
+          'timeoutSeconds.$': '$.probe.timeoutSeconds',
+          'intervalMs.$': '$.probe.intervalMs',
+        },
+        '$.observation',
+      ),
+    );
+    const judged = { ...address, 'observation.$': '$.observation.value' };
+    // Each iteration ends with the launch's key and status alone, so a batch's Map result stays a few KB.
+    const inspect = onFailure(invoke('Inspect', f.inspect, judged, '$.result', '$.result.value'));
+    const hotplug = onFailure(
+      invoke(
+        'Hotplug',
+        f.hotplug,
+        { 'runId.$': '$.runId', 'instance.$': '$.launch.value.instance', 'resume.$': '$.resume' },
+        '$.hotplug',
+      ),
+    );
+    const nextBatch = new sfn.Pass(this, 'NextHotplugBatch', {
+      parameters: { 'volumeId.$': '$.hotplug.value.volumeId', 'completed.$': '$.hotplug.value.cycles' },
+      resultPath: '$.resume',
+    });
+    const recheck = onFailure(
+      invoke(
+        'RecheckPort',
+        this.probeFunction,
+        { 'host.$': '$.launch.value.instance.host', mode: 'check', timeoutSeconds: 10 },
+        '$.recheck',
+      ),
+    );
+    const inspectAfterHotplug = onFailure(
+      invoke(
+        'InspectAfterHotplug',
+        f.inspect,
+        { ...judged, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
+        '$.result',
+        '$.result.value',
+      ),
+    );
     const firstBatch = new sfn.Pass(this, 'FirstHotplugBatch', {
       result: sfn.Result.fromObject({ completed: 0 }),
       resultPath: '$.resume',
@@ -280,70 +293,100 @@ export class BootTestWorkflow extends Construct {
           .when(sfn.Condition.booleanEquals('$.hotplug.value.finished', false), nextBatch.next(hotplug))
           .otherwise(recheck.next(inspectAfterHotplug)),
       );
-    const unpack = new sfn.Pass(this, 'UnpackProbed', {
-      parameters: {
-        'runId.$': '$.runId',
-        'item.$': '$.probed.item',
-        'observation.$': '$.probed.observation.value',
-        'running.$': '$.running',
-      },
-    });
-    const checks = new sfn.Map(this, 'InspectEach', {
-      itemsPath: '$.watch.prober.probes',
+    const probed = watchPort.next(
+      new sfn.Choice(this, 'HotplugPlanned')
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.numberGreaterThan('$.launch.value.instance.hotplugCycles', 0),
+            sfn.Condition.stringEquals('$.observation.value.outcome', 'open'),
+          ),
+          hotplugLoop,
+        )
+        .otherwise(inspect),
+    );
+    const launches = new sfn.Map(this, 'LaunchEach', {
+      comment: 'Every launch of the batch at once: a batch is never larger than what a Map runs at the same time',
+      maxConcurrency: MAX_BATCH_SIZE,
+      itemsPath: '$.slots',
       itemSelector: {
         'runId.$': '$.runId',
-        'probed.$': '$$.Map.Item.Value',
-        'running.$': '$.watch.poller.running.value',
+        'batch.$': '$.batch',
+        'slot.$': '$$.Map.Item.Value',
+        'probe.$': '$.probe',
       },
-      resultPath: '$.results',
+      resultPath: sfn.JsonPath.DISCARD,
     }).itemProcessor(
-      unpack.next(
-        new sfn.Choice(this, 'HotplugPlanned')
-          .when(
-            sfn.Condition.and(
-              sfn.Condition.numberGreaterThan('$.item.spec.checks.hotplugCycles', 0),
-              sfn.Condition.stringEquals('$.observation.outcome', 'open'),
-            ),
-            hotplugLoop,
-          )
-          .otherwise(inspect),
+      launch.next(
+        new sfn.Choice(this, 'Launched')
+          .when(sfn.Condition.booleanEquals('$.launch.value.launched', true), probed)
+          .otherwise(new sfn.Succeed(this, 'NotLaunched', { outputPath: '$.launch.value.status' })),
       ),
     );
-    const cleanupRound = invoke('CleanupRound', f.cleanup, cleanupPayload, '$.cleanup');
-    const roundOutput = new sfn.Pass(this, 'RoundResults', {
-      parameters: { 'results.$': '$.results', 'notLaunched.$': '$.launch.value.notLaunched' },
+
+    const waitRunning = invoke(
+      'WaitRunning',
+      f.waitRunning,
+      { 'runId.$': '$.runId', 'batch.$': '$.batch' },
+      '$.running',
+    );
+    waitRunning.addCatch(new sfn.Pass(this, 'RunningNotWatched', { comment: 'Boots are still timed, from the port' }), {
+      resultPath: '$.error',
     });
-    const cleanupAfterRoundError = invoke('CleanupAfterRoundError', f.cleanup, cleanupPayload, '$.cleanup');
-    const round = new sfn.Parallel(this, 'Round', { outputPath: '$[0]' })
-      .branch(launch.next(watch).next(checks).next(cleanupRound).next(roundOutput))
-      .addCatch(
-        cleanupAfterRoundError.next(
-          new sfn.Fail(this, 'RoundFailed', { cause: 'a boot test round failed; its instances were terminated' }),
-        ),
-        { resultPath: '$.error' },
-      );
-    const rounds = new sfn.Map(this, 'Rounds', {
-      comment: 'Rounds run one after the other, so repeats are later boots of an image already launched once',
+    const poller = waitRunning.next(
+      new sfn.Choice(this, 'BatchSettled')
+        .when(sfn.Condition.booleanEquals('$.running.value.finished', false), waitRunning)
+        .otherwise(new sfn.Succeed(this, 'RunningWatched')),
+    );
+    const watch = new sfn.Parallel(this, 'WatchBatch', {
+      comment: 'The probes inside the VPC run beside one DescribeInstances poller outside it',
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .branch(launches)
+      .branch(poller);
+
+    const cleanupBatch = invoke('CleanupBatch', f.cleanup, { 'runId.$': '$.runId' }, undefined, '$.batch');
+    const cleanupAfterBatchError = invoke(
+      'CleanupAfterBatchError',
+      f.cleanup,
+      { 'runId.$': '$.runId', close: true },
+      '$.cleanup',
+    );
+    watch.addCatch(
+      cleanupAfterBatchError.next(
+        new sfn.Fail(this, 'BatchFailed', { cause: 'a boot test batch failed; its instances were terminated' }),
+      ),
+      { resultPath: '$.error' },
+    );
+    const slots = new sfn.Pass(this, 'Slots', {
+      parameters: {
+        'runId.$': '$.runId',
+        'batch.$': '$.batch',
+        'probe.$': '$.probe',
+        'slots.$': 'States.ArrayRange(1, $.size, 1)',
+      },
+    });
+    const batches = new sfn.Map(this, 'Batches', {
+      comment: 'Batches run one after the other, so repeats are later boots of an image already launched once',
       maxConcurrency: 1,
-      itemsPath: '$.plan.value.rounds',
+      itemsPath: '$.plan.value.batches',
       itemSelector: {
         'runId.$': '$.plan.value.runId',
-        'launches.$': '$$.Map.Item.Value.launches',
+        'batch.$': '$$.Map.Item.Index',
+        'size.$': '$$.Map.Item.Value',
         'probe.$': '$.plan.value.probe',
       },
-      resultPath: '$.rounds',
-    }).itemProcessor(round);
-    const record = invoke('Record', f.record, { 'runId.$': '$$.Execution.Name', 'rounds.$': '$.rounds' }, '$.record');
-    const finalCleanup = invoke('FinalCleanup', f.cleanup, cleanupPayload, '$.cleanup');
-    const cleanupOnError = invoke('CleanupOnError', f.cleanup, cleanupPayload, '$.cleanup');
+      resultPath: sfn.JsonPath.DISCARD,
+    }).itemProcessor(slots.next(watch).next(cleanupBatch));
+
+    const record = invoke('Record', f.record, runId, '$.record', '$.record.value');
+    const finalCleanup = invoke('FinalCleanup', f.cleanup, runId, undefined);
+    const cleanupOnError = invoke('CleanupOnError', f.cleanup, { ...runId, close: true }, '$.cleanup');
     cleanupOnError.next(
       new sfn.Fail(this, 'BootTestFailed', {
         cause: 'the boot test failed; every test instance and volume was removed',
       }),
     );
-    plan.addCatch(cleanupOnError, { resultPath: '$.error' });
-    rounds.addCatch(cleanupOnError, { resultPath: '$.error' });
-    record.addCatch(cleanupOnError, { resultPath: '$.error' });
+    for (const step of [plan, batches, finalCleanup, record]) step.addCatch(cleanupOnError, { resultPath: '$.error' });
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -351,7 +394,7 @@ export class BootTestWorkflow extends Construct {
     });
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Boots new images on Graviton and x86, measures, checks, always cleans up, records history',
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(rounds).next(record).next(finalCleanup)),
+      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(batches).next(finalCleanup).next(record)),
       timeout: Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
@@ -446,6 +489,15 @@ export class BootTestWorkflow extends Construct {
     );
 
     f.waitRunning.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    // Each launch ends its own instance once judged, so its vCPUs serve launches still waiting for the limit.
+    f.inspect.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TerminateOnlyTestInstances',
+        actions: ['ec2:TerminateInstances'],
+        resources: [arn('instance/*')],
+        conditions: resourceTags,
+      }),
+    );
 
     for (const name of ['hotplug', 'inspect'] as const)
       f[name].addToRolePolicy(
@@ -504,6 +556,10 @@ export class BootTestWorkflow extends Construct {
       );
 
     this.history.grant(f.record, 'dynamodb:PutItem', 'dynamodb:Query');
+    // Each step writes whole items of its own (a plan, an outcome, a sighting, a result) and reads by key range.
+    for (const fn of [f.plan, f.launch, f.waitRunning, f.inspect, f.record])
+      this.runs.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem');
+    this.runs.grant(f.cleanup, 'dynamodb:PutItem');
     props.notifications.alarms.grantPublish(f.record);
     props.notifications.alarms.grantPublish(this.sweepFunction);
     for (const fn of [f.record, this.sweepFunction])

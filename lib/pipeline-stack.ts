@@ -23,6 +23,7 @@ export const STACK_OUTPUTS = {
   pruneStateMachine: 'PruneStateMachineArn',
   bootHistoryTable: 'BootHistoryTableName',
   publishLedgerTable: 'PublishLedgerTableName',
+  bootRunTable: 'BootRunTableName',
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
 } as const;
@@ -83,6 +84,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.pruneStateMachine]: this.prune.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.bootHistoryTable]: this.bootTest.history.tableName,
       [STACK_OUTPUTS.publishLedgerTable]: this.publish.ledger.tableName,
+      [STACK_OUTPUTS.bootRunTable]: this.bootTest.runs.tableName,
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
     });

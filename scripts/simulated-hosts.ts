@@ -56,12 +56,25 @@ export class SimulatedHosts implements PortProbe {
   }
 }
 
-/** A loopback port nobody listens on: connecting to it is refused, as a booting host's closed port 22 is. */
-function freeLoopbackPort(): Promise<number> {
+// Below Linux's ephemeral range (32768-60999): the probe's own connections, hundreds a second, take their local
+// ports from that range, and one of them could sit on a host's port before the host opens it. Each process starts
+// at its own place in the range, so parallel test workers seldom meet.
+const PRIVATE_PORTS = { first: 20_000, count: 12_000 } as const;
+let nextPort = PRIVATE_PORTS.first + ((process.pid * 7919) % PRIVATE_PORTS.count);
+
+function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A loopback port nobody listens on: connecting to it is refused, as a booting host's closed port 22 is. */
+async function freeLoopbackPort(): Promise<number> {
+  for (;;) {
+    const port = nextPort;
+    nextPort = PRIVATE_PORTS.first + ((nextPort - PRIVATE_PORTS.first + 1) % PRIVATE_PORTS.count);
+    if (await canListen(port)) return port;
+  }
 }

@@ -1,15 +1,19 @@
 import type { Command } from 'commander';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
+import { BootRunTable, completedResult } from '../../lambdas/aws/boot/runs';
 import { BOOT_ENV } from '../../lambdas/boot/schemas';
 import type { BootHistoryRow, BootRunResult } from '../../lambdas/core/boot/result';
 import { ConfigError, PipelineError } from '../../lambdas/core/errors';
 import { describeFailure } from '../../bin/local/engine';
+import type { LocalPipeline } from '../../bin/local/pipeline';
 import type { CliContext } from '../cli/context';
 import { formatOutput, renderTable } from '../cli/output';
 import { openPipeline } from '../cli/pipeline';
 
 /** Environment variable naming the boot history table for `boot-history` and `boot-test --record`. */
 export const HISTORY_TABLE_ENV = 'AMI_PIPELINE_BOOT_HISTORY_TABLE';
+/** Environment variable naming the run table `boot-test` keeps a run's plans and results in, without a stack. */
+export const RUN_TABLE_ENV = 'AMI_PIPELINE_BOOT_RUN_TABLE';
 
 const list = (value: string, previous: string[] = []) => [...previous, ...value.split(',').filter(Boolean)];
 const seconds = (value: number | undefined) => (value === undefined ? 'never' : value.toFixed(3));
@@ -23,6 +27,7 @@ interface BootTestOptions {
   readonly runId?: string;
   readonly record?: boolean;
   readonly table?: string;
+  readonly runTable?: string;
 }
 
 /** `ami-pipeline boot-test` and `ami-pipeline boot-history`: the boot test run in-process, and its history. */
@@ -40,6 +45,10 @@ export function registerBootTest(program: Command, context: () => CliContext): v
     .option('--run-id <id>', 'tags and client tokens of this run (default: cli-<timestamp>)')
     .option('--record', 'store the results in the boot history table and compare with earlier weeks')
     .option('--table <name>', `boot history table (default: $${HISTORY_TABLE_ENV})`)
+    .option(
+      '--run-table <name>',
+      `table for the run's plans and results (default: the deployed stack's, or $${RUN_TABLE_ENV})`,
+    )
     .action(async (options: BootTestOptions) => {
       const ctx = context();
       if (!options.subnet?.length || !options.securityGroup?.length)
@@ -57,6 +66,7 @@ export function registerBootTest(program: Command, context: () => CliContext): v
           .toISOString()
           .replace(/[^0-9]/g, '')
           .slice(0, 14)}`;
+      const namedRunTable = options.runTable ?? process.env[RUN_TABLE_ENV];
       // The stack's boot test workflow on this machine: its probe function opens TCP connections from here.
       const pipeline = await openPipeline(ctx, {
         environment: {
@@ -64,8 +74,14 @@ export function registerBootTest(program: Command, context: () => CliContext): v
           [BOOT_ENV.securityGroups]: options.securityGroup.join(','),
           [BOOT_ENV.network]: 'operator',
           [BOOT_ENV.historyTable]: table,
+          ...(namedRunTable ? { [BOOT_ENV.runTable]: namedRunTable } : {}),
         },
       });
+      const runTable = new BootRunTable(
+        ctx.clients.dynamodb(ctx.config.buildRegion),
+        namedRunTable ?? runTableOf(pipeline),
+        pipeline.engine.clock,
+      );
       const report = await pipeline.bootTest(
         {
           imageIds: options.ami,
@@ -74,15 +90,16 @@ export function registerBootTest(program: Command, context: () => CliContext): v
         },
         runId,
       ).done;
-      const output = (report.output ?? {}) as {
-        rounds?: { results: BootRunResult[]; notLaunched: BootRunResult[] }[];
-        record?: { value?: { regressions?: string[] } };
-      };
-      const results = (output.rounds ?? []).flatMap((round) => [...round.results, ...round.notLaunched]);
+      // The execution carries counts only; the results are in the run table (absent when Plan itself failed).
+      const run = await runTable.run(runId).catch(() => undefined);
+      const results = run ? (await runTable.launches(runId)).flatMap((record) => completedResult(record) ?? []) : [];
+      const regressions = run?.regressions ?? [];
+      const skippedImages = run?.skippedImages ?? [];
       ctx.print(
-        formatOutput(ctx.output, report, () =>
+        formatOutput(ctx.output, { execution: report, results, regressions, skippedImages }, () =>
           [
-            renderResults(results, output.record?.value?.regressions ?? []),
+            renderResults(results, regressions),
+            ...skippedImages.map((s) => `skipped ${s.imageId}: ${s.reason}`),
             ...(report.status === 'SUCCEEDED'
               ? []
               : ['', `boot test ${report.status.toLowerCase()}: ${report.error} ${report.cause ?? ''}`]),
@@ -108,6 +125,19 @@ export function registerBootTest(program: Command, context: () => CliContext): v
       );
       ctx.print(formatOutput(ctx.output, rows, renderHistory));
     });
+}
+
+/** The deployed (or locally made) stack's run table; without one, the operator has to name a table. */
+function runTableOf(pipeline: LocalPipeline): string {
+  try {
+    const name = pipeline.bootRunTable;
+    if (name && !name.includes('{')) return name;
+  } catch {
+    // Not deployed here: the output cannot be resolved.
+  }
+  throw new ConfigError(
+    `boot-test keeps a run's plans and results in the stack's run table: deploy the stack, or name a table with --run-table or ${RUN_TABLE_ENV}`,
+  );
 }
 
 function historyTableName(table: string | undefined): string {

@@ -9,7 +9,14 @@ import type { Clock } from '../../lambdas/shared/invocation';
 import { addPipeline } from '../../lib/app';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import { deployLocally, resolveValue, type StackDeployment } from './deployment';
-import { type EngineLimits, type EventLog, type ExecutionReport, LocalEngine, type LocalExecution } from './engine';
+import {
+  type EngineLimits,
+  type EventLog,
+  type ExecutionReport,
+  LocalEngine,
+  type LocalEngineOptions,
+  type LocalExecution,
+} from './engine';
 import { localStepFunctionsPlugin } from './sfn-api';
 import type { StackFunction, StackTemplate } from './template';
 
@@ -77,6 +84,8 @@ export interface LocalPipelineOptions {
   readonly logSink?: (functionId: string, line: string) => void;
   readonly onEvent?: (execution: LocalExecution, event: EventLog) => void;
   readonly coldStartMs?: number;
+  /** Handlers by entry instead of the entry's file, e.g. a real handler run under a test's own clock. */
+  readonly handlers?: LocalEngineOptions['handlers'];
 }
 
 /**
@@ -119,6 +128,7 @@ export class LocalPipeline {
       logSink: options.logSink,
       onEvent: options.onEvent,
       coldStartMs: options.coldStartMs,
+      handlers: options.handlers,
     });
     return new LocalPipeline(options.config, template, deployment, engine, clients);
   }
@@ -141,6 +151,11 @@ export class LocalPipeline {
 
   get bootHistoryTable(): string {
     return this.output(STACK_OUTPUTS.bootHistoryTable);
+  }
+
+  /** The table where each boot test run keeps its plans and results. */
+  get bootRunTable(): string {
+    return this.output(STACK_OUTPUTS.bootRunTable);
   }
 
   /** Starts the publish workflow with the input its schedule gives, or a manual one. */

@@ -84,6 +84,12 @@ export class RateLimiter {
     return bucket.take();
   }
 
+  /** Milliseconds between two calls of `action` at its bucket's sustained rate (0 when the rate is unbounded). */
+  intervalMs(action: string): number {
+    const spec = this.specs[action] ?? this.specs.nonMutating ?? EC2_THROTTLE_BUCKETS.nonMutating!;
+    return Number.isFinite(spec.perSecond) && spec.perSecond > 0 ? 1000 / spec.perSecond : 0;
+  }
+
   /** Runs `call` once a token is available. */
   async run<T>(region: string, action: string, call: () => Promise<T>): Promise<T> {
     await this.take(region, action);

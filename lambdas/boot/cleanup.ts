@@ -1,14 +1,18 @@
 import { z } from 'zod';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
-import { currentInvocation } from '../shared/invocation';
 import { cleanupRun } from '../aws/boot/cleanup';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-import { runId } from './schemas';
+import { runId, runTableFromEnv } from './schemas';
 
-const eventSchema = z.object({ runId });
+const eventSchema = z.object({
+  runId,
+  /** Set on the Catch paths: the run is closed first, so a poller still watching one of its batches stops. */
+  close: z.boolean().default(false),
+});
 
 const logger = new Logger({ service: 'boot-cleanup' });
 
@@ -20,6 +24,7 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'boot-cleanup');
   const config = configFromEnv();
   const region = config.buildRegion;
+  if (input.close) await runTableFromEnv(clients, region, clock).close(input.runId);
   const report = await cleanupRun(clients.ec2(region), limiter, clock, region, config.managedTag, input.runId, {
     cycleTimeoutMs: 300_000,
     pollMs: 2000,

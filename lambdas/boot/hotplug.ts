@@ -1,18 +1,17 @@
 import { z } from 'zod';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
-import { currentInvocation } from '../shared/invocation';
 import { hotplugCheck } from '../aws/boot/checks';
 import { bootTestTags, fetchConsoleText } from '../aws/boot/instances';
+import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { classifyConsole, consoleFails } from '../core/boot/console';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-import { launchedInstance, launchSpec, runId } from './schemas';
+import { launchedTarget, runId } from './schemas';
 
 const eventSchema = z.object({
   runId,
-  spec: launchSpec(),
-  launch: launchedInstance(),
+  instance: launchedTarget,
   /** The state machine starts with `{ completed: 0 }` and carries the kept volume between batches. */
   resume: z.object({ volumeId: z.string().optional(), completed: z.number().int().min(0) }),
 });
@@ -31,13 +30,12 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const ec2 = clients.ec2(region);
-  const { instanceId, availabilityZone } = input.launch;
-  const instanceType = input.spec.instanceType;
+  const { instanceId, availabilityZone, instanceType } = input.instance;
   const result = await hotplugCheck(ec2, limiter, clock, region, {
     instanceId,
-    availabilityZone: availabilityZone ?? '',
-    cycles: input.spec.checks.hotplugCycles,
-    tags: bootTestTags(config.managedTag, input.runId, input.spec),
+    availabilityZone,
+    cycles: input.instance.hotplugCycles,
+    tags: bootTestTags(config.managedTag, input.runId, input.instance),
     cycleTimeoutMs: 90_000,
     pollMs: 1000,
     resume: input.resume.volumeId ? { volumeId: input.resume.volumeId, completed: input.resume.completed } : undefined,

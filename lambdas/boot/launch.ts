@@ -1,38 +1,77 @@
 import { z } from 'zod';
+import { bootTestTags, type LaunchOutcome, launchWithinLimits, limitWait } from '../aws/boot/instances';
+import { notLaunched } from '../aws/boot/run';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
-import { currentInvocation } from '../shared/invocation';
-import { launchRound, notLaunched } from '../aws/boot/run';
+import type { LaunchSpec } from '../core/boot/plan';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-import { bootNetworkFromEnv, launchSpec, runId } from './schemas';
+import { bootNetworkFromEnv, launchAddress, runTableFromEnv } from './schemas';
 
-const eventSchema = z.object({ runId, launches: z.array(launchSpec()).min(1) });
+const eventSchema = z.object(launchAddress);
 
 const logger = new Logger({ service: 'boot-launch' });
+/** Time kept for a last RunInstances (with the SDK's retries) and for recording it. */
+const LAUNCH_MARGIN_MS = 90_000;
 
-/** Launches one round of test instances into the test subnets; capacity refusals come back as skipped. */
+/** What the next states of the Map iteration need of a launch: the probe's target and the checks planned. */
+function forNextStates(spec: LaunchSpec, outcome: LaunchOutcome) {
+  if (outcome.status !== 'launched') return { launched: false, status: outcome.status };
+  return {
+    launched: true,
+    instance: {
+      instanceId: outcome.instanceId,
+      host: outcome.privateIp ?? '',
+      availabilityZone: outcome.availabilityZone ?? '',
+      instanceType: spec.instanceType,
+      imageId: spec.imageId,
+      seriesKey: spec.seriesKey,
+      hotplugCycles: spec.checks.hotplugCycles,
+    },
+  };
+}
+
+/**
+ * Launches one planned instance, read from the run table by its batch and slot, and records what RunInstances did.
+ * Launches of a batch start together, so each waits its turn in RunInstances' 2-per-second bucket; a launch refused
+ * for the account's vCPU limit waits for other test instances to end, then is skipped, never failed.
+ */
 export async function handler(event: unknown) {
   const clients = invocationClients();
   const limiter = invocationLimiter();
-  const clock = currentInvocation().clock;
+  const invocation = currentInvocation();
+  const clock = invocation.clock;
   const input = parseEvent(eventSchema, event, 'boot-launch');
   const config = configFromEnv();
+  const region = config.buildRegion;
   const network = bootNetworkFromEnv();
-  const ec2 = clients.ec2(config.buildRegion);
-  const outcomes = await launchRound(config, ec2, limiter, clock, input.runId, input.launches, network);
-  const launched = input.launches.flatMap((spec, i) => {
-    const launch = outcomes[i]!;
-    return launch.status === 'launched' ? [{ spec, launch, host: launch.privateIp ?? '' }] : [];
-  });
-  const notStarted = input.launches.flatMap((spec, i) =>
-    outcomes[i]!.status === 'launched' ? [] : [notLaunched(spec, outcomes[i]!, network.kind)],
+  const runs = runTableFromEnv(clients, region, clock);
+  const record = await runs.launch(input.runId, input);
+  // A retried invocation after the launch was recorded: the same instance, never a second one.
+  if (record.outcome) return forNextStates(record.spec, record.outcome);
+  await clock.sleep((input.slot - 1) * limiter.intervalMs('RunInstances'));
+  const outcome = await launchWithinLimits(
+    clients.ec2(region),
+    limiter,
+    clock,
+    record.spec,
+    network,
+    bootTestTags(config.managedTag, input.runId, record.spec),
+    // Never past the function's own timeout: a launch still refused then is skipped, not timed out.
+    limitWait(
+      Math.max(0, Math.min(config.bootTest.vcpuWaitSeconds * 1000, invocation.remainingMs() - LAUNCH_MARGIN_MS)),
+    ),
   );
-  logger.info('round launched', {
-    region: config.buildRegion,
+  await runs.setOutcome(input.runId, input, outcome);
+  if (outcome.status !== 'launched')
+    await runs.setResult(input.runId, input, notLaunched(record.spec, outcome, network.kind));
+  logger.info('instance launched', {
+    region,
     runId: input.runId,
-    launched: launched.length,
-    notLaunched: notStarted.map((r) => ({ key: r.key, status: r.status, reason: r.reason })),
+    key: record.spec.key,
+    status: outcome.status,
+    reason: outcome.reason,
   });
-  return { launched, notLaunched: notStarted, instanceIds: launched.map((l) => l.launch.instanceId) };
+  return forNextStates(record.spec, outcome);
 }

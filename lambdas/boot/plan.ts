@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { planRun } from '../aws/boot/run';
+import { batchLaunches, HISTORY_EVENT_BUDGET, historyEventEstimate } from '../core/boot/plan';
+import { ConfigError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-import { runId } from './schemas';
+import { runId, runTableFromEnv } from './schemas';
 
 const eventSchema = z.object({
   runId,
@@ -18,27 +21,50 @@ const eventSchema = z.object({
 
 const logger = new Logger({ service: 'boot-plan' });
 
-/** Plans a boot test run: which image boots on which instance type, round by round. */
+/**
+ * Plans a boot test run and stores the plan in the run table; the state machine gets only the run id and the size
+ * of each batch, so what it carries does not grow with the number of images.
+ */
 export async function handler(event: unknown) {
   const clients = invocationClients();
   const limiter = invocationLimiter();
+  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-plan');
   const config = configFromEnv();
-  const { plan, skippedImages } = await planRun(config, clients, limiter, config.buildRegion, {
+  const region = config.buildRegion;
+  const { plan, skippedImages } = await planRun(config, clients, limiter, region, {
     runId: input.runId,
     ...input.request,
   });
+  const batches = batchLaunches(plan.rounds);
+  const batchSizes = batches.map((b) => b.length);
+  const events = historyEventEstimate({
+    batchSizes,
+    checkedLaunches: batches.flat().filter((l) => l.checks.hotplugCycles > 0).length,
+    hotplugCycles: config.bootTest.hotplugCycles,
+  });
+  // Past 25,000 events Step Functions ends the execution where no Catch runs: refuse before launching anything.
+  if (events > HISTORY_EVENT_BUDGET)
+    throw new ConfigError(
+      `${batches.flat().length} launches in ${batchSizes.length} batches need about ${events} history events, more than one execution holds (${HISTORY_EVENT_BUDGET}); test fewer images, types or runs per execution`,
+    );
+  await runTableFromEnv(clients, region, clock).putPlan(
+    { runId: input.runId, request: input.request, skippedImages, batchSizes, plannedAt: clock.now() },
+    batches,
+  );
   logger.info('boot test planned', {
-    region: config.buildRegion,
+    region,
     runId: input.runId,
     rounds: plan.rounds.length,
-    launches: plan.rounds.flat().length,
+    batches: batchSizes,
+    launches: batches.flat().length,
     skippedImages,
   });
   return {
     runId: input.runId,
-    rounds: plan.rounds.map((launches) => ({ launches })),
-    skippedImages,
+    batches: batchSizes,
+    launches: batches.flat().length,
+    skippedImages: skippedImages.length,
     probe: {
       timeoutSeconds: Math.min(config.bootTest.timeoutSeconds, 840),
       intervalMs: config.bootTest.probeIntervalMs,

@@ -1,62 +1,67 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import { invocationClients } from '../aws/runtime';
-import { currentInvocation, invocationEnv } from '../shared/invocation';
 import { DynamoBootHistory } from '../aws/boot/history';
-import { recordResults } from '../aws/boot/run';
+import { recordResults, stepFailed } from '../aws/boot/run';
+import { completedResult } from '../aws/boot/runs';
+import { invocationClients } from '../aws/runtime';
+import type { BootStatus } from '../core/boot/result';
 import { snsSubject } from '../core/sns';
 import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
+import { currentInvocation, invocationEnv } from '../shared/invocation';
 import { Logger, writeLogLine } from '../shared/logger';
-import { BOOT_ENV, bootRunResult, runId } from './schemas';
+import { BOOT_ENV, bootNetworkFromEnv, runId, runTableFromEnv } from './schemas';
 
-const eventSchema = z.object({
-  runId,
-  rounds: z.array(z.object({ results: z.array(bootRunResult()), notLaunched: z.array(bootRunResult()) })),
-});
+const eventSchema = z.object({ runId });
 
 const logger = new Logger({ service: 'boot-record' });
 
-/** Records a run's results as history rows and metrics, and alerts on boot time regressions. */
+/**
+ * Reads a run's results back from the run table, records them as history rows and metrics, and alerts on boot time
+ * regressions. Returns counts only: the results stay in the run table, where the operator's CLI reads them.
+ */
 export async function handler(event: unknown) {
   const clients = invocationClients();
   const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-record');
   const config = configFromEnv();
   const region = config.buildRegion;
+  const network = bootNetworkFromEnv().kind;
+  const runs = runTableFromEnv(clients, region, clock);
   // The stack always names its table; an operator's local run without one measures without recording.
   const table = invocationEnv()[BOOT_ENV.historyTable];
   const history = table ? new DynamoBootHistory(clients.dynamodb(region), table) : undefined;
-  const results = input.rounds.flatMap((round) => [...round.results, ...round.notLaunched]);
+  const results = (await runs.launches(input.runId)).map(
+    (record) =>
+      completedResult(record) ??
+      stepFailed(record.spec, record.outcome, network, 'no result was recorded for this launch'),
+  );
   const { rows, regressions } = await recordResults(
     { config, history, now: new Date(clock.now()), logger, emitMetric: (line) => writeLogLine(line) },
     input.runId,
     results,
   );
-  if (regressions.length)
+  const messages = regressions.map((r) => r.message ?? r.reason);
+  await runs.setRegressions(input.runId, messages);
+  if (messages.length)
     await clients.sns(region).send(
       new PublishCommand({
         TopicArn: requiredEnv(BOOT_ENV.alarmTopic),
         Subject: snsSubject(`${config.notifications.subjectPrefix} boot time regression`),
-        Message: regressions.map((r) => r.message).join('\n'),
+        Message: messages.join('\n'),
       }),
     );
-  const failed = rows.filter((r) => r.status === 'failed' || r.status === 'timeout');
-  logger.info('boot test recorded', {
-    region,
-    runId: input.runId,
+  const count = (status: BootStatus) => results.filter((r) => r.status === status).length;
+  const summary = {
+    launches: results.length,
     rows: rows.length,
-    failed: failed.length,
-    regressions: regressions.length,
-  });
-  return {
-    rows: rows.map((r) => ({
-      series: r.seriesKey,
-      instanceType: r.instanceType,
-      status: r.status,
-      bootSeconds: r.median.bootSeconds,
-      reason: r.reason,
-    })),
-    regressions: regressions.map((r) => r.message),
+    passed: count('passed'),
+    failed: count('failed'),
+    timeout: count('timeout'),
+    skipped: count('skipped'),
+    inconclusive: count('inconclusive'),
+    regressions: messages.length,
   };
+  logger.info('boot test recorded', { region, runId: input.runId, ...summary });
+  return summary;
 }

@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { LaunchSpec } from '../core/boot/plan';
 import type { BootRunResult, CheckResult, ProbeObservation } from '../core/boot/result';
-import type { LaunchedInstance } from '../aws/boot/run';
 import { ConfigError } from '../core/errors';
 import { requiredEnv } from '../shared/env';
 import { invocationEnv } from '../shared/invocation';
 import type { BootNetworkConfig } from '../aws/boot/instances';
+import { BootRunTable } from '../aws/boot/runs';
+import type { ClientFactory } from '../aws/clients';
+import type { Clock } from '../aws/rate-limiter';
 
 const hasKeys =
   <T>(what: string, ...keys: string[]) =>
@@ -25,11 +27,22 @@ export const launchSpec = hasKeys<LaunchSpec>(
   'clientToken',
   'checks',
 );
-export const launchedInstance = hasKeys<LaunchedInstance>(
-  'a launched instance',
-  'instanceId',
-  'runInstancesReturnedAt',
-);
+/** A planned launch as the state machine names it: the run, the batch (0-based) and the slot in it (1-based). */
+export const launchAddress = {
+  runId,
+  batch: z.number().int().min(0),
+  slot: z.number().int().min(1).max(999),
+};
+/** What the Map iteration carries of a launched instance: the probe's target and what the checks need. */
+export const launchedTarget = z.object({
+  instanceId: z.string().regex(/^i-[0-9a-f]+$/),
+  host: z.string(),
+  availabilityZone: z.string(),
+  instanceType: z.string(),
+  imageId: z.string(),
+  seriesKey: z.string(),
+  hotplugCycles: z.number().int().min(0),
+});
 export const probeObservation = hasKeys<ProbeObservation>('a probe observation', 'outcome', 'startedAt');
 export const checkResult = hasKeys<CheckResult>('a check result', 'name', 'passed', 'reason');
 export const bootRunResult = hasKeys<BootRunResult>('a boot result', 'key', 'status', 'seriesKey', 'instanceType');
@@ -40,6 +53,7 @@ export const BOOT_ENV = {
   securityGroups: 'BOOT_SECURITY_GROUP_IDS',
   network: 'BOOT_NETWORK',
   historyTable: 'BOOT_HISTORY_TABLE',
+  runTable: 'BOOT_RUN_TABLE',
   alarmTopic: 'ALARM_TOPIC_ARN',
 } as const;
 
@@ -56,4 +70,9 @@ export function bootNetworkFromEnv(
     subnetIds: requiredEnv(BOOT_ENV.subnets, env).split(','),
     securityGroupIds: requiredEnv(BOOT_ENV.securityGroups, env).split(','),
   };
+}
+
+/** The run table the stack made, where a run's plans and results live between its steps. */
+export function runTableFromEnv(clients: ClientFactory, region: string, clock: Clock): BootRunTable {
+  return new BootRunTable(clients.dynamodb(region), requiredEnv(BOOT_ENV.runTable), clock);
 }

@@ -1,34 +1,44 @@
 import { z } from 'zod';
+import { watchBatchRunning } from '../aws/boot/instances';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
-import { currentInvocation } from '../shared/invocation';
-import { waitUntilRunning } from '../aws/boot/instances';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
+import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
+import { launchAddress, runTableFromEnv } from './schemas';
 
-const eventSchema = z.object({ instanceIds: z.array(z.string().regex(/^i-[0-9a-f]+$/)) });
+const eventSchema = z.object({ runId: launchAddress.runId, batch: launchAddress.batch });
 
 const logger = new Logger({ service: 'boot-wait-running' });
-const POLL_MS = 1000;
+/** Two DescribeInstances calls a second per batch, whatever its size: a tenth of EC2's non-mutating bucket. */
+const POLL_MS = 500;
+/** An invocation hands over to the next one this long before its timeout. */
+const HANDOVER_MS = 60_000;
 
-/** Polls pending -> running for all of a round's instances, one DescribeInstances call per poll. */
+/**
+ * Watches pending -> running for the instances of one batch while their probes run, one DescribeInstances call per
+ * poll for all of them, and records when each was first seen running. Ends when the batch has settled, or hands
+ * over to a next invocation before its own timeout (`finished: false`).
+ */
 export async function handler(event: unknown) {
   const clients = invocationClients();
   const limiter = invocationLimiter();
-  const clock = currentInvocation().clock;
+  const invocation = currentInvocation();
+  const clock = invocation.clock;
   const input = parseEvent(eventSchema, event, 'boot-wait-running');
   const config = configFromEnv();
-  const ec2 = clients.ec2(config.buildRegion);
-  const timeoutMs = Math.min(config.bootTest.timeoutSeconds, 840) * 1000;
-  const watch = await waitUntilRunning(ec2, limiter, clock, config.buildRegion, input.instanceIds, {
-    intervalMs: POLL_MS,
-    timeoutMs,
-  });
-  logger.info('instances running', {
-    region: config.buildRegion,
-    running: watch.runningAt.size,
-    gaveUp: Object.fromEntries(watch.gaveUp),
-    polls: watch.polls,
-  });
-  return { runningAt: Object.fromEntries(watch.runningAt), gaveUp: Object.fromEntries(watch.gaveUp) };
+  const region = config.buildRegion;
+  const remaining = invocation.remainingMs();
+  const stopAt = clock.now() + (Number.isFinite(remaining) ? Math.max(POLL_MS, remaining - HANDOVER_MS) : 840_000);
+  const watch = await watchBatchRunning(
+    clients.ec2(region),
+    limiter,
+    clock,
+    region,
+    runTableFromEnv(clients, region, clock),
+    input,
+    { pollMs: POLL_MS, stopAt },
+  );
+  logger.info('batch watched', { region, runId: input.runId, batch: input.batch, ...watch });
+  return watch;
 }

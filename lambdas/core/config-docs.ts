@@ -37,6 +37,8 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'bootTest.internetAccess': 'Give test instances outbound-only internet access instead of isolated subnets',
   'bootTest.stopCheck': 'Time a clean stop through the API on the reference instance type of each architecture',
   'bootTest.hotplugCycles': 'EBS attach/detach cycles on the reference instance type (0 turns the check off)',
+  'bootTest.vcpuWaitSeconds':
+    "How long a launch refused for the account's vCPU limit waits for other test instances to end before it is reported skipped",
   'bootTest.regression.weeks': 'Previous weeks whose median a result is compared with',
   'bootTest.regression.ratio': 'A boot slower than the median by this factor (and the absolute delta) is a regression',
   'bootTest.regression.absoluteSeconds':

@@ -188,6 +188,8 @@ export const configSchema = z
         internetAccess: z.boolean().default(false),
         stopCheck: z.boolean().default(true),
         hotplugCycles: z.number().int().min(0).max(200).default(10),
+        /** A launch refused for the account's vCPU limit retries this long while other test instances end. */
+        vcpuWaitSeconds: z.number().int().min(0).max(780).default(600),
         regression: z
           .strictObject({
             weeks: z.number().int().min(1).max(52).default(8),

@@ -77,6 +77,7 @@ export interface SimSubnet {
   readonly region: string;
   /** The first three octets of its addresses, e.g. `172.31.16`. */
   readonly prefix: string;
+  /** The lowest host number EC2 hands out in it (a /24: 4-254, the first four and the last being reserved). */
   nextHost: number;
 }
 
@@ -233,16 +234,33 @@ export class InstanceModel {
     return regions.flatMap((r) => [...r.volumes.values()]);
   }
 
-  /** The instance answering at a private address, for the simulated port probe. */
-  hostAt(ip: string): ProbedHost | undefined {
-    for (const region of this.regions.values()) {
-      for (const instance of region.instances.values()) {
-        if (instance.privateIp !== ip) continue;
-        const down = [instance.stopRequestedAt, instance.terminateRequestedAt].filter((t) => t !== undefined);
-        return { truth: instance.truth, downAt: down.length ? Math.min(...down) : undefined };
-      }
+  /**
+   * A private address of the subnet that no instance holds: a terminated instance gives its address back, so a /24
+   * serves any number of launches over time, but at most 251 instances at once (InsufficientFreeAddressesInSubnet).
+   */
+  private freeAddress(state: { instances: Map<string, SimInstance> }, subnet: SimSubnet, now: number): string {
+    const held = new Set<string>();
+    for (const instance of state.instances.values())
+      if (instance.subnet === subnet && instanceStateAt(instance, now) !== 'terminated') held.add(instance.privateIp);
+    for (let host = subnet.nextHost; host <= 254; host++) {
+      const ip = `${subnet.prefix}.${host}`;
+      if (!held.has(ip)) return ip;
     }
-    return undefined;
+    return fault(
+      'InsufficientFreeAddressesInSubnet',
+      `There are not enough free addresses in subnet '${subnet.subnetId}' to satisfy the requested number of instances.`,
+    );
+  }
+
+  /** The instance answering at a private address now (the latest to hold it), for the simulated port probe. */
+  hostAt(ip: string): ProbedHost | undefined {
+    let holder: SimInstance | undefined;
+    for (const region of this.regions.values())
+      for (const instance of region.instances.values())
+        if (instance.privateIp === ip && (!holder || instance.seq > holder.seq)) holder = instance;
+    if (!holder) return undefined;
+    const down = [holder.stopRequestedAt, holder.terminateRequestedAt].filter((t) => t !== undefined);
+    return { truth: holder.truth, downAt: down.length ? Math.min(...down) : undefined };
   }
 
   /** Billable seconds per instance type: from `running` until a stop or terminate was asked for (or `now`). */
@@ -390,7 +408,7 @@ export class InstanceModel {
         imageId: image.imageId,
         architecture: image.architecture,
         subnet,
-        privateIp: `${subnet.prefix}.${subnet.nextHost++}`,
+        privateIp: this.freeAddress(state, subnet, now),
         securityGroupIds: [...(input.SecurityGroupIds ?? [])],
         clientToken: input.ClientToken,
         metadataOptions: { ...input.MetadataOptions },

@@ -168,7 +168,7 @@ describe('boot test workflow with default configuration', () => {
 
     test('are configured with the test subnets, security group, network kind, table and alarm topic', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: 'boot test: launch test instances',
+        Description: 'boot test: launch a test instance',
         Environment: {
           Variables: Match.objectLike({
             BOOT_SUBNET_IDS: Match.anyValue(),
@@ -222,7 +222,8 @@ describe('boot test workflow with default configuration', () => {
         'ec2:GetConsoleOutput',
       ];
       const relevant = all.filter((s) => actions(s).some((a) => guarded.includes(a)));
-      expect(relevant.filter((s) => actions(s).includes('ec2:TerminateInstances'))).toHaveLength(2);
+      // The cleanup, the sweeper, and the judge that ends each instance once its boot is recorded.
+      expect(relevant.filter((s) => actions(s).includes('ec2:TerminateInstances'))).toHaveLength(3);
       for (const statement of relevant)
         expect(statement.Condition).toEqual({
           StringEquals: { 'aws:ResourceTag/ami-pipeline:managed-by': 'ami-pipeline' },
@@ -235,32 +236,73 @@ describe('boot test workflow with default configuration', () => {
   });
 
   describe('state machine', () => {
-    const states = allStates(definition(template).States);
+    const top = definition(template).States;
+    const states = allStates(top);
     const cleanups = Object.entries(states).filter(([name]) => name.startsWith('Cleanup') || name === 'FinalCleanup');
+    const catches = Object.entries(states).flatMap(([name, state]) => (state.Catch ?? []).map((c) => [name, c.Next]));
 
-    test('every Catch path goes through a cleanup that terminates and deletes by the run tag', () => {
-      const catches = Object.entries(states).flatMap(([name, state]) => (state.Catch ?? []).map((c) => [name, c.Next]));
+    test('every Catch path of the run goes through a cleanup that closes the run, then terminates and deletes by tag', () => {
       expect(catches).toEqual(
         expect.arrayContaining([
           ['Plan', 'CleanupOnError'],
-          ['Rounds', 'CleanupOnError'],
-          ['Round', 'CleanupAfterRoundError'],
+          ['Batches', 'CleanupOnError'],
+          ['FinalCleanup', 'CleanupOnError'],
           ['Record', 'CleanupOnError'],
+          ['WatchBatch', 'CleanupAfterBatchError'],
         ]),
       );
-      for (const [, next] of catches)
-        expect(states[next!]!.Parameters!.Payload).toEqual({ 'runId.$': '$$.Execution.Name' });
-      for (const [, state] of cleanups) expect(state.Parameters!.Payload).toEqual({ 'runId.$': '$$.Execution.Name' });
+      expect(states.CleanupOnError!.Parameters!.Payload).toEqual({ 'runId.$': '$$.Execution.Name', close: true });
+      expect(states.CleanupAfterBatchError!.Parameters!.Payload).toEqual({ 'runId.$': '$.runId', close: true });
       expect(states.CleanupOnError!.Next).toBe('BootTestFailed');
-      expect(states.CleanupRound!.Next).toBe('RoundResults');
+      expect(states.CleanupAfterBatchError!.Next).toBe('BatchFailed');
+      expect(states.CleanupBatch!.Parameters!.Payload).toEqual({ 'runId.$': '$.runId' });
+      expect(cleanups.map(([name]) => name).sort()).toEqual([
+        'CleanupAfterBatchError',
+        'CleanupBatch',
+        'CleanupOnError',
+        'FinalCleanup',
+      ]);
     });
 
-    test('probes inside the VPC run alongside the DescribeInstances poller, in a Parallel state', () => {
-      const watch = states.WatchBoot!;
+    test('a launch step that fails for good is recorded as that launch’s failure, and the others go on', () => {
+      const launchSteps = ['Launch', 'WatchPort', 'Hotplug', 'RecheckPort', 'Inspect', 'InspectAfterHotplug'];
+      for (const step of launchSteps) expect(catches).toContainEqual([step, 'RecordFailure']);
+      expect(states.RecordFailure!.Parameters!.Payload).toEqual({
+        'runId.$': '$.runId',
+        'batch.$': '$.batch',
+        'slot.$': '$.slot',
+        'failure.$': '$.error',
+      });
+    });
+
+    test('passes ids between states: a launch is named by run, batch and slot, and its plan stays in the run table', () => {
+      const batches = top.Batches as unknown as { MaxConcurrency: number; ItemsPath: string; ItemSelector: unknown };
+      expect(batches.MaxConcurrency).toBe(1);
+      expect(batches.ItemsPath).toBe('$.plan.value.batches');
+      const launches = states.LaunchEach as unknown as { MaxConcurrency: number; ItemSelector: unknown };
+      expect(launches.MaxConcurrency).toBe(40);
+      expect(launches.ItemSelector).toEqual({
+        'runId.$': '$.runId',
+        'batch.$': '$.batch',
+        'slot.$': '$$.Map.Item.Value',
+        'probe.$': '$.probe',
+      });
+      expect(states.Launch!.Parameters!.Payload).toEqual({
+        'runId.$': '$.runId',
+        'batch.$': '$.batch',
+        'slot.$': '$.slot',
+      });
+      expect(states.Record!.Parameters!.Payload).toEqual({ 'runId.$': '$$.Execution.Name' });
+    });
+
+    test('probes each launch in the same Map iteration, as soon as its launch returns, beside one running poller', () => {
+      const watch = states.WatchBatch!;
       expect(watch.Type).toBe('Parallel');
-      expect(watch.Branches!.map((b) => Object.keys(b.States))).toEqual([['WaitRunning'], ['ProbeEach']]);
-      expect(Object.keys(watch.Branches![1]!.States.ProbeEach!.ItemProcessor!.States)).toEqual(['WatchPort']);
-      expect((definition(template).States.Rounds as unknown as { MaxConcurrency: number }).MaxConcurrency).toBe(1);
+      expect(watch.Branches!.map((b) => Object.keys(b.States)[0])).toEqual(['LaunchEach', 'WaitRunning']);
+      expect(states.Launch!.Next).toBe('Launched');
+      const launched = states.Launched as unknown as { Choices: { Next: string }[] };
+      expect(launched.Choices.map((c) => c.Next)).toEqual(['WatchPort']);
+      expect(states.WaitRunning!.Next).toBe('BatchSettled');
     });
 
     test('logs every execution and traces it', () => {
@@ -268,6 +310,33 @@ describe('boot test workflow with default configuration', () => {
         TracingConfiguration: { Enabled: true },
         LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
       });
+    });
+  });
+
+  describe('run table', () => {
+    test('keeps runs in a table whose items expire, deleted with the stack', () => {
+      template.hasResource('AWS::DynamoDB::Table', {
+        Properties: Match.objectLike({
+          KeySchema: [
+            { AttributeName: 'runId', KeyType: 'HASH' },
+            { AttributeName: 'item', KeyType: 'RANGE' },
+          ],
+          TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+        DeletionPolicy: 'Delete',
+      });
+    });
+
+    test('is named to every function outside the VPC; the probe inside it has no table and no API', () => {
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      const named = functions.filter((fn) => fn.Properties.Environment?.Variables?.BOOT_RUN_TABLE);
+      expect(named).toHaveLength(functions.length - 1);
+      for (const fn of named)
+        expect(fn.Properties.Environment.Variables.BOOT_RUN_TABLE).toEqual({ Ref: expect.stringMatching(/Runs/) });
+      expect(
+        functions.filter((fn) => fn.Properties.VpcConfig)[0]!.Properties.Environment?.Variables,
+      ).not.toHaveProperty('BOOT_RUN_TABLE');
     });
   });
 
@@ -324,7 +393,7 @@ describe('boot test workflow with outbound internet access', () => {
       GatewayId: { Ref: Match.stringLikeRegexp('IGW') },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Description: 'boot test: launch test instances',
+      Description: 'boot test: launch a test instance',
       Environment: { Variables: Match.objectLike({ BOOT_NETWORK: 'outbound-internet' }) },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {

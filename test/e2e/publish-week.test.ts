@@ -6,7 +6,8 @@ import type { ItemFailure } from '../../lambdas/core/errors';
 import { HISTORY_EVENT_CAP } from '../../lambdas/core/publish';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
-import { finalState, type SimPipeline, simPipeline } from '../support/sim-pipeline';
+import type { LocalPipeline } from '../../bin/local/pipeline';
+import { finalState, simulatedPipeline } from '../support/sim-pipeline';
 
 // FreeBSD's week at AWS's pace: the publish workflow, as synthesized, on the local engine over the simulated AWS,
 // in virtual time. 3 development lines x 2 architectures x 4 flavours x 2 file systems, less builder ZFS (builder
@@ -55,9 +56,9 @@ interface Run {
   readonly virtualMinutes: number;
 }
 
-async function publish(world: SimPipeline, sim: AwsSim, input: Record<string, unknown> = {}): Promise<Run> {
+async function publish(world: LocalPipeline, sim: AwsSim, input: Record<string, unknown> = {}): Promise<Run> {
   const started = sim.clock.now();
-  const execution = world.pipeline.publish(input);
+  const execution = world.publish(input);
   const report = await execution.done;
   return {
     report,
@@ -75,15 +76,15 @@ function newWeek(sim: AwsSim, series: readonly string[] = SERIES): string[] {
     .map((image) => image.imageId);
 }
 
-function functionId(world: SimPipeline, entry: string): string {
-  return [...world.pipeline.engine.functions.values()].find((f) => f.entry === entry)!.logicalId;
+function functionId(world: LocalPipeline, entry: string): string {
+  return [...world.engine.functions.values()].find((f) => f.entry === entry)!.logicalId;
 }
 
 /** What must hold of every execution at AWS's limits. */
-function withinLimits(world: SimPipeline, run: Run): void {
+function withinLimits(world: LocalPipeline, run: Run): void {
   expect(run.report.largestPayload.bytes).toBeLessThan(PAYLOAD_LIMIT / 8);
   expect(run.report.historyEventCount).toBeLessThan(HISTORY_EVENT_CAP / 5);
-  expect([...world.pipeline.engine.stats.values()].filter((s) => s.timeouts > 0)).toEqual([]);
+  expect([...world.engine.stats.values()].filter((s) => s.timeouts > 0)).toEqual([]);
 }
 
 describe('a FreeBSD week: 42 images into 29 regions, copies of 5 to 60 minutes', () => {
@@ -95,10 +96,10 @@ describe('a FreeBSD week: 42 images into 29 regions, copies of 5 to 60 minutes',
     runs = (
       await runInVirtualTime(
         async () => {
-          const world = await simPipeline(sim, config);
+          const world = await simulatedPipeline(sim, config);
           const sources = newWeek(sim);
           // One region's Finalize dies as a Lambda that ran out of time: its Catch path reports the region.
-          world.pipeline.engine.injectFault({
+          world.engine.injectFault({
             functionId: functionId(world, finalize),
             error: 'Sandbox.Timedout',
             message: 'Task timed out after 600.00 seconds',
@@ -188,7 +189,7 @@ describe('a region refusing copies (quota) four weeks running', () => {
     ({ weeks, lifted, healthyPairs } = (
       await runInVirtualTime(
         async () => {
-          const world = await simPipeline(sim, {
+          const world = await simulatedPipeline(sim, {
             ...config,
             regions: { allow: regions },
             publish: { giveUpAfterDays: 21 },
@@ -273,7 +274,7 @@ describe('snapshot block public access', () => {
     ({ blocked, allBlocked, unblocked, ledgerStatuses, sharingAttemptsWhileBlocked } = (
       await runInVirtualTime(
         async () => {
-          const world = await simPipeline(sim, { ...config, regions: { allow: regions } });
+          const world = await simulatedPipeline(sim, { ...config, regions: { allow: regions } });
           const sources = newWeek(sim, current);
           sim.setSnapshotBlockPublicAccess('eu-west-1', 'block-new-sharing');
           const blocked = await publish(world, sim);
@@ -288,7 +289,7 @@ describe('snapshot block public access', () => {
           const allBlocked = await publish(world, sim, { imageIds: sources });
           const ledger = new DynamoLedger(
             world.clients.dynamodb(BUILD_REGION),
-            world.pipeline.output(STACK_OUTPUTS.publishLedgerTable),
+            world.output(STACK_OUTPUTS.publishLedgerTable),
           );
           const rows = await ledger.inRegion('eu-north-1', sources);
           sim.setSnapshotBlockPublicAccess('eu-north-1', 'unblocked');

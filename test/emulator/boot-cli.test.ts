@@ -68,6 +68,49 @@ describe('boot-history command', () => {
 });
 
 describe('boot-test command', () => {
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  test('shows each launch of the run, read back from the run table where the workflow keeps it', async () => {
+    const [image] = await seedFleet(
+      clients,
+      weeklyFleet({
+        regions: ['us-east-1'],
+        series: ['15.0-CURRENT/amd64/base/zfs'],
+        weeks: 1,
+        newestBuildDate: '2026-11-26',
+      }),
+    );
+    const args = [
+      '--ami',
+      image!.imageId,
+      '--types',
+      'c7i.large',
+      '--subnet',
+      'subnet-0ab',
+      '--security-group',
+      'sg-1',
+    ];
+
+    const json = JSON.parse(await runCli('boot-test', ...args, '--run-id', 'cli-json', '--output', 'json'));
+    const table = await runCli('boot-test', ...args, '--run-id', 'cli-table');
+
+    expect(json.execution).toMatchObject({ status: 'SUCCEEDED', output: { launches: 1, failed: 1 } });
+    expect(json.results).toEqual([
+      expect.objectContaining({
+        imageId: image!.imageId,
+        instanceType: 'c7i.large',
+        status: 'failed',
+        reason: "The security group 'sg-1' does not exist",
+      }),
+    ]);
+    const lines = table.trim().split('\n');
+    expect(lines[0]).toMatch(/^IMAGE\s+TYPE\s+RUN\s+STATUS\s+RUNINSTANCES/);
+    expect(lines[2]).toMatch(new RegExp(`^${image!.imageId}\\s+c7i\\.large\\s+1\\s+failed\\s`));
+    expect(process.exitCode).toBe(1);
+  });
+
   test('refuses to run without a subnet and security group it can reach', async () => {
     await expect(runCli('boot-test', '--ami', 'ami-0123456789abcdef0')).rejects.toThrow(
       /needs --subnet and --security-group/,

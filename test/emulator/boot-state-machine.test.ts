@@ -1,155 +1,169 @@
-import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { App, Stack } from 'aws-cdk-lib';
-import { defaultConfig } from '../../lambdas/core/config';
-import { BootTestWorkflow } from '../../lib/boot-test-workflow';
-import { Notifications } from '../../lib/notifications';
-import type { PipelineFunction } from '../../lib/pipeline-function';
-import {
-  ACCOUNT,
-  logicalIdOf,
-  payloadsTo,
-  REGION,
-  runExecution,
-  type TemplateJson,
-  templateDefinition,
-  useWorkflowEmulator,
-} from '../support/state-machine';
+import type { StackFunction } from '../../bin/local/template';
+import { handler as hotplug } from '../../lambdas/boot/hotplug';
+import { currentInvocation, runInvocation } from '../../lambdas/shared/invocation';
+import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { BOOT_REGION, BootWorkflowHarness } from '../support/boot-pipeline';
+import { resetEmulator } from '../support/emulator';
 
-// The synthesized definition runs on the emulator's Step Functions engine. Its Lambda tasks return results queued in
-// advance (the handlers have tests of their own), so this checks the definition itself: paths, the hot-plug batch
-// loop and the per-round cleanup. The engine's queued results always succeed, so the Catch paths (cleanup, then fail)
-// are asserted on the definition by the CDK tests instead.
+// The synthesized boot test state machine on the local engine, each task running its real handler against the
+// emulator, with Lambda failures injected where Step Functions would see them: the Catch paths run for real, and
+// what they leave behind is read back from the emulator.
 
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const stack = new Stack(app, 'BootMachine', { env: { account: ACCOUNT, region: REGION } });
-const workflow = new BootTestWorkflow(stack, 'BootTest', {
-  config: defaultConfig(),
-  notifications: new Notifications(stack, 'Notifications', { emails: [], alarmEmails: [] }),
-});
-const template = app.synth().getStackByName('BootMachine').template as TemplateJson;
+let harness: BootWorkflowHarness;
+let images: SeededImage[];
+/** Hot-plug batches see a clock 9 minutes ahead once a first cycle has detached: past their 8-minute budget. */
+const detached = () => harness.calls.some((c) => c.command === 'DetachVolumeCommand');
 
-const emulator = useWorkflowEmulator(template, 'boot', 60_000);
-
-async function execute(name: string, results: readonly unknown[]) {
-  return runExecution(emulator, {
-    name,
-    definition: templateDefinition(template),
-    roleName: 'boot-states',
-    executionName: 'weekly-20261128',
-    input: { imageIds: ['ami-0123456789abcdef0'] },
-    results,
-  });
-}
-
-/** The payloads each function was invoked with, in order. */
-function invoked(events: readonly HistoryEvent[], fn: PipelineFunction): unknown[] {
-  return payloadsTo(events, logicalIdOf(stack, fn));
-}
-
-const entered = (events: readonly HistoryEvent[]) =>
-  events.flatMap((e) => (e.stateEnteredEventDetails?.name ? [e.stateEnteredEventDetails.name] : []));
-
-const spec = (hotplugCycles: number) => ({
-  key: 'ami-0123456789abcdef0/c6g.large/0',
-  imageId: 'ami-0123456789abcdef0',
-  instanceType: 'c6g.large',
-  clientToken: 'boot-x',
-  checks: { stop: true, hotplugCycles },
-});
-const launched = (hotplugCycles: number) => ({
-  launched: [
+beforeAll(async () => {
+  await resetEmulator();
+  harness = await BootWorkflowHarness.create(
     {
-      spec: spec(hotplugCycles),
-      launch: { status: 'launched', instanceId: 'i-0abc', privateIp: '10.20.1.5', runInstancesReturnedAt: 1 },
-      host: '10.20.1.5',
+      bootTest: {
+        instanceTypes: { amd64: ['c7i.large', 'm7a.large'], arm64: ['c7g.large'] },
+        hotplugCycles: 3,
+        timeoutSeconds: 30,
+      },
     },
-  ],
-  notLaunched: [],
-  instanceIds: ['i-0abc'],
+    {
+      handlers: {
+        'boot/hotplug.ts': (event) => {
+          const invocation = currentInvocation();
+          const clock = {
+            now: () => invocation.clock.now() + (detached() ? 9 * 60_000 : 0),
+            sleep: invocation.clock.sleep,
+          };
+          return runInvocation({ ...invocation, clock }, () => hotplug(event));
+        },
+      },
+    },
+  );
+  images = await seedFleet(
+    harness.world.clients,
+    weeklyFleet({
+      regions: [BOOT_REGION],
+      series: ['15.0-CURRENT/amd64/base/zfs', '15.0-CURRENT/arm64/base/ufs'],
+      weeks: 1,
+      newestBuildDate: '2026-11-26',
+    }),
+  );
 });
-// The engine runs Parallel branches in threads, so which of WaitRunning and WatchPort takes which queued result is
-// not fixed; both get this one object, which carries the fields either consumer reads.
-const watched = { runningAt: { 'i-0abc': 2 }, gaveUp: {}, outcome: 'open', startedAt: 1, openAt: 9, attempts: 3 };
-const plan = (hotplugCycles: number) => ({
-  runId: 'weekly-20261128',
-  rounds: [{ launches: [spec(hotplugCycles)] }],
-  skippedImages: [],
-  probe: { timeoutSeconds: 600, intervalMs: 50 },
+afterEach(async () => {
+  // Whatever failed, nothing a run launched or created may outlive it.
+  expect(await harness.leftovers()).toEqual({ instances: [], volumes: [] });
+  harness.reset();
 });
-const passed = {
-  key: 'ami-0123456789abcdef0/c6g.large/0',
-  status: 'passed',
-  seriesKey: 's',
-  instanceType: 'c6g.large',
-};
+afterAll(() => harness?.close());
 
-describe('the synthesized boot test state machine on the emulator’s engine', () => {
-  test('runs a round: launch, poll and probe side by side, inspect, clean up, record, clean up again', async () => {
-    const run = await execute('plain', [
-      plan(0),
-      launched(0),
-      watched,
-      watched,
-      passed,
-      { terminated: 1, volumesDeleted: 1 },
-      { rows: [], regressions: [] },
-      { terminated: 0, volumesDeleted: 0 },
-    ]);
+const fn = (entry: string): StackFunction =>
+  [...harness.pipeline.engine.functions.values()].find((f) => f.entry === entry)!;
+const invocations = (entry: string) => harness.pipeline.engine.stats.get(fn(entry).logicalId)!.invocations;
+const imageIds = () => images.map((i) => i.imageId);
+const amd64 = () => [images.find((i) => i.arch === 'amd64')!.imageId];
+/** Faults stay armed until used: each one is scoped to the run it is meant for. */
+const inRun = (runId: string) => (event: unknown) => (event as { runId?: string }).runId === runId;
 
-    expect(run.status).toBe('SUCCEEDED');
-    expect(invoked(run.events, workflow.apiFunctions.plan)).toEqual([
-      { runId: 'weekly-20261128', request: { imageIds: ['ami-0123456789abcdef0'] } },
-    ]);
-    expect(invoked(run.events, workflow.apiFunctions.waitRunning)).toEqual([{ instanceIds: ['i-0abc'] }]);
-    expect(invoked(run.events, workflow.probeFunction)).toEqual([
-      { host: '10.20.1.5', mode: 'watch', timeoutSeconds: 600, intervalMs: 50 },
-    ]);
-    expect(invoked(run.events, workflow.apiFunctions.inspect)).toEqual([
-      expect.objectContaining({
-        runId: 'weekly-20261128',
-        spec: spec(0),
-        probe: expect.anything(),
-        running: expect.anything(),
-      }),
-    ]);
-    expect(invoked(run.events, workflow.apiFunctions.record)).toEqual([
-      { runId: 'weekly-20261128', rounds: [{ results: [passed], notLaunched: [] }] },
-    ]);
-    expect(invoked(run.events, workflow.apiFunctions.cleanup)).toEqual([
-      { runId: 'weekly-20261128' },
-      { runId: 'weekly-20261128' },
-    ]);
-    expect(entered(run.events)).not.toContain('Hotplug');
+describe('the boot test state machine on the local engine', () => {
+  test('a launch step failing for good is that launch’s failure; the batch goes on and every instance ends', async () => {
+    harness.pipeline.engine.injectFault({
+      functionId: fn('boot/launch.ts').logicalId,
+      error: 'LaunchCrashed',
+      message: 'injected launch failure',
+      when: (event) => (event as { slot: number }).slot === 1,
+    });
+    // A lost response after the instance was launched: Lambda's own error, so the task retries the launch.
+    harness.pipeline.engine.injectFault({
+      functionId: fn('boot/launch.ts').logicalId,
+      error: 'Lambda.ServiceException',
+      afterHandler: true,
+      when: (event) => (event as { slot: number }).slot === 2,
+    });
+    harness.pipeline.engine.injectFault({
+      functionId: fn('boot/probe.ts').logicalId,
+      error: 'ProbeCrashed',
+      message: 'injected probe failure',
+    });
+
+    const { report, results } = await harness.run({ imageIds: imageIds() }, 'catch-launch');
+
+    expect(report.status).toBe('SUCCEEDED');
+    expect(results.map((r) => r.status).sort()).toEqual(['failed', 'failed', 'passed']);
+    expect(results.map((r) => r.reason)).toEqual(
+      expect.arrayContaining([
+        'a workflow step failed after its retries: LaunchCrashed: injected launch failure',
+        'a workflow step failed after its retries: ProbeCrashed: injected probe failure',
+      ]),
+    );
+    // Slot 1 never launched; slot 2's retried invocation found its launch recorded and launched nothing twice.
+    expect(harness.calls.filter((c) => c.command === 'RunInstancesCommand')).toHaveLength(2);
+    // Slot 1 failed before its handler ran; slot 2 ran twice, slot 3 once.
+    expect(invocations('boot/launch.ts')).toBe(3);
+    expect(report.output).toMatchObject({ launches: 3, failed: 2, passed: 1 });
   });
 
-  test('runs hot-plug cycles in batches, carrying the kept volume, then re-checks port 22 inside the VPC', async () => {
-    const run = await execute('hotplug', [
-      plan(100),
-      launched(100),
-      watched,
-      watched,
-      { name: 'hotplug', passed: true, finished: false, cycles: 60, volumeId: 'vol-0keep', reason: '60 of 100' },
-      { name: 'hotplug', passed: true, finished: true, cycles: 100, volumeId: 'vol-0keep', reason: '100 cycles' },
-      { open: true, reason: 'port 22 accepted' },
-      passed,
-      { terminated: 1, volumesDeleted: 1 },
-      { rows: [], regressions: [] },
-      { terminated: 0, volumesDeleted: 0 },
-    ]);
+  test('hot-plug cycles resume across invocations, carrying the kept volume, then port 22 is checked again', async () => {
+    const before = invocations('boot/hotplug.ts');
 
-    expect(run.status).toBe('SUCCEEDED');
-    const batches = invoked(run.events, workflow.apiFunctions.hotplug) as { resume: unknown }[];
-    expect(batches.map((b) => b.resume)).toEqual([{ completed: 0 }, { volumeId: 'vol-0keep', completed: 60 }]);
-    expect(invoked(run.events, workflow.probeFunction)).toContainEqual({
-      host: '10.20.1.5',
-      mode: 'check',
-      timeoutSeconds: 10,
+    const { report, results } = await harness.run({ imageIds: amd64(), instanceTypes: ['c7i.large'] }, 'resume');
+
+    expect([report.status, report.failedTask]).toEqual(['SUCCEEDED', undefined]);
+    expect(invocations('boot/hotplug.ts') - before).toBe(2);
+    expect(harness.calls.filter((c) => c.command === 'CreateVolumeCommand')).toHaveLength(1);
+    expect(results[0]!.checks).toEqual([
+      expect.objectContaining({ name: 'hotplug', passed: true, cycles: 3 }),
+      expect.objectContaining({ name: 'stop', passed: true }),
+    ]);
+  });
+
+  test('a hot-plug batch failing between batches is recorded, and the batch cleanup deletes its kept volume', async () => {
+    harness.pipeline.engine.injectFault({
+      functionId: fn('boot/hotplug.ts').logicalId,
+      error: 'HotplugCrashed',
+      message: 'injected hot-plug failure',
+      when: (event) =>
+        inRun('catch-hotplug')(event) && (event as { resume: { volumeId?: string } }).resume.volumeId !== undefined,
     });
-    expect(invoked(run.events, workflow.apiFunctions.inspect)).toEqual([
+
+    const { report, results } = await harness.run({ imageIds: amd64(), instanceTypes: ['c7i.large'] }, 'catch-hotplug');
+
+    expect(report.status).toBe('SUCCEEDED');
+    expect(results).toEqual([
       expect.objectContaining({
-        hotplug: expect.objectContaining({ cycles: 100, finished: true }),
-        recheck: { open: true, reason: 'port 22 accepted' },
+        status: 'failed',
+        reason: 'a workflow step failed after its retries: HotplugCrashed: injected hot-plug failure',
       }),
     ]);
+    expect(harness.calls.filter((c) => c.command === 'DeleteVolumeCommand').length).toBeGreaterThanOrEqual(1);
+  });
+
+  test('when even recording a failure fails, the run is closed, cleaned up, and the execution fails', async () => {
+    harness.pipeline.engine.injectFault({
+      functionId: fn('boot/inspect.ts').logicalId,
+      error: 'JudgeCrashed',
+      times: 1000,
+      when: inRun('catch-batch'),
+    });
+
+    const { report, run, rows } = await harness.run({ imageIds: imageIds() }, 'catch-batch');
+
+    expect([report.status, report.cause]).toEqual([
+      'FAILED',
+      'the boot test failed; every test instance and volume was removed',
+    ]);
+    expect(run?.closed).toBe(true);
+    expect(rows).toEqual([]);
+    expect(harness.calls.filter((c) => c.command === 'TerminateInstancesCommand').length).toBeGreaterThanOrEqual(1);
+  });
+
+  test.each([
+    ['boot/plan.ts', 'PlanCrashed'],
+    ['boot/record.ts', 'RecordCrashed'],
+  ])('when %s fails, the execution cleans up and fails', async (entry, error) => {
+    harness.pipeline.engine.injectFault({ functionId: fn(entry).logicalId, error });
+    const cleanups = invocations('boot/cleanup.ts');
+
+    const { report } = await harness.run({ imageIds: imageIds() }, `catch-${error}`);
+
+    expect([report.status, report.failedTask?.error]).toEqual(['FAILED', error]);
+    expect(invocations('boot/cleanup.ts') - cleanups).toBeGreaterThanOrEqual(1);
   });
 });

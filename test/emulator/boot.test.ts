@@ -12,27 +12,28 @@ import {
 } from '@aws-sdk/client-ec2';
 import { hotplugCheck, stopCheck } from '../../lambdas/aws/boot/checks';
 import { cleanupRun, sweepTestResources } from '../../lambdas/aws/boot/cleanup';
-import { MemoryBootHistory } from '../../lambdas/aws/boot/history';
 import {
   type BootNetworkConfig,
   bootTestTags,
+  describeByIdFilter,
   launchInstance,
-  waitUntilRunning,
+  watchBatchRunning,
 } from '../../lambdas/aws/boot/instances';
-import { runBootTest } from '../../lambdas/aws/boot/run';
-import type { PortProbe } from '../../lambdas/aws/boot/tcp-probe';
+import { BootRunTable } from '../../lambdas/aws/boot/runs';
+import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
-import { planBootTest } from '../../lambdas/core/boot/plan';
+import { historyEventEstimate, planBootTest } from '../../lambdas/core/boot/plan';
 import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
-import { FREEBSD_SSH_BANNER, SimulatedHosts } from '../../scripts/simulated-hosts';
+import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { FREEBSD_SSH_BANNER } from '../../scripts/simulated-hosts';
+import { createBootRunTable } from '../support/boot-history-table';
+import { awsError, BootWorkflowHarness } from '../support/boot-pipeline';
 import { resetEmulator } from '../support/emulator';
 
 const REGION = 'us-east-1';
-const FAST_WAITS = { runningPollMs: 20, volumePollMs: 10, volumeTimeoutMs: 2000, stopPollMs: 10 };
 
 /** Counts and optionally fails EC2 commands by name, through SDK middleware (the emulator has no fault injection). */
 function instrument(ec2: EC2Client, fail: (command: string, count: number) => Error | undefined = () => undefined) {
@@ -48,10 +49,6 @@ function instrument(ec2: EC2Client, fail: (command: string, count: number) => Er
     { step: 'initialize', name: 'bootTestInstrument' },
   );
   return calls;
-}
-
-function awsError(name: string, message = name): Error {
-  return Object.assign(new Error(message), { name, $fault: 'client' });
 }
 
 async function testNetwork(ec2: EC2Client): Promise<BootNetworkConfig> {
@@ -165,97 +162,115 @@ afterEach(async () => {
   expect(await leftovers(new ClientFactory({ maxAttempts: 1 }).ec2(REGION))).toEqual({ instances: [], volumes: [] });
 });
 
-describe('boot test against the emulator', () => {
-  let probe: SimulatedHosts;
-  afterEach(async () => {
-    await probe?.close();
-  });
+const SERIES = [
+  '15.0-CURRENT/amd64/base/zfs',
+  '15.0-CURRENT/arm64/base/ufs',
+  '14.3-STABLE/amd64/cloud-init/ufs',
+  '14.3-STABLE/arm64/small/ufs',
+  '13.5-STABLE/amd64/builder/ufs',
+  '13.5-STABLE/arm64/cloud-init/zfs',
+  '15.0-CURRENT/amd64/small/zfs',
+  '15.0-CURRENT/arm64/cloud-init/ufs',
+  '14.3-STABLE/amd64/base/zfs',
+  '14.3-STABLE/arm64/base/ufs',
+];
+const TYPES = ['c7i.large', 'm7a.large', 'c7g.large'];
 
-  test('launches every image on its types, measures the boot, runs the checks and leaves nothing behind', async () => {
-    const { clients, ec2, network, images } = await setUp();
-    const calls = instrument(ec2);
-    probe = new SimulatedHosts(() => 120);
-    const history = new MemoryBootHistory();
-    const metrics: string[] = [];
+describe('the boot test workflow on the local engine over the emulator', () => {
+  let harness: BootWorkflowHarness;
+  let images: SeededImage[];
+  const amd64 = () => images.find((i) => i.name.startsWith('FreeBSD 15.0-CURRENT-amd64'))!;
+  const arm64 = () => images.find((i) => i.name.startsWith('FreeBSD 15.0-CURRENT-arm64'))!;
 
-    const report = await runBootTest(
-      {
-        config,
-        clients,
-        region: REGION,
-        network,
-        probe,
-        history,
-        emitMetric: (line) => metrics.push(line),
-        limiter: unlimited,
-        waits: FAST_WAITS,
-        logger: undefined,
+  beforeAll(async () => {
+    await resetEmulator();
+    harness = await BootWorkflowHarness.create({
+      bootTest: {
+        referenceTypes: { amd64: 'c7i.large', arm64: 'c7g.large' },
+        hotplugCycles: 3,
+        timeoutSeconds: 30,
+        vcpuWaitSeconds: 2,
+        regression: { absoluteSeconds: 0.01 },
       },
-      { runId: 'run-1', imageIds: images.map((i) => i.imageId) },
+    });
+    images = await seedFleet(
+      harness.world.clients,
+      weeklyFleet({ regions: [REGION], series: SERIES, weeks: 2, newestBuildDate: '2026-11-26' }),
+    );
+  });
+  afterEach(() => harness.reset());
+  afterAll(() => harness?.close());
+
+  test('probes each launch the moment its RunInstances returns, times the boot, runs the checks, ends every instance', async () => {
+    // Long enough that the batch's poller sees each instance running before the port opens.
+    harness.openAfter = () => 700;
+
+    const { report, results, rows } = await harness.run(
+      { imageIds: [amd64().imageId, arm64().imageId], instanceTypes: TYPES },
+      'run-1',
     );
 
-    expect(report.results.map((r) => `${r.instanceType} ${r.status}`).sort()).toEqual([
+    expect([report.status, report.output]).toEqual([
+      'SUCCEEDED',
+      expect.objectContaining({ launches: 3, passed: 3, failed: 0, rows: 3, regressions: 0 }),
+    ]);
+    expect(results.map((r) => `${r.instanceType} ${r.status}`).sort()).toEqual([
       'c7g.large passed',
       'c7i.large passed',
       'm7a.large passed',
     ]);
-    const c7i = report.results.find((r) => r.instanceType === 'c7i.large')!;
-    expect(c7i.banner).toBe(FREEBSD_SSH_BANNER);
-    expect(c7i.intervals!.bootSeconds).toBeGreaterThanOrEqual(0.05);
-    expect(c7i.intervals!.bootSeconds).toBeLessThan(2);
+    for (const result of results) {
+      const t = result.timeline!;
+      expect(t.probeStartedAt! - t.runInstancesReturnedAt).toBeLessThan(500);
+      expect(result.intervals!.bootSeconds).toBeGreaterThanOrEqual(0.7);
+      expect(result.intervals!.bootSeconds).toBeLessThan(2.5);
+      // The batch's poller saw each instance running before its port opened.
+      expect(result.intervals!.pendingToRunningSeconds).toBeLessThan(1.5);
+      expect(result.banner).toBe(FREEBSD_SSH_BANNER);
+    }
+    const c7i = results.find((r) => r.instanceType === 'c7i.large')!;
     expect(c7i.checks.map((c) => [c.name, c.passed, c.cycles])).toEqual([
       ['hotplug', true, 3],
       ['stop', true, undefined],
     ]);
+    expect(results.find((r) => r.instanceType === 'm7a.large')!.checks).toEqual([]);
     expect(c7i.network).toBe('isolated');
     expect(c7i.revision).toMatch(/^main@[0-9a-f]{8}$/);
     // The emulator's fixed console text is Linux, never a FreeBSD login prompt: the port decides, the console is kept.
     expect(c7i.console?.status).toBe('incomplete');
 
-    const run = calls.filter((c) => c.command === 'RunInstancesCommand').map((c) => c.input);
+    const run = harness.calls.filter((c) => c.command === 'RunInstancesCommand').map((c) => c.input);
     expect(run).toHaveLength(3);
     for (const input of run) {
       expect(input).toMatchObject({
         MetadataOptions: { HttpTokens: 'required' },
-        SubnetId: network.subnetIds[0],
-        SecurityGroupIds: network.securityGroupIds,
         ClientToken: expect.stringMatching(/^boot-[0-9a-f]{40}-0$/),
       });
       expect(input.KeyName).toBeUndefined();
       expect(Buffer.from(input.UserData as string, 'base64').toString()).toContain('firstboot_pkgs_enable="NO"');
       const specs = input.TagSpecifications as { ResourceType: string; Tags: { Key: string; Value: string }[] }[];
       expect(specs.map((t) => t.ResourceType)).toEqual(['instance', 'volume', 'network-interface']);
-      expect(specs[0]!.Tags).toEqual(
-        expect.arrayContaining([
-          { Key: TAG.bootTest, Value: 'run-1' },
-          { Key: config.managedTag.key, Value: config.managedTag.value },
-        ]),
-      );
+      expect(specs[0]!.Tags).toEqual(expect.arrayContaining([{ Key: TAG.bootTest, Value: 'run-1' }]));
     }
-    const console = calls.filter((c) => c.command === 'GetConsoleOutputCommand');
-    expect(console.every((c) => c.input.Latest === true)).toBe(true);
-    for (const poll of calls.filter((c) => c.command === 'DescribeInstancesCommand' && c.input.InstanceIds))
-      expect((poll.input.InstanceIds as string[]).length).toBeGreaterThan(0);
-    const firstPoll = calls.find((c) => c.command === 'DescribeInstancesCommand')!;
-    expect(firstPoll.input.InstanceIds).toHaveLength(3);
+    const consoles = harness.calls.filter((c) => c.command === 'GetConsoleOutputCommand');
+    expect(consoles.length).toBeGreaterThan(0);
+    expect(consoles.every((c) => c.input.Latest === true)).toBe(true);
+    expect(harness.calls.filter((c) => c.command === 'TerminateInstancesCommand').length).toBeGreaterThanOrEqual(3);
 
-    expect(history.rows).toHaveLength(3);
+    expect(rows).toHaveLength(3);
+    const metrics = harness.recordLines.filter((line) => line.includes('"_aws"'));
     expect(metrics).toHaveLength(3);
     expect(JSON.parse(metrics[0]!)._aws.CloudWatchMetrics[0].Namespace).toBe('AmiPipeline/BootTest');
-    expect(report.cleanup.failed).toEqual([]);
-    expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
+    expect(report.largestPayload.bytes).toBeLessThan(4096);
   });
 
-  test('repeats run in rounds, the cold first run is left out of the median, and a regression is reported', async () => {
-    const { clients, ec2, network, images } = await setUp();
-    probe = new SimulatedHosts(() => 60);
-    const history = new MemoryBootHistory();
-    const amd64 = images.find((i) => i.arch === 'amd64')!;
+  test('repeats run in batches one after the other, the cold first run is left out of the median, a regression is reported', async () => {
+    const history = new DynamoBootHistory(harness.world.clients.dynamodb(REGION), harness.pipeline.bootHistoryTable);
     // Eight weeks at 0.01 s make today's loopback boot (>= 0.06 s) a regression under a tiny absolute threshold.
-    for (let week = 1; week <= 8; week++) {
+    for (let week = 1; week <= 8; week++)
       await history.put({
         seriesKey: '15.0-CURRENT/amd64/base/zfs',
-        instanceType: 'c7i.large',
+        instanceType: 'm7a.large',
         buildDate: new Date(Date.parse('2026-11-26T00:00:00Z') - week * 7 * 86_400_000).toISOString().slice(0, 10),
         imageId: `ami-old${week}`,
         imageName: 'old',
@@ -269,95 +284,111 @@ describe('boot test against the emulator', () => {
         testedAt: '2026-11-01T00:00:00Z',
         runId: 'old',
       });
-    }
-    const sensitive = parseConfig({
-      bootTest: {
-        instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] },
-        stopCheck: false,
-        hotplugCycles: 0,
-        regression: { absoluteSeconds: 0.01 },
-      },
-    });
 
-    const report = await runBootTest(
-      { config: sensitive, clients, region: REGION, network, probe, history, limiter: unlimited, waits: FAST_WAITS },
-      { runId: 'run-2', imageIds: [amd64.imageId], runs: 3 },
+    const { report, run, results, rows } = await harness.run(
+      { imageIds: [amd64().imageId], instanceTypes: ['m7a.large'], runs: 3 },
+      'run-2',
     );
 
-    expect(report.results.map((r) => r.round)).toEqual([0, 1, 2]);
-    expect(report.rows).toHaveLength(1);
-    expect(report.rows[0]).toMatchObject({
-      runs: 3,
-      status: 'passed',
-      reason: 'median of runs 2-3; run 1 (cold) discarded',
-    });
-    expect(report.regressions).toHaveLength(1);
-    expect(report.regressions[0]!.message).toMatch(
-      /^15\.0-CURRENT amd64 base\/zfs on c7i\.large: 0\.0 s -> 0\.\d s between main@a1b2c3d and main@[0-9a-f]{8}$/,
-    );
-    expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
+    expect(report.status).toBe('SUCCEEDED');
+    expect(run!.batchSizes).toEqual([1, 1, 1]);
+    expect(results.map((r) => r.round)).toEqual([0, 1, 2]);
+    // Each batch starts after the one before has been judged and cleaned up.
+    for (let round = 1; round < 3; round++)
+      expect(results[round]!.timeline!.runInstancesStartedAt).toBeGreaterThan(
+        results[round - 1]!.timeline!.portOpenAt!,
+      );
+    expect(rows).toEqual([
+      expect.objectContaining({ runs: 3, status: 'passed', reason: 'median of runs 2-3; run 1 (cold) discarded' }),
+    ]);
+    expect(run!.regressions).toEqual([
+      expect.stringMatching(
+        /^15\.0-CURRENT amd64 base\/zfs on m7a\.large: 0\.0 s -> 0\.\d s between main@a1b2c3d and main@[0-9a-f]{8}$/,
+      ),
+    ]);
+    expect(report.output).toMatchObject({ regressions: 1 });
   });
 
   test('a port that never opens is a timeout, and the instance is still terminated', async () => {
-    const { clients, ec2, network, images } = await setUp();
-    const quick = parseConfig({
-      bootTest: { instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] }, timeoutSeconds: 30 },
-    });
-    const silentAll = new Set<string>();
-    probe = new SimulatedHosts((host) => (silentAll.has(host) ? undefined : 60));
-    const neverUp: PortProbe = {
-      watch: (target, options) => {
-        silentAll.add(target.host);
-        return probe.watch(target, { ...options, timeoutMs: 300 });
-      },
-      check: (target, timeoutMs) => probe.check(target, timeoutMs),
+    harness.openAfter = () => undefined;
+    harness.probe = {
+      watch: (target, options) => harness.hosts.watch(target, { ...options, timeoutMs: 300 }),
+      check: (target, timeoutMs) => harness.hosts.check(target, timeoutMs),
     };
 
-    const report = await runBootTest(
-      { config: quick, clients, region: REGION, network, probe: neverUp, limiter: unlimited, waits: FAST_WAITS },
-      { runId: 'run-3', imageIds: [images[0]!.imageId] },
-    );
+    const { results, rows } = await harness.run({ imageIds: [amd64().imageId], instanceTypes: ['m7a.large'] }, 'run-3');
 
-    expect(report.results[0]).toMatchObject({
-      status: 'timeout',
-      reason: expect.stringMatching(/refused at .* but never accepted/),
-    });
-    expect(report.rows[0]!.status).toBe('timeout');
-    expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
+    expect(results).toEqual([
+      expect.objectContaining({ status: 'timeout', reason: expect.stringMatching(/refused at .* but never accepted/) }),
+    ]);
+    expect(rows[0]!.status).toBe('timeout');
   });
 
-  test.each([
-    ['the probe crashes while instances boot', 'probe', ''],
-    ['GetConsoleOutput fails', 'api', 'GetConsoleOutputCommand'],
-    ['the second attach of a hot-plug cycle fails', 'api', 'AttachVolumeCommand'],
-    ['StopInstances fails', 'api', 'StopInstancesCommand'],
-  ])('when %s, every instance and volume is still removed', async (_what, where, command) => {
-    const { clients, ec2, network, images } = await setUp();
-    instrument(ec2, (name, count) =>
-      where === 'api' && name === command && (command !== 'AttachVolumeCommand' || count === 2)
-        ? awsError('InternalError', `injected ${command} failure`)
-        : undefined,
-    );
-    probe = new SimulatedHosts(() => 60);
-    const crashing: PortProbe = {
-      watch: async (target, options) => {
-        if (where === 'probe') throw new Error('probe crashed');
-        return probe.watch(target, options);
+  test('a port already open at the first probe makes the boot inconclusive, never a boot time', async () => {
+    harness.probe = {
+      watch: async (target) => {
+        const at = Date.now();
+        return {
+          outcome: 'open',
+          startedAt: at,
+          openAt: at,
+          attempts: 1,
+          reason: `port ${target.port} accepted at +0.000 s`,
+        };
       },
-      check: (target, timeoutMs) => probe.check(target, timeoutMs),
+      check: (target, timeoutMs) => harness.hosts.check(target, timeoutMs),
     };
 
-    const run = runBootTest(
-      { config, clients, region: REGION, network, probe: crashing, limiter: unlimited, waits: FAST_WAITS },
-      { runId: `run-fail-${where}-${command}`, imageIds: images.map((i) => i.imageId) },
+    const { report, results, rows } = await harness.run(
+      { imageIds: [amd64().imageId], instanceTypes: ['m7a.large'] },
+      'run-open',
     );
 
-    if (where === 'probe') await expect(run).rejects.toThrow('probe crashed');
-    else {
-      const report = await run;
-      expect(report.results.some((r) => r.status === 'failed')).toBe(true);
-    }
-    expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
+    expect(results).toEqual([
+      expect.objectContaining({
+        status: 'inconclusive',
+        reason: expect.stringMatching(/^port 22 accepted the first connection without refusing one first/),
+      }),
+    ]);
+    expect(results[0]!.intervals!.bootSeconds).toBeUndefined();
+    expect(rows).toEqual([expect.objectContaining({ status: 'inconclusive' })]);
+    expect(rows[0]!.median.bootSeconds).toBeUndefined();
+    expect(report.output).toMatchObject({ inconclusive: 1, passed: 0, regressions: 0 });
+  });
+
+  test("a launch refused for the account's vCPU limit waits for other instances to end, then is skipped, never failed", async () => {
+    harness.failEc2 = (command, count) =>
+      command === 'RunInstancesCommand' && (count <= 2 || count >= 4)
+        ? awsError('VcpuLimitExceeded', 'You have requested more vCPU capacity than your current vCPU limit of 4')
+        : undefined;
+
+    const waited = await harness.run({ imageIds: [amd64().imageId], instanceTypes: ['m7a.large'] }, 'run-vcpu-1');
+    const refused = await harness.run({ imageIds: [arm64().imageId], instanceTypes: ['c7g.large'] }, 'run-vcpu-2');
+
+    expect(waited.results).toEqual([expect.objectContaining({ status: 'passed' })]);
+    expect(harness.calls.filter((c) => c.command === 'RunInstancesCommand').length).toBeGreaterThan(4);
+    expect(refused.results).toEqual([
+      expect.objectContaining({
+        status: 'skipped',
+        reason: expect.stringMatching(/^the account's vCPU limit was reached: \d+ launch\(es\) refused over \d/),
+      }),
+    ]);
+    expect(refused.rows).toEqual([expect.objectContaining({ status: 'skipped' })]);
+    expect(refused.report.output).toMatchObject({ skipped: 1, failed: 0 });
+  });
+
+  test('20 images on 3 types each: no state carries more than a few KB, and nothing is left behind', async () => {
+    const { report, run, results } = await harness.run({ imageIds: images.map((i) => i.imageId) }, 'run-fleet');
+
+    expect([report.status, report.error, report.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(results).toHaveLength(60);
+    expect(results.filter((r) => r.status !== 'passed')).toEqual([]);
+    expect(report.largestPayload.bytes).toBeLessThan(4096);
+    expect(run!.batchSizes).toEqual([30, 30]);
+    // The plan's estimate of the history bounds what the execution used, closely.
+    const estimate = historyEventEstimate({ batchSizes: run!.batchSizes, checkedLaunches: 20, hotplugCycles: 3 });
+    expect(report.historyEventCount).toBeLessThanOrEqual(estimate);
+    expect(report.historyEventCount).toBeGreaterThan(estimate * 0.95);
   });
 });
 
@@ -418,18 +449,64 @@ describe('boot test adapters against the emulator', () => {
     expect(await leftovers(ec2)).toEqual({ instances: [], volumes: [] });
   });
 
-  test('pending -> running is polled with one DescribeInstances call for all in-flight instances', async () => {
+  test('one DescribeInstances call reads the states of many instances, an id EC2 does not list yet included', async () => {
     const { ec2, network, images } = await setUp();
     const ids = (await launchUntagged(ec2, network, images, 4)).map((i) => i.InstanceId!);
     const calls = instrument(ec2);
 
-    const watch = await waitUntilRunning(ec2, unlimited, realClock, REGION, ids, { intervalMs: 10, timeoutMs: 2000 });
+    const states = await describeByIdFilter(ec2, unlimited, REGION, [...ids, 'i-0123456789abcdef0']);
 
-    expect([...watch.runningAt.keys()].sort()).toEqual([...ids].sort());
-    const describes = calls.filter((c) => c.command === 'DescribeInstancesCommand');
-    expect(describes).toHaveLength(watch.polls);
-    expect(describes[0]!.input.InstanceIds).toEqual(ids);
+    expect([...states.keys()].sort()).toEqual([...ids].sort());
+    expect([...states.values()].every((s) => s.state === 'running')).toBe(true);
+    expect(calls.filter((c) => c.command === 'DescribeInstancesCommand')).toHaveLength(1);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+  });
+
+  test('the batch poller records pending -> running with one DescribeInstances call for all pending instances', async () => {
+    const { clients, ec2, network, images } = await setUp();
+    await createBootRunTable(clients.dynamodb(REGION), 'runs');
+    const runs = new BootRunTable(clients.dynamodb(REGION), 'runs', realClock);
+    const instances = await launchUntagged(ec2, network, images, 3);
+    const specs = planRun(images, 'poll').rounds[0]!.slice(0, 3);
+    await runs.putPlan({ runId: 'poll', request: {}, skippedImages: [], batchSizes: [3], plannedAt: 0 }, [specs]);
+    for (const [index, instance] of instances.entries())
+      await runs.setOutcome(
+        'poll',
+        { batch: 0, slot: index + 1 },
+        {
+          status: 'launched',
+          key: specs[index]!.key,
+          instanceId: instance.InstanceId!,
+          subnetId: network.subnetIds[0]!,
+          runInstancesStartedAt: 0,
+          runInstancesReturnedAt: 1,
+          reason: 'launched',
+        },
+      );
+    const calls = instrument(ec2);
+
+    const watch = await watchBatchRunning(
+      ec2,
+      unlimited,
+      realClock,
+      REGION,
+      runs,
+      { runId: 'poll', batch: 0 },
+      {
+        pollMs: 10,
+        stopAt: Date.now() + 5000,
+      },
+    );
+
+    expect(watch).toEqual({ finished: true, polls: 1, seenRunning: 3 });
+    const describes = calls.filter((c) => c.command === 'DescribeInstancesCommand');
+    expect(describes).toHaveLength(1);
+    expect(describes[0]!.input.Filters).toEqual([
+      { Name: 'instance-id', Values: expect.arrayContaining(instances.map((i) => i.InstanceId)) },
+    ]);
+    const recorded = await runs.launches('poll');
+    expect(recorded.every((r) => (r.running?.runningAt ?? 0) > 1)).toBe(true);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: instances.map((i) => i.InstanceId!) }));
   });
 
   test('the stop check times StopInstances until stopped', async () => {

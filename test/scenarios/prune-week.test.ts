@@ -4,7 +4,7 @@ import { parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
 import { DEFAULT_FLEET_SERIES } from '../../scripts/fleet';
-import { simulatedPipeline } from '../support/simulated-pipeline';
+import { simulatedPipeline } from '../support/sim-pipeline';
 import { AWS_LIMITS } from '../../bin/local/engine';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'sa-east-1'];

@@ -1,43 +1,46 @@
-import { deployLocally } from '../../bin/local/deployment';
+import { createHash } from 'node:crypto';
 import type { ExecutionReport, LocalExecution } from '../../bin/local/engine';
-import { LOCAL_ACCOUNT, LocalPipeline, synthesizeTemplate } from '../../bin/local/pipeline';
+import { LocalPipeline, type LocalPipelineOptions, synthesizeTemplate } from '../../bin/local/pipeline';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
 import type { AwsSim } from '../../scripts/aws-sim';
 
-/** The stack deployed on a simulated AWS, its state machines run by the local engine on the simulation's clock. */
-export interface SimPipeline {
-  readonly pipeline: LocalPipeline;
-  readonly clients: ClientFactory;
-}
-
 /**
- * Deploys the stack for `config` on `sim` (call it inside `runInVirtualTime`). The simulation keeps no VPCs, so the
- * boot test's network gets ids of its own; topics and tables are made in the simulation.
+ * The stack deployed into a simulated account: its topics and tables made there, its test subnets the account's
+ * own (the simulation has no VPC API), its probe function watching the simulated instances. Call it inside
+ * `runInVirtualTime`, so that everything the pipeline does runs on the simulation's clock.
  */
-export async function simPipeline(sim: AwsSim, config: PipelineConfigInput): Promise<SimPipeline> {
-  const parsed = parseConfig(config);
-  const clients = sim.clientFactory({ maxAttempts: 5 });
-  const template = synthesizeTemplate(parsed);
-  const network: Record<string, string> = {
-    'AWS::EC2::VPC': 'vpc-0000000000000s1m',
-    'AWS::EC2::Subnet': 'subnet-00000000000s1m',
-    'AWS::EC2::SecurityGroup': 'sg-000000000000s1m',
-  };
+export async function simulatedPipeline(
+  sim: AwsSim,
+  configInput: PipelineConfigInput,
+  options: Partial<Omit<LocalPipelineOptions, 'config' | 'clients'>> & {
+    readonly clients?: ClientFactory;
+    readonly maxAttempts?: number;
+  } = {},
+): Promise<LocalPipeline> {
+  const { maxAttempts, clients, ...rest } = options;
+  const config = parseConfig(configInput);
+  const template = synthesizeTemplate(config);
   const known: Record<string, string> = {};
+  const subnets = sim.seed.subnets(config.buildRegion);
+  let subnet = 0;
   for (const [id, resource] of Object.entries(template.Resources)) {
-    if (network[resource.Type]) known[id] = network[resource.Type]!;
+    if (resource.Type === 'AWS::EC2::VPC') known[id] = subnets[0]!.vpcId;
+    if (resource.Type === 'AWS::EC2::Subnet') known[id] = subnets[subnet++ % subnets.length]!.subnetId;
+    if (resource.Type === 'AWS::EC2::SecurityGroup')
+      known[id] = `sg-${createHash('sha256').update(id).digest('hex').slice(0, 17)}`;
   }
-  const deployment = await deployLocally(template, clients, {
-    region: parsed.buildRegion,
-    account: LOCAL_ACCOUNT,
+  return LocalPipeline.create({
+    config,
+    clients: clients ?? sim.clientFactory(maxAttempts === undefined ? {} : { maxAttempts }),
     known,
+    clock: sim.clock,
+    services: (fn) => (fn.entry === 'boot/probe.ts' ? { probe: sim.probe } : {}),
+    ...rest,
   });
-  const pipeline = await LocalPipeline.create({ config: parsed, clients, deployment, clock: sim.clock });
-  return { pipeline, clients };
 }
 
-/** The final state of a publish execution: its output, or what its Fail state received. */
+/** The final state of an execution: its output, or what its Fail state received. */
 export function finalState(execution: LocalExecution, report: ExecutionReport): Record<string, unknown> {
   if (report.output) return report.output as Record<string, unknown>;
   const failed = execution.history.find((e) => e.type === 'FailStateEntered');

@@ -1,7 +1,16 @@
 import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { ConfigError } from '../../lambdas/core/errors';
 import { freebsdProfile } from '../../lambdas/core/naming';
-import { isNitro, launchClientToken, planBootTest, userDataFor } from '../../lambdas/core/boot/plan';
+import {
+  batchLaunches,
+  HISTORY_EVENT_BUDGET,
+  historyEventEstimate,
+  isNitro,
+  launchClientToken,
+  MAX_BATCH_SIZE,
+  planBootTest,
+  userDataFor,
+} from '../../lambdas/core/boot/plan';
 
 const images = [
   {
@@ -124,5 +133,61 @@ describe('boot test launch planner', () => {
   test('knows which types run on Nitro and so accept Latest=true console output', () => {
     expect(['c7g.large', 'c5.large', 'm7a.large', 't3.micro', 'i3.metal'].every(isNitro)).toBe(true);
     expect(['c4.large', 'm4.xlarge', 't2.micro', 'i3.large'].some(isNitro)).toBe(false);
+  });
+});
+
+describe('batches and the size of an execution', () => {
+  /** 48 builds of a week, on lines, architectures, flavours and file systems as FreeBSD names them. */
+  const fleet = ['15.0-CURRENT', '14.3-STABLE', '13.5-STABLE', '14.2-STABLE']
+    .flatMap((line) =>
+      ['amd64', 'arm64'].flatMap((arch) =>
+        ['base UFS', 'base ZFS', 'cloud-init UFS', 'cloud-init ZFS', 'small UFS', 'small ZFS', 'builder UFS'].map(
+          (variant) => ({
+            imageId: `ami-${line}-${arch}-${variant}`,
+            region: 'us-east-1',
+            name: `FreeBSD ${line}-${arch}-20261126 ${variant}`,
+          }),
+        ),
+      ),
+    )
+    .slice(0, 48);
+  const plan = (runs: number) =>
+    planBootTest({ runId: 'weekly', images: fleet, config: bootTest, profile: freebsdProfile, runs });
+  const shape = (runs: number) => {
+    const batches = batchLaunches(plan(runs).rounds);
+    return {
+      batchSizes: batches.map((b) => b.length),
+      checkedLaunches: batches.flat().filter((l) => l.checks.hotplugCycles > 0).length,
+      hotplugCycles: bootTest.hotplugCycles,
+    };
+  };
+
+  test('splits each round into batches no larger than a Map runs at once, as even as possible, in order', () => {
+    const rounds = plan(2).rounds;
+
+    const batches = batchLaunches(rounds);
+
+    // 48 images on the 3 types of their architecture, twice: 144 launches a round, in 4 batches of 36 each.
+    expect(batches.map((b) => b.length)).toEqual([36, 36, 36, 36, 36, 36, 36, 36]);
+    expect(plan(2).skipped).toEqual([]);
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(MAX_BATCH_SIZE);
+    expect(batches.flat()).toEqual(rounds.flat());
+    // Every repeat comes in a batch after all first boots.
+    const firstRepeat = batches.findIndex((b) => b.some((l) => l.round === 1));
+    expect(batches.slice(0, firstRepeat).flat()).toHaveLength(rounds[0]!.length);
+  });
+
+  test('a weekly run of 48 images on 6 types fits one execution with room to spare; ten repeats do not', () => {
+    expect(shape(1)).toMatchObject({ checkedLaunches: 48 });
+    expect(historyEventEstimate(shape(1))).toBe(21 + 4 * 33 + 144 * 21 + 48 * 14);
+    expect(historyEventEstimate(shape(6))).toBeLessThan(HISTORY_EVENT_BUDGET);
+    expect(historyEventEstimate(shape(10))).toBeGreaterThan(HISTORY_EVENT_BUDGET);
+  });
+
+  test('counts further hot-plug batches of a long hot-plug check', () => {
+    const short = historyEventEstimate({ batchSizes: [1], checkedLaunches: 1, hotplugCycles: 10 });
+    const long = historyEventEstimate({ batchSizes: [1], checkedLaunches: 1, hotplugCycles: 200 });
+
+    expect(long - short).toBe(9 * 12);
   });
 });

@@ -27,6 +27,19 @@ const current = (bootSeconds: number, revision = 'main@e4f5a6b'): BootPoint => (
 });
 
 describe('boot time regression detector', () => {
+  test("compares running -> port open when both sides know it: EC2's pending time is no regression of the image", () => {
+    // Eight weeks of 17 s boots, 6 s of them pending; this week EC2 took 11 s to start the instance, the OS the same.
+    const history = weekly([17, 17, 17, 17, 17, 17, 17, 17]).map((p) => ({ ...p, runningToOpenSeconds: 11 }));
+
+    const slowEc2 = detectRegression({ ...current(22.4), runningToOpenSeconds: 11.4 }, history, policy);
+    const slowOs = detectRegression({ ...current(22.4), runningToOpenSeconds: 16.4 }, history, policy);
+    const unknownRunning = detectRegression(current(22.4), history, policy);
+
+    expect(slowEc2).toMatchObject({ regressed: false, reason: expect.stringMatching(/^running to port open 11\.4 s/) });
+    expect(slowOs).toMatchObject({ regressed: true, message: expect.stringContaining(': 11.0 s -> 16.4 s between') });
+    expect(unknownRunning).toMatchObject({ regressed: true, reason: expect.stringMatching(/^boot 22\.4 s/) });
+  });
+
   test('flags the ZFS 11 s -> 22 s regression and names the revision range between the two builds', () => {
     const history = weekly([11.0, 11.4, 11.1, 11.3, 11.2, 11.2, 11.5, 11.2]);
     history[history.length - 1] = { ...history.at(-1)!, revision: 'main@a1b2c3d' };

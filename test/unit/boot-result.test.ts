@@ -28,6 +28,15 @@ describe('verdict of one boot', () => {
     expect(verdict.reason).toMatch(/^port 22 never answered within 600 s; console: no login prompt/);
   });
 
+  test('a port already open at the first probe is inconclusive: no refusal was seen, so the boot time is unknown', () => {
+    const alreadyOpen: ProbeObservation = { ...open, closedAt: undefined, openAt: 0, attempts: 1 };
+
+    const verdict = judgeRun({ probe: alreadyOpen, console: classifyConsole('login: '), checks: [] });
+
+    expect(verdict.status).toBe('inconclusive');
+    expect(verdict.reason).toMatch(/^port 22 accepted the first connection without refusing one first/);
+  });
+
   test('a failed check fails the boot and is named', () => {
     const verdict = judgeRun({
       probe: open,

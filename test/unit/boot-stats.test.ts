@@ -27,6 +27,7 @@ describe('boot intervals', () => {
       runningToClosedSeconds: 17.175,
       closedToOpenSeconds: 5.644,
       bootSeconds: 27.724,
+      runningToOpenSeconds: 22.819,
     });
   });
 
@@ -41,6 +42,19 @@ describe('boot intervals', () => {
     expect(intervals.runningToClosedSeconds).toBe(0);
     expect(intervals.closedToOpenSeconds).toBeUndefined();
     expect(intervals.bootSeconds).toBeUndefined();
+  });
+
+  test('an open port never refused first gives no boot time: the observation started after the boot', () => {
+    const intervals = bootIntervals({
+      runInstancesStartedAt: 0,
+      runInstancesReturnedAt: 1000,
+      runningAt: 3000,
+      portOpenAt: 9000,
+    });
+
+    expect(intervals.bootSeconds).toBeUndefined();
+    expect(intervals.closedToOpenSeconds).toBeUndefined();
+    expect(intervals.runningToClosedSeconds).toBeUndefined();
   });
 
   test('prints and reads back the format of ec2-boot-bench, including the sample in its announcement', () => {

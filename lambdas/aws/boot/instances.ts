@@ -11,6 +11,7 @@ import type { BootNetwork } from '../../core/boot/result';
 import { describeError } from '../../core/errors';
 import { type ManagedTag, TAG } from '../../core/tags';
 import type { Clock, RateLimiter } from '../rate-limiter';
+import type { BootRunTable, LaunchRecord } from './runs';
 
 /** Where test instances boot: subnets tried in order (one per AZ) and the security groups they get. */
 export interface BootNetworkConfig {
@@ -37,6 +38,9 @@ export type LaunchOutcome =
 
 /** EC2 answers that mean "not here, not now": try the next AZ, and report "skipped" when none has room. */
 export const CAPACITY_ERRORS: ReadonlySet<string> = new Set(['InsufficientInstanceCapacity', 'Unsupported']);
+
+/** EC2 answers that mean the account, not a zone, is full: another test instance has to end first. */
+export const ACCOUNT_LIMIT_ERRORS: ReadonlySet<string> = new Set(['VcpuLimitExceeded']);
 
 /** Tags of everything a boot test run creates; IAM conditions and the sweeper rely on them. */
 export function bootTestTags(
@@ -128,6 +132,58 @@ export async function launchInstance(
   };
 }
 
+/** How long a launch refused for the account's vCPU limit keeps trying, and how often. */
+export interface LimitWait {
+  /** Gives up (and reports the launch skipped) once this much time has passed since the first refusal. */
+  readonly maxWaitMs: number;
+  /** The first wait; each later one doubles, up to `maxDelayMs`, with jitter so waiting launches spread out. */
+  readonly firstDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** The waits of a launch under the account's vCPU limit: from 1/16 of the bound (at most 5 s), doubling to 60 s. */
+export function limitWait(maxWaitMs: number): LimitWait {
+  return { maxWaitMs, firstDelayMs: Math.min(5000, maxWaitMs / 16), maxDelayMs: 60_000 };
+}
+
+/**
+ * Launches one planned instance like {@link launchInstance}; a refusal for the account's vCPU limit is not a failure
+ * of the image: the launch waits with backoff while other test instances end, tries again, and is reported skipped,
+ * with the reason, when the limit still holds after `wait.maxWaitMs`.
+ */
+export async function launchWithinLimits(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  spec: LaunchSpec,
+  network: BootNetworkConfig,
+  tags: Tag[],
+  wait: LimitWait,
+): Promise<LaunchOutcome> {
+  let firstRefusal: number | undefined;
+  let refusals = 0;
+  let delay = wait.firstDelayMs;
+  for (;;) {
+    const outcome = await launchInstance(ec2, limiter, clock, spec, network, tags);
+    if (outcome.status !== 'failed' || !outcome.code || !ACCOUNT_LIMIT_ERRORS.has(outcome.code)) {
+      if (!refusals || outcome.status !== 'launched') return outcome;
+      const waited = ((clock.now() - firstRefusal!) / 1000).toFixed(1);
+      return { ...outcome, reason: `${outcome.reason} after ${refusals} vCPU limit refusal(s) over ${waited} s` };
+    }
+    firstRefusal ??= clock.now();
+    refusals++;
+    const waited = clock.now() - firstRefusal;
+    if (waited + delay > wait.maxWaitMs)
+      return {
+        status: 'skipped',
+        key: spec.key,
+        reason: `the account's vCPU limit was reached: ${refusals} launch(es) refused over ${(waited / 1000).toFixed(1)} s while other test instances ran (${outcome.code}: ${outcome.reason})`,
+      };
+    await clock.sleep(delay / 2 + Math.random() * (delay / 2));
+    delay = Math.min(delay * 2, wait.maxDelayMs);
+  }
+}
+
 /** State of one instance as one DescribeInstances call saw it. */
 export interface InstanceState {
   readonly state: string;
@@ -163,50 +219,6 @@ export async function describeInstanceStates(
   return states;
 }
 
-/** When each instance was first seen running, or the state it ended in instead. */
-export interface RunningWatch {
-  readonly runningAt: Map<string, number>;
-  readonly gaveUp: Map<string, string>;
-  readonly polls: number;
-}
-
-/**
- * Polls pending -> running for all in-flight instances together: one DescribeInstances call per poll, however many
- * instances there are, so a large run stays far below the API's request budget.
- */
-export async function waitUntilRunning(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  instanceIds: readonly string[],
-  options: { readonly intervalMs: number; readonly timeoutMs: number },
-): Promise<RunningWatch> {
-  const runningAt = new Map<string, number>();
-  const gaveUp = new Map<string, string>();
-  const deadline = clock.now() + options.timeoutMs;
-  let polls = 0;
-  for (;;) {
-    const waiting = instanceIds.filter((id) => !runningAt.has(id) && !gaveUp.has(id));
-    if (waiting.length === 0) break;
-    if (clock.now() >= deadline) {
-      for (const id of waiting) gaveUp.set(id, `not running after ${options.timeoutMs / 1000} s`);
-      break;
-    }
-    polls++;
-    const states = await describeInstanceStates(ec2, limiter, region, waiting);
-    const seenAt = clock.now();
-    for (const id of waiting) {
-      const state = states.get(id)?.state;
-      if (state === 'running') runningAt.set(id, seenAt);
-      else if (state && state !== 'pending') gaveUp.set(id, `went ${state} before running`);
-    }
-    if (instanceIds.every((id) => runningAt.has(id) || gaveUp.has(id))) break;
-    await clock.sleep(options.intervalMs);
-  }
-  return { runningAt, gaveUp, polls };
-}
-
 /** The instance's console, base64-decoded; `Latest=true` on Nitro types, where it is supported. */
 export async function fetchConsoleText(
   ec2: EC2Client,
@@ -219,4 +231,92 @@ export async function fetchConsoleText(
     ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: isNitro(instanceType) ? true : undefined })),
   );
   return response.Output ? Buffer.from(response.Output, 'base64').toString('utf8') : '';
+}
+
+const CLOSED_CHECK_EVERY = 8;
+
+/** What one watch of a batch's instances did; `finished: false` asks the state machine to watch again. */
+export interface BatchWatch {
+  readonly finished: boolean;
+  readonly polls: number;
+  readonly seenRunning: number;
+}
+
+/**
+ * Records when each launched instance of a batch is first seen running. One DescribeInstances call per poll covers
+ * every instance of the batch still pending, so a batch of 40 costs what a single instance would, well inside EC2's
+ * non-mutating request bucket. Ends when every launch of the batch has settled (seen running, seen in another state,
+ * or never launched), when the run was closed after a failure, or before `stopAt` so the invocation ends in time.
+ */
+export async function watchBatchRunning(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  region: string,
+  runs: BootRunTable,
+  address: { readonly runId: string; readonly batch: number },
+  options: { readonly pollMs: number; readonly stopAt: number },
+): Promise<BatchWatch> {
+  let polls = 0;
+  let seenRunning = 0;
+  let looks = 0;
+  for (;;) {
+    const launches = await runs.batch(address.runId, address.batch);
+    const waiting = launches.filter((l) => l.outcome?.status === 'launched' && !l.running);
+    const launching = launches.filter((l) => !l.outcome && !l.result);
+    if (waiting.length === 0 && launching.length === 0) return { finished: true, polls, seenRunning };
+    // The run is closed only after a failure; a look every few seconds stops a poller soon enough.
+    if (++looks % CLOSED_CHECK_EVERY === 0 && (await runs.run(address.runId)).closed)
+      return { finished: true, polls, seenRunning };
+    if (waiting.length) {
+      polls++;
+      const idOf = (launch: LaunchRecord) => (launch.outcome as { instanceId: string }).instanceId;
+      const found = await describeByIdFilter(ec2, limiter, region, waiting.map(idOf));
+      const at = clock.now();
+      for (const launch of waiting) {
+        const state = found.get(idOf(launch))?.state;
+        if (state === 'running') {
+          seenRunning++;
+          await runs.setRunning(address.runId, launch, { runningAt: at });
+        } else if (state && state !== 'pending')
+          await runs.setRunning(address.runId, launch, { note: `${state} before a poll saw it running` });
+        else if (!state && launch.result)
+          await runs.setRunning(address.runId, launch, { note: 'judged and gone before a poll saw it running' });
+      }
+    }
+    if (clock.now() + options.pollMs >= options.stopAt) return { finished: false, polls, seenRunning };
+    await clock.sleep(options.pollMs);
+  }
+}
+
+/** States of the given instances from one (paginated) DescribeInstances call; an unknown id is simply absent. */
+export async function describeByIdFilter(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  region: string,
+  instanceIds: readonly string[],
+): Promise<Map<string, InstanceState>> {
+  const states = new Map<string, InstanceState>();
+  let token: string | undefined;
+  do {
+    // A filter, unlike InstanceIds, does not fail the whole call for an id EC2 does not list yet.
+    const page = await limiter.run(region, 'DescribeInstances', () =>
+      ec2.send(
+        new DescribeInstancesCommand({
+          Filters: [{ Name: 'instance-id', Values: [...instanceIds] }],
+          NextToken: token,
+        }),
+      ),
+    );
+    for (const reservation of page.Reservations ?? [])
+      for (const instance of reservation.Instances ?? [])
+        if (instance.InstanceId)
+          states.set(instance.InstanceId, {
+            state: instance.State?.Name ?? 'unknown',
+            privateIp: instance.PrivateIpAddress,
+            publicIp: instance.PublicIpAddress,
+          });
+    token = page.NextToken;
+  } while (token);
+  return states;
 }

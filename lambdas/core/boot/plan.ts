@@ -219,3 +219,54 @@ export function isNitro(instanceType: string): boolean {
   if (size === 'metal') return true;
   return !XEN_FAMILIES.has(family);
 }
+
+/**
+ * Launches one batch holds at most: what an inline Map state of Step Functions runs at once, so every launch of a
+ * batch starts, and is probed, without queueing behind another.
+ */
+export const MAX_BATCH_SIZE = 40;
+
+/**
+ * Splits each round into batches of at most `maxSize` launches, as even as possible, keeping the plan's order;
+ * batches run one after the other, so a repeat always comes after the earlier boots of its image.
+ */
+export function batchLaunches(rounds: readonly (readonly LaunchSpec[])[], maxSize = MAX_BATCH_SIZE): LaunchSpec[][] {
+  const batches: LaunchSpec[][] = [];
+  for (const round of rounds) {
+    const count = Math.ceil(round.length / maxSize);
+    for (let index = 0, start = 0; index < count; index++) {
+      const size = Math.ceil((round.length - start) / (count - index));
+      batches.push(round.slice(start, start + size));
+      start += size;
+    }
+  }
+  return batches;
+}
+
+/** The shape of a planned run, as far as the size of its execution history depends on it. */
+export interface RunShape {
+  readonly batchSizes: readonly number[];
+  /** Launches that run the hot-plug check (reference type, first round). */
+  readonly checkedLaunches: number;
+  readonly hotplugCycles: number;
+}
+
+/** Hot-plug cycles one 8-minute batch is assumed to get through (an attach and a detach take seconds each). */
+const CYCLES_PER_HOTPLUG_BATCH = 16;
+/** Running-poller invocations a batch is assumed to need (each watches up to 14 minutes). */
+const POLLS_PER_BATCH = 2;
+
+/**
+ * History events of one boot test execution of this shape, counted as Step Functions counts them (a Task state 5,
+ * a Pass or Choice 2, a Map or Parallel 4, a Map iteration 2): 21 for the run's own states, 19 per batch plus 7 per
+ * poller invocation, 21 per launch, 14 more per checked launch and 9 per further hot-plug batch. Retries add 3 each.
+ */
+export function historyEventEstimate(shape: RunShape): number {
+  const launches = shape.batchSizes.reduce((sum, size) => sum + size, 0);
+  const hotplugBatches = shape.hotplugCycles > 0 ? Math.ceil(shape.hotplugCycles / CYCLES_PER_HOTPLUG_BATCH) : 0;
+  const perChecked = hotplugBatches > 0 ? 14 + 9 * (hotplugBatches - 1) : 0;
+  return 21 + shape.batchSizes.length * (19 + 7 * POLLS_PER_BATCH) + 21 * launches + perChecked * shape.checkedLaunches;
+}
+
+/** History events one execution may plan for: Step Functions' 25,000, less a tenth kept for retries. */
+export const HISTORY_EVENT_BUDGET = 22_500;

@@ -5,6 +5,8 @@ export interface BootPoint {
   /** `YYYY-MM-DD`; the build date of a snapshot, the test date of a release. */
   readonly buildDate: string;
   readonly bootSeconds: number;
+  /** Running to port open, when the running state was seen: the boot without EC2's pending time. */
+  readonly runningToOpenSeconds?: number;
   readonly imageId?: string;
   /** `<branch>@<revision>` from the image description, e.g. `main@a1b2c3d`. */
   readonly revision?: string;
@@ -49,6 +51,8 @@ export function seriesLabel(seriesKey: string): string {
 /**
  * Compares a boot time with the median of the same series and instance type over the previous `weeks` weeks. Both
  * thresholds must be exceeded, so a fast boot getting 30% slower (3 s -> 4 s) or a slow one drifting 2 s is no alarm.
+ * When the boot and earlier builds know when the instance was running, running -> port open is compared: EC2's
+ * pending time varies by seconds from one instance to the next and says nothing about the image.
  */
 export function detectRegression(
   current: BootPoint,
@@ -65,23 +69,29 @@ export function detectRegression(
         p.buildDate >= from,
     )
     .sort((a, b) => (a.buildDate < b.buildDate ? -1 : a.buildDate > b.buildDate ? 1 : 0));
-  if (window.length === 0)
+  const ownPart = window.filter((p) => p.runningToOpenSeconds !== undefined);
+  const [samples, seconds, measure] =
+    current.runningToOpenSeconds !== undefined && ownPart.length > 0
+      ? [ownPart, (p: BootPoint) => p.runningToOpenSeconds!, 'running to port open']
+      : [window, (p: BootPoint) => p.bootSeconds, 'boot'];
+  if (samples.length === 0)
     return {
       regressed: false,
       samples: 0,
       reason: `no earlier build in the ${policy.weeks} weeks before ${current.buildDate}`,
     };
-  const baseline = medianOf(window.map((p) => p.bootSeconds));
-  const ratioExceeded = current.bootSeconds > baseline * policy.ratio;
-  const deltaExceeded = current.bootSeconds - baseline > policy.absoluteSeconds;
-  const compared = `${current.bootSeconds.toFixed(1)} s against a median of ${baseline.toFixed(1)} s over ${window.length} build(s)`;
+  const baseline = medianOf(samples.map(seconds));
+  const now = seconds(current);
+  const ratioExceeded = now > baseline * policy.ratio;
+  const deltaExceeded = now - baseline > policy.absoluteSeconds;
+  const compared = `${measure} ${now.toFixed(1)} s against a median of ${baseline.toFixed(1)} s over ${samples.length} build(s)`;
   if (!(ratioExceeded && deltaExceeded)) {
     const why = !ratioExceeded
       ? `within ${policy.ratio}x`
       : `within +${policy.absoluteSeconds} s though above ${policy.ratio}x`;
-    return { regressed: false, baselineSeconds: baseline, samples: window.length, reason: `${compared}: ${why}` };
+    return { regressed: false, baselineSeconds: baseline, samples: samples.length, reason: `${compared}: ${why}` };
   }
-  const previous = window[window.length - 1]!;
+  const previous = samples[samples.length - 1]!;
   const range =
     previous.revision && current.revision
       ? `between ${previous.revision} and ${current.revision}`
@@ -89,9 +99,9 @@ export function detectRegression(
   return {
     regressed: true,
     baselineSeconds: baseline,
-    samples: window.length,
+    samples: samples.length,
     reason: `${compared}: above ${policy.ratio}x and +${policy.absoluteSeconds} s`,
-    message: `${seriesLabel(current.seriesKey)} on ${current.instanceType}: ${baseline.toFixed(1)} s -> ${current.bootSeconds.toFixed(1)} s ${range}`,
+    message: `${seriesLabel(current.seriesKey)} on ${current.instanceType}: ${baseline.toFixed(1)} s -> ${now.toFixed(1)} s ${range}`,
   };
 }
 

@@ -5,7 +5,11 @@ import { type BootIntervals, type BootTimeline, bootIntervals, summariseRuns } f
 /** Which network a test instance booted on: the isolated subnets, or the outbound-only public subnet. */
 export type BootNetwork = 'isolated' | 'outbound-internet' | 'operator';
 
-export type BootStatus = 'passed' | 'failed' | 'skipped' | 'timeout';
+/**
+ * `inconclusive`: the port was open without having refused a connection first, so the probe began after the boot
+ * it was meant to time; such a boot is kept, but never as a boot time.
+ */
+export type BootStatus = 'passed' | 'failed' | 'skipped' | 'timeout' | 'inconclusive';
 
 /** What the TCP probe saw, in epoch milliseconds. */
 export interface ProbeObservation {
@@ -65,6 +69,11 @@ export function judgeRun(observed: {
   }
   const failed = checks.filter((c) => !c.passed);
   if (failed.length) return { status: 'failed', reason: failed.map((c) => `${c.name}: ${c.reason}`).join('; ') };
+  if (probe.closedAt === undefined)
+    return {
+      status: 'inconclusive',
+      reason: `port 22 accepted the first connection without refusing one first (${probe.reason}): the probe began after the network was up, so the boot time is unknown`,
+    };
   return { status: 'passed', reason: probe.reason };
 }
 
@@ -98,9 +107,17 @@ export function historyRows(results: readonly BootRunResult[], runId: string, no
     const first = ordered[0]!;
     const bad = ordered.find((r) => r.status === 'failed' || r.status === 'timeout');
     const allSkipped = ordered.every((r) => r.status === 'skipped');
-    const timed = ordered.filter((r) => r.status === 'passed' && r.intervals).map((r) => r.intervals!);
+    const passed = ordered.filter((r) => r.status === 'passed');
+    const inconclusive = ordered.find((r) => r.status === 'inconclusive');
+    const timed = passed.filter((r) => r.intervals).map((r) => r.intervals!);
     const summary = summariseRuns(timed);
-    const status = bad ? bad.status : allSkipped ? 'skipped' : 'passed';
+    const status: BootStatus = bad
+      ? bad.status
+      : allSkipped
+        ? 'skipped'
+        : passed.length === 0 && inconclusive
+          ? 'inconclusive'
+          : 'passed';
     return {
       seriesKey: first.seriesKey,
       instanceType: first.instanceType,
@@ -111,7 +128,13 @@ export function historyRows(results: readonly BootRunResult[], runId: string, no
       revision: first.revision,
       network: first.network,
       status,
-      reason: bad ? `run ${bad.round + 1}: ${bad.reason}` : allSkipped ? first.reason : summary.reason,
+      reason: bad
+        ? `run ${bad.round + 1}: ${bad.reason}`
+        : allSkipped
+          ? first.reason
+          : status === 'inconclusive'
+            ? `run ${inconclusive!.round + 1}: ${inconclusive!.reason}`
+            : summary.reason,
       runs: ordered.length,
       median: summary.median,
       testedAt: now.toISOString(),
@@ -128,6 +151,7 @@ export function toBootPoint(row: BootHistoryRow): BootPoint | undefined {
     instanceType: row.instanceType,
     buildDate: row.buildDate,
     bootSeconds: row.median.bootSeconds,
+    runningToOpenSeconds: row.median.runningToOpenSeconds,
     imageId: row.imageId,
     revision: row.revision,
   };

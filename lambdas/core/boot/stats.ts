@@ -4,6 +4,8 @@ import { PipelineError } from '../errors';
 export interface BootTimeline {
   readonly runInstancesStartedAt: number;
   readonly runInstancesReturnedAt: number;
+  /** When the probe's first attempt went out; it starts as soon as RunInstances returns, so this shows any delay. */
+  readonly probeStartedAt?: number;
   /** When a DescribeInstances poll first saw `running`. */
   readonly runningAt?: number;
   /** When TCP port 22 first answered "refused": the network stack is up. */
@@ -20,6 +22,11 @@ export interface BootIntervals {
   readonly closedToOpenSeconds?: number;
   /** RunInstances return to port open. */
   readonly bootSeconds?: number;
+  /**
+   * Running to port open: the image's own part of the boot, without EC2's pending -> running, which varies from
+   * instance to instance whatever the image does.
+   */
+  readonly runningToOpenSeconds?: number;
 }
 
 const seconds = (from: number | undefined, to: number | undefined) =>
@@ -27,17 +34,20 @@ const seconds = (from: number | undefined, to: number | undefined) =>
 
 /**
  * Intervals of one boot. DescribeInstances is polled far more coarsely than the port, so `running` can be seen after
- * the port already answered; such an interval is clamped to 0 rather than reported negative.
+ * the port already answered; such an interval is clamped to 0 rather than reported negative. A port seen open
+ * without a refused connection before it times nothing: the probe began after the boot, as ec2-boot-bench requires
+ * "port closed" before it reports "port open".
  */
 export function bootIntervals(t: BootTimeline): BootIntervals {
   const running = t.runningAt;
-  const closedOrOpen = t.portClosedAt ?? t.portOpenAt;
+  const open = t.portClosedAt === undefined ? undefined : t.portOpenAt;
   return {
     runInstancesSeconds: seconds(t.runInstancesStartedAt, t.runInstancesReturnedAt)!,
     pendingToRunningSeconds: seconds(t.runInstancesReturnedAt, running),
-    runningToClosedSeconds: seconds(running, closedOrOpen),
-    closedToOpenSeconds: seconds(t.portClosedAt, t.portOpenAt),
-    bootSeconds: seconds(t.runInstancesReturnedAt, t.portOpenAt),
+    runningToClosedSeconds: seconds(running, t.portClosedAt),
+    closedToOpenSeconds: seconds(t.portClosedAt, open),
+    bootSeconds: seconds(t.runInstancesReturnedAt, open),
+    runningToOpenSeconds: seconds(running, open),
   };
 }
 
@@ -78,6 +88,7 @@ export function summariseRuns(runs: readonly BootIntervals[]): RunSummary {
       runningToClosedSeconds: field('runningToClosedSeconds'),
       closedToOpenSeconds: field('closedToOpenSeconds'),
       bootSeconds: field('bootSeconds'),
+      runningToOpenSeconds: field('runningToOpenSeconds'),
     },
     reason: discardedFirst
       ? `median of runs 2-${runs.length}; run 1 (cold) discarded`
