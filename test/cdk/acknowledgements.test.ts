@@ -40,6 +40,7 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
   const statements: Statement[] = [];
   const managedPolicies: string[] = [];
   let functions = 0;
+  let tablesWithoutRecovery = 0;
   for (const id of ids) {
     const resource = resources[id];
     if (!resource) continue;
@@ -49,8 +50,12 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
       managedPolicies.push(...list(resource.Properties.ManagedPolicyArns).map(nagName));
     }
     if (resource.Type === 'AWS::Lambda::Function') functions++;
+    const recovery = resource.Properties?.PointInTimeRecoverySpecification as
+      | { PointInTimeRecoveryEnabled?: boolean }
+      | undefined;
+    if (resource.Type === 'AWS::DynamoDB::Table' && !recovery?.PointInTimeRecoveryEnabled) tablesWithoutRecovery++;
   }
-  return { statements, managedPolicies, functions };
+  return { statements, managedPolicies, functions, tablesWithoutRecovery };
 }
 
 /** Why an acknowledgement is not true of the template, or undefined when it is. */
@@ -61,11 +66,13 @@ function falsehood(
   reason: string,
   resources: Resources,
 ): string | undefined {
-  const { statements, managedPolicies, functions } = iamOf(stack, scope, resources);
+  const { statements, managedPolicies, functions, tablesWithoutRecovery } = iamOf(stack, scope, resources);
   const allows = statements.filter((s) => s.Effect === 'Allow');
   const finding = /^AwsSolutions-(\w+)\[(\w+)::(.*)\]$/.exec(id);
   if (!finding) {
     if (id === 'AwsSolutions-L1') return functions > 0 ? undefined : 'no Lambda function under it';
+    if (id === 'AwsSolutions-DDB3')
+      return tablesWithoutRecovery > 0 ? undefined : 'every table under it has point-in-time recovery';
     return 'an acknowledgement this test cannot check';
   }
   const [, rule, kind, subject] = finding;

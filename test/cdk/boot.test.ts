@@ -1,3 +1,4 @@
+import { FUNCTION_ENTRY_METADATA } from '../../lib/pipeline-function';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -329,7 +330,10 @@ describe('boot test workflow with default configuration', () => {
     });
 
     test('is named to every function outside the VPC; the probe inside it has no table and no API', () => {
-      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      // The pipeline's own functions (CDK's custom resource providers aside).
+      const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+        (fn) => fn.Metadata?.[FUNCTION_ENTRY_METADATA] !== undefined,
+      );
       const named = functions.filter((fn) => fn.Properties.Environment?.Variables?.BOOT_RUN_TABLE);
       expect(named).toHaveLength(functions.length - 1);
       for (const fn of named)

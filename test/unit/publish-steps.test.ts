@@ -137,10 +137,10 @@ describe('copy deadlines', () => {
     });
   });
 
-  test('the poll interval starts again from the configured one when copies start, and doubles otherwise', async () => {
+  test('the first look comes at once; the interval starts again from the configured one when copies start, and doubles otherwise', async () => {
     const [prepared, second, third] = await run();
 
-    expect([prepared!.waitSeconds, second!.waitSeconds, third!.waitSeconds]).toEqual([60, 60, 120]);
+    expect([prepared!.waitSeconds, second!.waitSeconds, third!.waitSeconds]).toEqual([0, 60, 120]);
     expect(third!.polls).toBe(2);
   });
 });
@@ -219,6 +219,7 @@ describe('deregistered copies', () => {
   });
 
   test('InvalidAMIID.Unavailable on deregistration is success, like NotFound; other errors are not', async () => {
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
     ec2.on(DeregisterImageCommand, { ImageId: 'ami-0000000000000dea1' }).rejects(awsError('InvalidAMIID.Unavailable'));
     ec2.on(DeregisterImageCommand, { ImageId: 'ami-0000000000000dea2' }).rejects(awsError('InvalidAMIID.NotFound'));
     ec2.on(DeregisterImageCommand, { ImageId: 'ami-0000000000000dea3' }).rejects(awsError('UnauthorizedOperation'));
