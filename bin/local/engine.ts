@@ -356,7 +356,9 @@ export class LocalEngine {
     this.executionCounter++;
     const executionName = name ?? `local-${String(this.executionCounter).padStart(4, '0')}-${this.clock.now()}`;
     const { partition, region, account } = this.options.deployment;
-    const arn = `arn:${partition}:states:${region}:${account}:execution:${workflow.logicalId}:${executionName}`;
+    // An execution's ARN names its state machine by its deployed name, as IAM policies on executions expect.
+    const machineName = this.stateMachineArn(workflow).split(':').pop();
+    const arn = `arn:${partition}:states:${region}:${account}:execution:${machineName}:${executionName}`;
     if (this.executions.some((e) => e.executionArn === arn)) {
       throw Object.assign(new PipelineError(`Execution ${executionName} already exists`), {
         name: 'ExecutionAlreadyExists',
@@ -658,7 +660,7 @@ export class LocalEngine {
           Name: execution.name,
           RoleArn: `arn:${deployment.partition}:iam::${deployment.account}:role/${execution.workflow.logicalId}Role`,
         },
-        StateMachine: { Id: execution.stateMachineArn, Name: execution.workflow.logicalId },
+        StateMachine: { Id: execution.stateMachineArn, Name: execution.stateMachineArn.split(':').pop() },
       },
     });
     execution.abort = run.abort;

@@ -68,6 +68,8 @@ export function synthesizeTemplate(config: PipelineConfig, account = LOCAL_ACCOU
 
 export interface LocalPipelineOptions {
   readonly config: PipelineConfig;
+  /** The stack's template when already synthesized for `config` (and `account`); synthesized otherwise. */
+  readonly template?: StackTemplate;
   /** Where the functions' AWS calls go: the emulator, a simulated AWS, or an account. */
   readonly clients: ClientFactory;
   readonly account?: string;
@@ -105,7 +107,7 @@ export class LocalPipeline {
 
   static async create(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const account = options.account ?? LOCAL_ACCOUNT;
-    const template = synthesizeTemplate(options.config, account);
+    const template = options.template ?? synthesizeTemplate(options.config, account);
     const deployment =
       options.deployment ??
       (await deployLocally(template, options.clients, {

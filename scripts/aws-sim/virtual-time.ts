@@ -165,6 +165,10 @@ export async function runInVirtualTime<T>(
         if (installed.countTimers() === 0) throw new DeadlockError(installed.now, steps);
         continue;
       }
+      // A far jump is taken only after a few idle turns in a row: a chain of real I/O (a file read is several
+      // requests, one after another) can leave a turn with none in flight while its next step is still to come.
+      if (nextTimerIn(installed) > FAR_JUMP_MS && !(await idleFor(IDLE_TURNS_BEFORE_FAR_JUMP, turn, ioPending)))
+        continue;
       installed.next();
       steps++;
       if (installed.now - start > maxVirtualMs)
@@ -216,6 +220,26 @@ async function waitForRealIo(
     if (spins++ < 20) await turn();
     else await new Promise<void>((resolve) => realSetTimeout(resolve, 1));
   }
+}
+
+/** A jump of virtual time longer than this waits for {@link IDLE_TURNS_BEFORE_FAR_JUMP} idle turns first. */
+const FAR_JUMP_MS = 1000;
+const IDLE_TURNS_BEFORE_FAR_JUMP = 5;
+
+/** Virtual milliseconds until the earliest timer of a fake clock (its heap's top, read without running it). */
+function nextTimerIn(clock: { now: number }): number {
+  const heap = (clock as unknown as { timerHeap?: { peek(): { callAt: number } | undefined } }).timerHeap;
+  const first = heap?.peek();
+  return first ? first.callAt - clock.now : Number.POSITIVE_INFINITY;
+}
+
+/** Whether `turns` real event-loop turns pass with no real I/O in flight. */
+async function idleFor(turns: number, turn: () => Promise<void>, ioPending: () => boolean): Promise<boolean> {
+  for (let i = 0; i < turns; i++) {
+    await turn();
+    if (ioPending()) return false;
+  }
+  return true;
 }
 
 function realRequests(): number {

@@ -463,6 +463,27 @@ const OTHERS: Readonly<Record<string, Mapper>> = {
   'dynamodb:Scan': (v) => [
     { action: 'dynamodb:Scan', type: 'table', region: v.call.region, id: String(v.input.TableName) },
   ],
+  'dynamodb:UpdateItem': (v) => [
+    { action: 'dynamodb:UpdateItem', type: 'table', region: v.call.region, id: String(v.input.TableName) },
+  ],
+  'dynamodb:GetItem': (v) => [
+    { action: 'dynamodb:GetItem', type: 'table', region: v.call.region, id: String(v.input.TableName) },
+  ],
+  // The batch calls authorize the action on each table they name.
+  'dynamodb:BatchGetItem': (v) =>
+    Object.keys((v.input.RequestItems ?? {}) as Record<string, unknown>).map((table) => ({
+      action: 'dynamodb:BatchGetItem',
+      type: 'table',
+      region: v.call.region,
+      id: table,
+    })),
+  'dynamodb:BatchWriteItem': (v) =>
+    Object.keys((v.input.RequestItems ?? {}) as Record<string, unknown>).map((table) => ({
+      action: 'dynamodb:BatchWriteItem',
+      type: 'table',
+      region: v.call.region,
+      id: table,
+    })),
 };
 
 /** An ARN in AWS's published format for a resource type, filled with partition, region, account and the id. */

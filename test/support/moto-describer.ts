@@ -131,12 +131,28 @@ const TYPE_OF_PREFIX: Readonly<Record<string, string>> = {
   vpc: 'vpc',
 };
 
+/** The state of a resource the API cannot describe (a simulated account has no VPC API), or undefined. */
+export type DescribedElsewhere = (
+  region: string,
+  type: string,
+  id: string,
+) => Omit<ResourceState, 'service'> | undefined;
+
 /**
  * Resource states read from the emulator with an admin client that records nothing. An image brings the states of
  * its snapshots along (CopyImage and DeleteAssociatedSnapshots authorize them too); an unknown id is reported as
  * not existing.
  */
 export function motoDescriber(admin: ClientFactory, account: string): ResourceDescriber {
+  return ec2Describer(admin, account);
+}
+
+/** Resource states read through an admin client's EC2 Describe calls, `elsewhere` filling in what they cannot. */
+export function ec2Describer(
+  admin: ClientFactory,
+  account: string,
+  elsewhere: DescribedElsewhere = () => undefined,
+): ResourceDescriber {
   return async (refs: readonly ResourceRef[]) => {
     const states: ResourceState[] = [];
     const read = async (region: string, wanted: readonly ResourceRef[]) => {
@@ -151,10 +167,14 @@ export function motoDescriber(admin: ClientFactory, account: string): ResourceDe
         const described = await describeKind(ec2, prefix, [...new Set(ids)], account);
         for (const id of new Set(ids)) {
           const state = described.find((d) => d.id === id);
+          const type = TYPE_OF_PREFIX[prefix] ?? prefix;
+          const other = state ? undefined : elsewhere(region, type, id);
           found.push(
             state
               ? { ...state, service: 'ec2', region, exists: true }
-              : { service: 'ec2', region, id, type: TYPE_OF_PREFIX[prefix] ?? prefix, exists: false, tags: {} },
+              : other
+                ? { ...other, service: 'ec2' }
+                : { service: 'ec2', region, id, type, exists: false, tags: {} },
           );
         }
       }
