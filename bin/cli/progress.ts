@@ -84,9 +84,19 @@ const publishProgress: Interpreter = (progress, event) => {
   } else if (event.kind === 'entered' && event.name === 'Finalize') {
     progress.region(region, event.time, { phase: 'finalizing' });
   } else if (event.kind === 'exited' && event.name === 'Finalize') {
+    // Finalize's verdict, unless SSM values are still to be read back (VerifyParameters gives the last word).
+    const summary = asObject(data.summary);
+    const verifying = data.verify !== undefined;
     progress.region(region, event.time, {
-      done: Object.keys(asObject(data.published)).length,
-      failed: asArray(data.failed).length,
+      done: asNumber(summary.published),
+      failed: asNumber(summary.failed),
+      phase: verifying ? 'verifying' : typeof summary.status === 'string' ? summary.status : 'finished',
+      finished: !verifying,
+    });
+  } else if (event.kind === 'exited' && event.name === 'VerifyParameters') {
+    progress.region(region, event.time, {
+      done: asNumber(data.published),
+      failed: asNumber(data.failed),
       phase: typeof data.status === 'string' ? data.status : 'finished',
       finished: true,
     });

@@ -87,7 +87,7 @@ describe('progress of a publish execution', () => {
       exited(
         'Finalize',
         'Task',
-        { region: 'eu-west-1', status: 'partial', published: { a: 'x', c: 'y' }, failed: [{}] },
+        { region: 'eu-west-1', summary: { region: 'eu-west-1', status: 'partial', published: 2, failed: 1 } },
         70,
       ),
     );

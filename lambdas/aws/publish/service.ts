@@ -418,6 +418,17 @@ export async function pollRegion(ctx: PublishContext, progress: RegionProgress):
   return { ...progress, copies, pending: copiesPending(copies), waitSeconds, polls };
 }
 
+/**
+ * Seconds before SSM values are read back: Parameter Store validates an `aws:ec2:image` value within seconds of the
+ * write, so a short wait is enough whatever the copies' poll interval (0 keeps tests and emulator runs waitless).
+ */
+export function verifyWaitSeconds(pollSeconds: number): number {
+  return pollSeconds <= 0 ? 0 : Math.min(pollSeconds, SSM_VALIDATION_SECONDS);
+}
+
+/** Time Parameter Store takes at most to validate an `aws:ec2:image` value, with room to spare. */
+const SSM_VALIDATION_SECONDS = 15;
+
 async function failRegion(ctx: PublishContext, progress: RegionProgress, notes: string[]): Promise<FinalizeResult> {
   const { region, runId } = progress;
   const error = short(progress.failure ?? 'region failed');
@@ -526,7 +537,7 @@ export async function finalizeRegion(ctx: PublishContext, progress: RegionProgre
   };
   ctx.logger.info('region finalized', { ...summary, parameters: parameters.length });
   return parameters.length > 0
-    ? { region, summary, verify: { runId, waitSeconds: progress.pollSeconds, parameters } }
+    ? { region, summary, verify: { runId, waitSeconds: verifyWaitSeconds(progress.pollSeconds), parameters } }
     : { region, summary };
 }
 
