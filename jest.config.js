@@ -4,7 +4,8 @@ const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts'
 
 /** @type {import('jest').Config} */
 module.exports = {
-  maxWorkers: 2,
+  // Emulator and engine tests wait on moto (a process of its own) as much as they compute: a third worker fills the gaps.
+  maxWorkers: 3,
   // Emulator and CDK tests run several seconds on a busy two-core machine; hangs are still cut off.
   testTimeout: 120_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -300,6 +300,8 @@ export class LocalEngine {
   private readonly handlers = new Map<string, (event: unknown, context: unknown) => Promise<unknown>>();
   private readonly faults: (InjectedLambdaFault & { remaining: number })[] = [];
   private readonly environments = new Map<string, Record<string, string>>();
+  /** Definitions already checked against the States Language schema; each is validated once, not per execution. */
+  private readonly validatedDefinitions = new Set<string>();
   private activeInvocations = 0;
   private executionCounter = 0;
 
@@ -650,7 +652,11 @@ export class LocalEngine {
 
   private async run(execution: LocalExecution): Promise<void> {
     const definition = this.definitionOf(execution.workflow);
-    const machine = new library.StateMachine(definition, { validationOptions: { checkArn: false } });
+    const text = JSON.stringify(definition);
+    const machine = new library.StateMachine(definition, {
+      validationOptions: { checkArn: false, noValidate: this.validatedDefinitions.has(text) },
+    });
+    this.validatedDefinitions.add(text);
     const { deployment } = this.options;
     const run = machine.run(execution.input, {
       overrides: { taskResourceLocalHandlers: this.taskOverrides(definition, execution) },
