@@ -6,8 +6,8 @@ const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts'
 module.exports = {
   // Emulator and engine tests wait on moto (a process of its own) as much as they compute: a third worker fills the gaps.
   maxWorkers: 3,
-  // Emulator and CDK tests run several seconds on a busy two-core machine; hangs are still cut off.
-  testTimeout: 120_000,
+  // Full-size scenarios take tens of seconds, and several times that on a shared machine; hangs are still cut off.
+  testTimeout: 300_000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   projects: [

@@ -8,6 +8,7 @@ import { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
+import { ReportBucket } from './report-bucket';
 import { WeeklyDigest } from './weekly-digest';
 
 export interface PipelineStackProps extends StackProps {
@@ -26,6 +27,7 @@ export const STACK_OUTPUTS = {
   bootRunTable: 'BootRunTableName',
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
+  reportBucket: 'ReportBucketName',
 } as const;
 
 /** The whole pipeline in the build region; regional work fans out from here through the SDK. */
@@ -37,6 +39,8 @@ export class PipelineStack extends Stack {
   readonly publish: PublishWorkflow;
   readonly bootTest: BootTestWorkflow;
   readonly prune: PruneWorkflow;
+  /** What people read: the boot-performance page and the reproducibility checks. */
+  readonly reports: ReportBucket;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -47,6 +51,8 @@ export class PipelineStack extends Stack {
       emails: props.config.notifications.emails,
       alarmEmails: props.config.notifications.alarmEmails,
     });
+
+    this.reports = new ReportBucket(this, 'Reports');
 
     this.regionsFunction = new PipelineFunction(this, 'RegionsFunction', {
       entry: 'regions/handler.ts',
@@ -87,6 +93,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.bootRunTable]: this.bootTest.runs.tableName,
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
+      [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,

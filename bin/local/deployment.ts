@@ -13,6 +13,7 @@ import {
   DescribeVpcsCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import { PipelineError } from '../../lambdas/core/errors';
@@ -262,6 +263,23 @@ export async function deployLocally(
         deployment.setRef(id, groupId).setAttribute(id, 'GroupId', groupId);
         break;
       }
+      case 'AWS::S3::Bucket': {
+        // Bucket names are global: the account and region keep two local deployments apart.
+        const name = `${id.toLowerCase().slice(0, 30)}-${account}-${region}`;
+        try {
+          await clients.client(S3Client, region).send(
+            new CreateBucketCommand({
+              Bucket: name,
+              ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
+            }),
+          );
+        } catch (error) {
+          // A bucket made by an earlier local run is used again.
+          if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((error as Error).name)) throw error;
+        }
+        deployment.setRef(id, name).setAttribute(id, 'Arn', `arn:aws:s3:::${name}`);
+        break;
+      }
       case 'AWS::StepFunctions::StateMachine': {
         const arn = `arn:aws:states:${region}:${account}:stateMachine:${id}`;
         deployment.setRef(id, arn).setAttribute(id, 'Name', id).setAttribute(id, 'Arn', arn);
@@ -334,6 +352,9 @@ export async function deploymentFromStack(
         break;
       case 'AWS::DynamoDB::Table':
         deployment.setAttribute(id, 'Arn', arnOf('dynamodb', `table/${physical}`));
+        break;
+      case 'AWS::S3::Bucket':
+        deployment.setAttribute(id, 'Arn', `arn:aws:s3:::${physical}`);
         break;
       default:
         break;

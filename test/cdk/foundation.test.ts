@@ -128,6 +128,56 @@ describe('pipeline stack with default configuration', () => {
     });
   });
 
+  describe('report bucket', () => {
+    const reportBucket = () => {
+      const logicalId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) =>
+        id.startsWith('ReportsBucket'),
+      )!;
+      return { logicalId, bucket: template.findResources('AWS::S3::Bucket')[logicalId]! };
+    };
+
+    test('is private, encrypted, versioned and logged, and kept when the stack goes', () => {
+      const { bucket } = reportBucket();
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^ReportsAccessLogs/) } },
+      });
+      expect(bucket.DeletionPolicy).toBe('Retain');
+    });
+
+    test('expires replaced versions and old reproducibility outputs', () => {
+      const rules = reportBucket().bucket.Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+      expect(rules).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }),
+          expect.objectContaining({ Prefix: 'repro/', ExpirationInDays: 365, Status: 'Enabled' }),
+        ]),
+      );
+    });
+
+    test('refuses requests without TLS and is named in the stack outputs', () => {
+      const { logicalId } = reportBucket();
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: logicalId },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+      template.hasOutput('ReportBucketName', { Value: { Ref: logicalId } });
+    });
+  });
+
   describe('static analysis', () => {
     test('cfn-lint finds no errors and only warnings accepted with a reason', () => {
       const findings = cfnLint(templatePath);

@@ -76,11 +76,9 @@ describe('the deployed workflows: start and status', () => {
       when: (event) => (event as { region?: string }).region === 'eu-west-1',
     });
 
-    const started = Date.now();
     const run = cli('start', 'publish', '--ami', sources.join(','), '--follow', '--regions', REGIONS);
 
     await expect(run).rejects.toThrow(/^publish failed at Prepare: PublishIncomplete/);
-    expect(Date.now() - started).toBeLessThan(10_000);
     const [execution] = pipeline.engine.allExecutions();
     expect(execution!.input).toEqual({ imageIds: sources, regions: ['us-east-1', 'eu-west-1'] });
   });

@@ -134,7 +134,8 @@ describe('TCP port probe against loopback listeners', () => {
     expect(observation.closedAt).toBeUndefined();
     expect(observation.openAt).toBeUndefined();
     expect(observation.reason).toBe(`port ${silent.port} never answered within 0.5 s`);
-    expect(Date.now() - start).toBeLessThan(500 + 1000);
+    // Ended by the watch's own deadline, not by the 5-second attempt timeout it would hang on.
+    expect(Date.now() - start).toBeLessThan(5000);
   });
 
   test('a port that refuses but never accepts times out with the refusal recorded', async () => {

@@ -55,7 +55,6 @@ let live: { instances: string[]; volumes: string[] };
 let vcpuRefusals: number;
 let runInstancesBeforeReuse: number;
 let runInstancesAfterReuse: number;
-let wall: number;
 
 const fn = (entry: string) => [...pipeline.engine.functions.values()].find((f) => f.entry === entry)!.logicalId;
 const byRun = (runId: string) => (event: unknown) => (event as { runId?: string }).runId === runId;
@@ -81,7 +80,6 @@ beforeAll(async () => {
     const results = run ? (await table.launches(runId)).flatMap((r) => completedResult(r) ?? []) : [];
     runs.set(runId, { report, run, results });
   };
-  const started = Date.now();
   await runInVirtualTime(
     async () => {
       const fleet = sim.seed.fleet({ regions: [REGION], series: SERIES, weeks: 2, newestBuildDate: THIS_WEEK });
@@ -152,7 +150,6 @@ beforeAll(async () => {
     },
     { start: new Date(`${THIS_WEEK}T18:00:00Z`), seedMathRandom: 11 },
   );
-  wall = Date.now() - started;
 }, 600_000);
 
 const run = (runId: string) => runs.get(runId)!;
@@ -263,8 +260,7 @@ describe('a full week of boot tests on the simulated AWS, in virtual time', () =
     expect(runInstancesAfterReuse).toBe(runInstancesBeforeReuse);
   });
 
-  test('leaves no test instance or volume behind, and runs in seconds of wall time', () => {
+  test('leaves no test instance or volume behind', () => {
     expect(live).toEqual({ instances: [], volumes: [] });
-    expect(wall).toBeLessThan(240_000);
   });
 });

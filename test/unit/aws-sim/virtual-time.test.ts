@@ -13,7 +13,7 @@ const HOUR = 3600_000;
 const START = new Date('2026-03-07T06:00:00Z');
 
 describe('virtual time', () => {
-  test('a 10-hour scenario of timers runs in well under a second of wall time', async () => {
+  test('a 10-hour scenario of timers runs at least a thousand times faster than real time', async () => {
     const ticks: number[] = [];
 
     const report = await runInVirtualTime(
@@ -35,7 +35,7 @@ describe('virtual time', () => {
     expect(report.virtualMs).toBe(10 * HOUR);
     expect(ticks).toHaveLength(600);
     expect(ticks[0]).toBe(START.getTime() + 60_000);
-    expect(report.realMs).toBeLessThan(1000);
+    expect(report.realMs * 1000).toBeLessThan(report.virtualMs);
   });
 
   test('orders timers by due time, whatever the order they were set in', async () => {
