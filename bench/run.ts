@@ -1,15 +1,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchBoot } from './boot';
 import { benchBundles } from './bundles';
+import { benchCost } from './cost';
 import { benchPrune } from './prune';
+import { benchPublish } from './publish';
 import { type BenchRow, renderBenchTable } from './table';
 
 const PARTS: Readonly<Record<string, (size: 'small' | 'full') => Promise<BenchRow[]>>> = {
   prune: benchPrune,
+  publish: benchPublish,
+  boot: benchBoot,
+  cost: benchCost,
   bundles: benchBundles,
 };
 
-/** `npm run bench [-- --small] [-- --only prune,bundles]`: the table, printed and written to bench/results/. */
+/** `npm run bench [-- --small] [-- --only prune,publish,boot,cost,bundles]`: the table, printed and written to bench/results/. */
 async function main(argv: readonly string[]): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   process.env.LOG_LEVEL ??= 'error';

@@ -60,6 +60,8 @@ export interface InspectedImage {
   readonly createdAt: number;
   readonly availableAt: number;
   readonly deregisteredAt?: number;
+  /** When it was last made public. */
+  readonly publicAt?: number;
 }
 
 /** A view of a snapshot for assertions. */
@@ -465,6 +467,7 @@ export class Inspector {
       createdAt: image.createdAt,
       availableAt: image.availableAt,
       deregisteredAt: image.deregisteredAt,
+      publicAt: image.public ? image.publicAt : undefined,
     };
   }
 
@@ -542,9 +545,12 @@ export class Inspector {
     return this.sim.ec2.instances.allVolumes(region);
   }
 
-  /** Billable instance-seconds per instance type so far. */
-  instanceSeconds(): Record<string, number> {
-    return this.sim.ec2.instances.instanceSeconds(this.now);
+  /**
+   * Instance-seconds per instance type so far, from running until stop or termination was asked for; with
+   * `billedMinimumSeconds` (EC2 bills at least 60 seconds each time an instance starts) each counts at least that.
+   */
+  instanceSeconds(options: { readonly billedMinimumSeconds?: number } = {}): Record<string, number> {
+    return this.sim.ec2.instances.instanceSeconds(this.now, options.billedMinimumSeconds);
   }
 
   /** The default subnets of `region` (one per zone). */
