@@ -18,8 +18,14 @@ export interface WeekSize {
 }
 
 export const WEEK_SIZES: Readonly<Record<'small' | 'full', WeekSize>> = {
-  // One development line (12 images) into 3 regions.
-  small: { regions: 3, series: BOOT_TESTED_SERIES.filter((s) => s.startsWith('15.0-CURRENT/')), historyWeeks: 14 },
+  // Three variants of one development line on both architectures (6 images) into 2 regions.
+  small: {
+    regions: 2,
+    series: BOOT_TESTED_SERIES.filter(
+      (s) => s.startsWith('15.0-CURRENT/') && ['base/ufs', 'base/zfs', 'small/ufs'].some((v) => s.endsWith(`/${v}`)),
+    ),
+    historyWeeks: 14,
+  },
   // FreeBSD's week: 48 images into the 29 regions an account has enabled by default.
   full: { regions: 29, series: BOOT_TESTED_SERIES, historyWeeks: 14 },
 };

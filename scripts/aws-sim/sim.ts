@@ -165,7 +165,12 @@ export class AwsSim {
    */
   readonly plugin: ClientPlugin = (stack: MiddlewareStack<object, object>, info: ClientInfo) => {
     if (!SIMULATED.has(info.service)) return;
-    if (info.config) info.config.credentials = async () => STATIC_CREDENTIALS;
+    if (info.config) {
+      info.config.credentials = async () => STATIC_CREDENTIALS;
+      // The stack is complete once the plug-ins have run: resolving it again on every call is the SDK's largest
+      // per-call cost here, and nothing in a simulated run changes a client's middleware afterwards.
+      info.config.cacheMiddleware = true;
+    }
     const middleware = (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       return this.answer(

@@ -1,5 +1,5 @@
 import type { PipelineConfig } from '../config';
-import { compareBuilds, namingProfile, type ParsedImageName } from '../naming';
+import { compareBuilds, type ImageNameParse, namingProfile, type ParsedImageName } from '../naming';
 import { TAG } from '../tags';
 import type {
   BreakerDecision,
@@ -224,8 +224,12 @@ function protection(
   return undefined;
 }
 
-function ownership(image: InventoryImage, region: RegionInventory, policy: PrunePolicy): Verdict | ParsedImageName {
-  const parsed = policy.profile.parse(image.name);
+function ownership(
+  image: InventoryImage,
+  parsed: ImageNameParse,
+  region: RegionInventory,
+  policy: PrunePolicy,
+): Verdict | ParsedImageName {
   if (!parsed.managed) return keep('unmanaged-name', `name not understood: ${parsed.reason}`);
   if (image.ownerId !== region.accountId) return keep('not-owned', `owned by ${image.ownerId}`);
   if (image.tags[policy.managedTag.key] !== policy.managedTag.value) {
@@ -248,7 +252,7 @@ function planImages(region: RegionInventory, policy: PrunePolicy, now: Date): Dr
       parsedAll.push({ image, parsed });
       parsedById.set(image.imageId, parsed);
     }
-    const owned = ownership(image, region, policy);
+    const owned = ownership(image, parsed, region, policy);
     if ('delete' in owned) early.set(image.imageId, owned);
   }
   // Every parsed build counts toward its line's newest builds, tagged or not, so adopting later changes nothing.
