@@ -180,6 +180,14 @@ export class AwsSim {
         args.input as Record<string, unknown>,
       );
     };
+    // The model answers from the command's input: a request serialized for the wire would never be sent. In its
+    // place the input goes on as it is, and what works on the wire request (user agent, signing) has none to do.
+    stack.add(((next: (args: unknown) => unknown) => (args: unknown) => next(args)) as never, {
+      name: 'serializerMiddleware',
+      step: 'serialize',
+      tags: ['SERIALIZER'],
+      override: true,
+    });
     stack.addRelativeTo(middleware as unknown as Parameters<typeof stack.addRelativeTo>[0], {
       name: 'awsSimulation',
       relation: 'after',
