@@ -5,7 +5,7 @@ import { benchBundles } from './bundles';
 import { benchCost } from './cost';
 import { benchPrune } from './prune';
 import { benchPublish } from './publish';
-import { type BenchRow, renderBenchTable } from './table';
+import { type BenchRow, renderBenchMarkdown, renderBenchTable } from './table';
 
 export type BenchSize = 'small' | 'full';
 
@@ -50,6 +50,7 @@ async function main(argv: readonly string[]): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const result = { size, finishedAt: new Date().toISOString(), wallSeconds: (Date.now() - started) / 1000, rows };
   writeFileSync(join(dir, `latest-${size}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `latest-${size}.md`), `${renderBenchMarkdown(rows)}\n`);
   if (rows.some((r) => r.met === false)) process.exitCode = 1;
 }
 

@@ -1,5 +1,5 @@
 import { BENCH_PARTS, runBench } from '../../bench/run';
-import { type BenchRow, renderBenchTable } from '../../bench/table';
+import { type BenchRow, renderBenchMarkdown, renderBenchTable } from '../../bench/table';
 
 // Every part of the bench at its small size, as `npm run bench -- --small` runs it: the table's shape and the targets
 // that do not depend on time. Wall and virtual times are measured by the full run, never asserted here.
@@ -37,6 +37,8 @@ describe('the bench at its small size', () => {
       ]);
     }
     expect(renderBenchTable(rows).split('\n')).toHaveLength(rows.length + 2);
+    for (const line of renderBenchMarkdown(rows).split('\n').slice(2))
+      expect(line.replaceAll('\\|', '').split('|')).toHaveLength(8);
   });
 
   test('prune: survivors exactly the expected set, no error surfaced', () => {
