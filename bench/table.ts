@@ -29,8 +29,17 @@ export function row(
 
 function format(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${unit}`.trim();
+  const size = Math.abs(value);
+  // Three significant digits below 1 (a cost of a few cents), whole numbers from 100.
+  const text =
+    value === 0
+      ? '0'
+      : size >= 100
+        ? value.toFixed(0)
+        : size >= 1
+          ? value.toFixed(size >= 10 ? 1 : 2)
+          : value.toPrecision(3);
+  return `${text} ${unit}`.trim();
 }
 
 const HEADER = ['part', 'measure', 'bound or baseline', 'result', 'ratio', 'target'] as const;

@@ -13,7 +13,10 @@ export interface WeekSize {
   readonly regions: number;
   /** The week's builds: one image of each series. */
   readonly series: readonly string[];
-  /** Weeks of earlier builds in every region, the oldest of which this week's prune removes. */
+  /**
+   * Weeks of earlier builds in every region: with 13, the oldest is 91 days old, past the default 90-day minimum age,
+   * so the prune removes one week of builds, as every week in the steady state.
+   */
   readonly historyWeeks: number;
 }
 
@@ -24,10 +27,10 @@ export const WEEK_SIZES: Readonly<Record<'small' | 'full', WeekSize>> = {
     series: BOOT_TESTED_SERIES.filter(
       (s) => s.startsWith('15.0-CURRENT/') && ['base/ufs', 'base/zfs', 'small/ufs'].some((v) => s.endsWith(`/${v}`)),
     ),
-    historyWeeks: 14,
+    historyWeeks: 13,
   },
   // FreeBSD's week: 48 images into the 29 regions an account has enabled by default.
-  full: { regions: 29, series: BOOT_TESTED_SERIES, historyWeeks: 14 },
+  full: { regions: 29, series: BOOT_TESTED_SERIES, historyWeeks: 13 },
 };
 
 const BUILD_REGION = 'us-east-1';
