@@ -18,9 +18,10 @@ export interface ClientInfo {
   readonly region: string;
   /**
    * The client's resolved configuration. A plug-in that answers every call itself (a simulated AWS) replaces its
-   * `credentials`, so that no credential provider is ever consulted.
+   * `credentials`, so that no credential provider is ever consulted, and may set `cacheMiddleware`, so that each
+   * command's middleware is resolved once per client rather than on every call.
    */
-  readonly config?: { credentials?: unknown };
+  readonly config?: { credentials?: unknown; cacheMiddleware?: boolean };
 }
 
 /**

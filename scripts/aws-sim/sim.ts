@@ -60,6 +60,8 @@ export interface InspectedImage {
   readonly createdAt: number;
   readonly availableAt: number;
   readonly deregisteredAt?: number;
+  /** When it was last made public. */
+  readonly publicAt?: number;
 }
 
 /** A view of a snapshot for assertions. */
@@ -163,7 +165,12 @@ export class AwsSim {
    */
   readonly plugin: ClientPlugin = (stack: MiddlewareStack<object, object>, info: ClientInfo) => {
     if (!SIMULATED.has(info.service)) return;
-    if (info.config) info.config.credentials = async () => STATIC_CREDENTIALS;
+    if (info.config) {
+      info.config.credentials = async () => STATIC_CREDENTIALS;
+      // The stack is complete once the plug-ins have run: resolving it again on every call is the SDK's largest
+      // per-call cost here, and nothing in a simulated run changes a client's middleware afterwards.
+      info.config.cacheMiddleware = true;
+    }
     const middleware = (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       return this.answer(
@@ -173,6 +180,14 @@ export class AwsSim {
         args.input as Record<string, unknown>,
       );
     };
+    // The model answers from the command's input: a request serialized for the wire would never be sent. In its
+    // place the input goes on as it is, and what works on the wire request (user agent, signing) has none to do.
+    stack.add(((next: (args: unknown) => unknown) => (args: unknown) => next(args)) as never, {
+      name: 'serializerMiddleware',
+      step: 'serialize',
+      tags: ['SERIALIZER'],
+      override: true,
+    });
     stack.addRelativeTo(middleware as unknown as Parameters<typeof stack.addRelativeTo>[0], {
       name: 'awsSimulation',
       relation: 'after',
@@ -465,6 +480,7 @@ export class Inspector {
       createdAt: image.createdAt,
       availableAt: image.availableAt,
       deregisteredAt: image.deregisteredAt,
+      publicAt: image.public ? image.publicAt : undefined,
     };
   }
 
@@ -542,9 +558,12 @@ export class Inspector {
     return this.sim.ec2.instances.allVolumes(region);
   }
 
-  /** Billable instance-seconds per instance type so far. */
-  instanceSeconds(): Record<string, number> {
-    return this.sim.ec2.instances.instanceSeconds(this.now);
+  /**
+   * Instance-seconds per instance type so far, from running until stop or termination was asked for; with
+   * `billedMinimumSeconds` (EC2 bills at least 60 seconds each time an instance starts) each counts at least that.
+   */
+  instanceSeconds(options: { readonly billedMinimumSeconds?: number } = {}): Record<string, number> {
+    return this.sim.ec2.instances.instanceSeconds(this.now, options.billedMinimumSeconds);
   }
 
   /** The default subnets of `region` (one per zone). */

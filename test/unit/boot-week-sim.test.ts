@@ -10,6 +10,7 @@ import { TAG } from '../../lambdas/core/tags';
 import { type AwsSim, BOOT_PROFILES, createAwsSim } from '../../scripts/aws-sim';
 import { runInVirtualTime } from '../../scripts/aws-sim/virtual-time';
 import type { SeededImage } from '../../scripts/fleet';
+import { BOOT_TESTED_SERIES, percentile } from '../support/freebsd-week';
 import { simulatedPipeline } from '../support/sim-pipeline';
 
 // FreeBSD's week at full size on the simulated AWS, in virtual time: 48 images, each on the three instance types of
@@ -22,13 +23,6 @@ const REGION = 'us-east-1';
 const LAST_WEEK = '2026-02-26';
 const THIS_WEEK = '2026-03-05';
 const SLOW = /^FreeBSD 15\.0-CURRENT-arm64-20260305 base ZFS$/;
-const SERIES = ['15.0-CURRENT', '14.3-STABLE', '13.5-STABLE', '14.2-STABLE'].flatMap((line) =>
-  ['amd64', 'arm64'].flatMap((arch) =>
-    ['base/ufs', 'base/zfs', 'cloud-init/ufs', 'cloud-init/zfs', 'small/ufs', 'small/zfs'].map(
-      (variant) => `${line}/${arch}/${variant}`,
-    ),
-  ),
-);
 const RUNS = {
   lastWeek: 'weekly-20260227',
   thisWeek: 'weekly-20260306',
@@ -82,7 +76,12 @@ beforeAll(async () => {
   };
   await runInVirtualTime(
     async () => {
-      const fleet = sim.seed.fleet({ regions: [REGION], series: SERIES, weeks: 2, newestBuildDate: THIS_WEEK });
+      const fleet = sim.seed.fleet({
+        regions: [REGION],
+        series: BOOT_TESTED_SERIES,
+        weeks: 2,
+        newestBuildDate: THIS_WEEK,
+      });
       const lastWeek = fleet.filter((i) => i.name.includes(LAST_WEEK.replaceAll('-', '')));
       const thisWeek = fleet.filter((i) => i.name.includes(THIS_WEEK.replaceAll('-', '')));
       sim.configure({ boot: { profiles: [BOOT_PROFILES.slowSeries(SLOW, 3)] } });
@@ -153,7 +152,6 @@ beforeAll(async () => {
 }, 600_000);
 
 const run = (runId: string) => runs.get(runId)!;
-const p95 = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.95) - 1]!;
 
 describe('a full week of boot tests on the simulated AWS, in virtual time', () => {
   test('boots 48 images on the 3 types of their architecture, 144 launches a week, in batches of at most 40', () => {
@@ -206,7 +204,7 @@ describe('a full week of boot tests on the simulated AWS, in virtual time', () =
         if (runId !== RUNS.thisWeek) expect(result.timeline!.probeStartedAt!).toBeLessThan(truth.networkUpAt!);
       }
     expect(errors.length).toBeGreaterThan(400);
-    expect(p95(errors)).toBeLessThanOrEqual(100);
+    expect(percentile(errors, 0.95)).toBeLessThanOrEqual(100);
   });
 
   test('only the series that is slow this week is flagged, on each of its three types, and only this week', () => {

@@ -249,8 +249,9 @@ describe('simulated AWS: sharing', () => {
       const stillBlocked = await rejection(ec2.send(makePublic(image!.imageId)));
       await sim.clock.sleep(2 * MINUTE);
       const after = await ec2.send(new GetImageBlockPublicAccessStateCommand({}));
+      const madePublicAt = sim.clock.now();
       await ec2.send(makePublic(image!.imageId));
-      return { blocked, reported, stillBlocked, after };
+      return { blocked, reported, stillBlocked, after, madePublicAt, imageId: image!.imageId };
     });
 
     expect(result.blocked).toMatchObject({ name: 'OperationNotPermitted' });
@@ -258,6 +259,8 @@ describe('simulated AWS: sharing', () => {
     expect(result.stillBlocked.name).toBe('OperationNotPermitted');
     expect(result.after.ImageBlockPublicAccessState).toBe('unblocked');
     expect(sim.inspect.publicImageCount('ca-central-1')).toBe(1);
+    // The refused attempts left no mark: the image became public when the accepted call arrived.
+    expect(sim.inspect.image('ca-central-1', result.imageId)?.publicAt).toBe(result.madePublicAt);
   });
 
   test('snapshot block public access: new sharing fails in both modes; block-all-sharing hides what says `all`', async () => {

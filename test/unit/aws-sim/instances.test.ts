@@ -285,7 +285,11 @@ describe('simulated AWS: launches', () => {
     expect(result.states).toEqual(['terminated', 'stopped']);
     expect(result.volumes.Volumes).toEqual([]);
     expect(result.gone.name).toBe('InvalidInstanceID.NotFound');
-    expect(sim.inspect.instanceSeconds()['c7g.large']).toBeGreaterThan(100);
+    const seconds = sim.inspect.instanceSeconds()['c7g.large']!;
+    expect(seconds).toBeGreaterThan(100);
+    // Billed, each instance counts at least its minimum.
+    expect(sim.inspect.instanceSeconds({ billedMinimumSeconds: 3600 })['c7g.large']).toBe(2 * 3600);
+    expect(sim.inspect.instanceSeconds({ billedMinimumSeconds: 1 })['c7g.large']).toBe(seconds);
   });
 });
 
