@@ -22,6 +22,7 @@ module.exports = {
     '<rootDir>/test/unit/publish-plan.test.ts',
     '<rootDir>/test/unit/publish-steps.test.ts',
     '<rootDir>/test/unit/boot-cleanup.test.ts',
+    '<rootDir>/test/unit/boot-cleanup-layers.test.ts',
     '<rootDir>/test/unit/prune-run.test.ts',
     '<rootDir>/test/unit/prune-rules.test.ts',
     '<rootDir>/test/unit/publish-copy-cleanup.test.ts',
