@@ -80,7 +80,7 @@ async function withOneInstance<T>(body: (ctx: { sim: Sim; instanceId: string; in
           reason: 'launched',
         },
       );
-      const invoke: Invoke = (functionName: string, handler: () => Promise<R>) =>
+      const invoke: Invoke = (functionName, handler) =>
         runInvocation(
           {
             functionName,
