@@ -25,6 +25,5 @@ module.exports = {
     '<rootDir>/test/unit/boot-cleanup-layers.test.ts',
     '<rootDir>/test/unit/prune-run.test.ts',
     '<rootDir>/test/unit/prune-rules.test.ts',
-    '<rootDir>/test/unit/publish-copy-cleanup.test.ts',
   ],
 };
