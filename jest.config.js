@@ -1,6 +1,12 @@
 // Tests are transformed by @swc/jest (no type check, fast); `npm test` type-checks with tsc 5.x first.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] };
-const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+// A mutation run's sandbox (.stryker-tmp) is a copy of the project: kept out of jest's module map.
+const common = {
+  transform,
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
+};
 
 /** @type {import('jest').Config} */
 module.exports = {
