@@ -13,7 +13,7 @@ export type FindingKind =
   | 'missing-parameter';
 
 /** Every finding kind, in the order reports list them. */
-export const FINDING_KINDS: readonly FindingKind[] = [
+export const FINDING_KINDS = [
   'missing-copy',
   'copy-not-available',
   'duplicate-copy',
@@ -23,7 +23,7 @@ export const FINDING_KINDS: readonly FindingKind[] = [
   'missing-deprecation',
   'missing-parameter',
   'stale-parameter',
-];
+] as const satisfies readonly FindingKind[];
 
 /** A source image of the build region, with whether publish has taken it on (a ledger row or the legacy tag). */
 export interface AuditSource extends SourceImage {

@@ -232,7 +232,7 @@ function imageFindings(plan: ImagePlan, context: FindingContext): AuditFinding[]
   const duplicate = duplicateFinding(plan, context);
   if (duplicate) findings.push(duplicate);
   const image = context.region.images.find((i) => i.imageId === plan.copy.imageId);
-  if (!image || image.state !== 'available') return findings;
+  if (image?.state !== 'available') return findings;
   const { publish } = context.config;
   if (publish.makeAmiPublic && image.encrypted && !image.public) {
     findings.push({
