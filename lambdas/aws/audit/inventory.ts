@@ -88,7 +88,9 @@ export async function readAuditRegion(
       encrypted: (image.BlockDeviceMappings ?? []).some((m) => m.Ebs?.Encrypted === true),
     };
   });
-  const imageNames = new Map(images.map((i) => [i.imageId, i.name]));
+  // A parameter pointing at an image that is no longer available (deregistered, still listed for a while) is stale,
+  // whatever that image was called.
+  const imageNames = new Map(images.filter((i) => i.state === 'available').map((i) => [i.imageId, i.name]));
   const ssm: Record<string, SsmPointer> = Object.fromEntries(
     Object.entries(values).map(([parameter, imageId]) => [parameter, { imageId, imageName: imageNames.get(imageId) }]),
   );
