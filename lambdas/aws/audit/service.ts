@@ -19,6 +19,7 @@ import {
   type PublishAction,
   regionHorizonMinutes,
 } from '../../core/publish';
+import { mapLimit } from '../../shared/concurrency';
 import { applyInOrder, targetOf } from '../publish/apply';
 import type { PublishContext } from '../publish/context';
 import { deregisterCopy } from '../publish/copy';
@@ -50,6 +51,8 @@ export interface AuditRegionState {
 }
 
 const MAX_LISTED_BUILDS = 100;
+/** Images whose changes are applied at once in a region, as publish does. */
+const IMAGES_AT_ONCE = 10;
 
 /** The current builds: every managed source of the build region that publish took on, selected by the core. */
 export async function discoverAudit(ctx: PublishContext): Promise<AuditDiscovery> {
@@ -82,27 +85,26 @@ async function applyChanges(
   const bySource = new Map<string, AuditFinding[]>();
   for (const finding of changes)
     bySource.set(finding.sourceImageId, [...(bySource.get(finding.sourceImageId) ?? []), finding]);
-  await Promise.all(
-    [...bySource.values()].map(async (group) => {
-      const actions = ACTION_ORDER.flatMap((kind) =>
-        group.flatMap((f) => (f.repair?.kind === 'change' && f.repair.action.kind === kind ? [f.repair.action] : [])),
-      );
-      const result = await applyInOrder(ctx, region, actions);
-      for (const finding of group) {
-        if (finding.repair?.kind !== 'change') continue;
-        const action = finding.repair.action;
-        if (result.failure && sameAction(result.failure.action, action)) {
-          const code = result.failure.code && !result.failure.error.includes(result.failure.code);
-          outcomes.set(finding, {
-            ok: false,
-            cause: `${code ? `${result.failure.code}: ` : ''}${result.failure.error}`,
-          });
-        } else if (result.skipped.some((a) => sameAction(a, action))) {
-          outcomes.set(finding, { ok: false, cause: `not done: ${result.failure?.action.kind} failed before it` });
-        } else outcomes.set(finding, { ok: true });
-      }
-    }),
-  );
+  // Images in parallel as publish applies them, each image's changes in order.
+  await mapLimit([...bySource.values()], IMAGES_AT_ONCE, async (group) => {
+    const actions = ACTION_ORDER.flatMap((kind) =>
+      group.flatMap((f) => (f.repair?.kind === 'change' && f.repair.action.kind === kind ? [f.repair.action] : [])),
+    );
+    const result = await applyInOrder(ctx, region, actions);
+    for (const finding of group) {
+      if (finding.repair?.kind !== 'change') continue;
+      const action = finding.repair.action;
+      if (result.failure && sameAction(result.failure.action, action)) {
+        const code = result.failure.code && !result.failure.error.includes(result.failure.code);
+        outcomes.set(finding, {
+          ok: false,
+          cause: `${code ? `${result.failure.code}: ` : ''}${result.failure.error}`,
+        });
+      } else if (result.skipped.some((a) => sameAction(a, action))) {
+        outcomes.set(finding, { ok: false, cause: `not done: ${result.failure?.action.kind} failed before it` });
+      } else outcomes.set(finding, { ok: true });
+    }
+  });
   return outcomes;
 }
 
