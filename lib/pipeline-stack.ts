@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
+import { AuditWorkflow } from './audit-workflow';
 import { BootTestWorkflow } from './boot-test-workflow';
 import { Dashboard } from './dashboard';
 import { Notifications } from './notifications';
@@ -22,6 +23,7 @@ export const STACK_OUTPUTS = {
   publishStateMachine: 'PublishStateMachineArn',
   bootTestStateMachine: 'BootTestStateMachineArn',
   pruneStateMachine: 'PruneStateMachineArn',
+  auditStateMachine: 'AuditStateMachineArn',
   bootHistoryTable: 'BootHistoryTableName',
   publishLedgerTable: 'PublishLedgerTableName',
   bootRunTable: 'BootRunTableName',
@@ -39,6 +41,7 @@ export class PipelineStack extends Stack {
   readonly publish: PublishWorkflow;
   readonly bootTest: BootTestWorkflow;
   readonly prune: PruneWorkflow;
+  readonly audit: AuditWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
 
@@ -75,11 +78,18 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
+    this.audit = new AuditWorkflow(this, 'Audit', {
+      config: this.config,
+      notifications: this.notifications,
+      regionsFunction: this.regionsFunction,
+      ledger: this.publish.ledger,
+    });
     const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
       publishStateMachine: this.publish.stateMachine,
       pruneStateMachine: this.prune.stateMachine,
+      auditStateMachine: this.audit.stateMachine,
       bootHistory: this.bootTest.history,
     });
     this.addOutputs({
@@ -88,6 +98,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.publishStateMachine]: this.publish.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.bootTestStateMachine]: this.bootTest.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.pruneStateMachine]: this.prune.stateMachine.stateMachineArn,
+      [STACK_OUTPUTS.auditStateMachine]: this.audit.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.bootHistoryTable]: this.bootTest.history.tableName,
       [STACK_OUTPUTS.publishLedgerTable]: this.publish.ledger.tableName,
       [STACK_OUTPUTS.bootRunTable]: this.bootTest.runs.tableName,
@@ -101,6 +112,7 @@ export class PipelineStack extends Stack {
         Publish: this.publish.stateMachine,
         'Boot test': this.bootTest.stateMachine,
         Prune: this.prune.stateMachine,
+        Audit: this.audit.stateMachine,
       },
     });
   }

@@ -16,14 +16,16 @@ export interface WeeklyDigestProps {
   readonly notifications: Notifications;
   readonly publishStateMachine: sfn.StateMachine;
   readonly pruneStateMachine: sfn.StateMachine;
+  /** The audit workflow, whose findings and repairs the digest reports when given. */
+  readonly auditStateMachine?: sfn.StateMachine;
   /** The boot-test history table (lambdas/aws/boot/history.ts). */
   readonly bootHistory: dynamodb.ITable;
 }
 
 /**
- * The weekly report: a function started on `schedules.digest` that reads the week's publish and prune executions
+ * The weekly report: a function started on `schedules.digest` that reads the week's publish, audit and prune executions
  * and the boot history, and mails one digest to the announcements topic. It may only list, describe and read the
- * history of executions of those two state machines, read the history table and publish to that one topic.
+ * history of executions of those three state machines, read the history table and publish to that one topic.
  */
 export class WeeklyDigest extends Construct {
   readonly digestFunction: PipelineFunction;
@@ -35,12 +37,13 @@ export class WeeklyDigest extends Construct {
     const { config, notifications } = props;
     this.digestFunction = new PipelineFunction(this, 'Function', {
       entry: 'digest/handler.ts',
-      description: 'mails the weekly digest of publish, boot-test and prune runs',
+      description: 'mails the weekly digest of publish, boot-test, audit and prune runs',
       config,
       timeout: Duration.minutes(2),
       environment: {
         [DIGEST_ENV.publishStateMachine]: props.publishStateMachine.stateMachineArn,
         [DIGEST_ENV.pruneStateMachine]: props.pruneStateMachine.stateMachineArn,
+        ...(props.auditStateMachine && { [DIGEST_ENV.auditStateMachine]: props.auditStateMachine.stateMachineArn }),
         [DIGEST_ENV.historyTable]: props.bootHistory.tableName,
         [DIGEST_ENV.topic]: notifications.announcements.topicArn,
       },
@@ -68,7 +71,11 @@ export class WeeklyDigest extends Construct {
 
   private grant(props: WeeklyDigestProps): void {
     const stack = Stack.of(this);
-    const machines = [props.publishStateMachine, props.pruneStateMachine];
+    const machines = [
+      props.publishStateMachine,
+      props.pruneStateMachine,
+      ...(props.auditStateMachine ? [props.auditStateMachine] : []),
+    ];
     this.digestFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ListExecutionsOfReportedWorkflows',

@@ -19,6 +19,7 @@ export const WORKFLOW_OUTPUTS = {
   publish: STACK_OUTPUTS.publishStateMachine,
   'boot-test': STACK_OUTPUTS.bootTestStateMachine,
   prune: STACK_OUTPUTS.pruneStateMachine,
+  audit: STACK_OUTPUTS.auditStateMachine,
 } as const;
 
 export type WorkflowName = keyof typeof WORKFLOW_OUTPUTS;

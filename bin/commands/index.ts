@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli/context';
+import { registerAudit } from './audit';
 import { registerBootTest } from './boot-test';
 import { registerConfig } from './config';
 import { registerCycle } from './cycle';
@@ -15,6 +16,7 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerRegions,
   registerPublish,
   registerBootTest,
+  registerAudit,
   registerPrune,
   registerCycle,
   registerStatus,

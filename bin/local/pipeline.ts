@@ -173,6 +173,11 @@ export class LocalPipeline {
     return this.engine.start('prune', input, name);
   }
 
+  /** Starts the audit workflow: `{ repair }` as its schedule gives it, or a manual input (regions, pollSeconds). */
+  audit(input: Record<string, unknown> = {}, name?: string): LocalExecution {
+    return this.engine.start('audit', input, name);
+  }
+
   /** Runs the scheduled digest function as its schedule would, for the week ending at `time`. */
   digest(time?: Date): Promise<unknown> {
     return this.engine.invoke('digest/handler.ts', time ? { time: time.toISOString() } : {});

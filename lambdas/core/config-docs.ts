@@ -57,7 +57,10 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'safety.maxDeletionsPerRun': 'Cap on images deregistered per run, oldest first; the rest is reported as remaining',
   'safety.maxDeleteShare': 'Refuse to act in a region whose plan deletes more than this share of its managed images',
   'safety.regionConcurrency': 'Regions pruned in parallel',
+  'audit.repair':
+    'Scheduled audits repair what they find (copies, permissions, tags, deprecation, SSM); repairs never delete',
   'schedules.publish': 'When the publish workflow runs (EventBridge cron, UTC)',
+  'schedules.audit': 'When the audit workflow checks every region for the current builds (EventBridge cron, UTC)',
   'schedules.prune': 'When the prune workflow runs (EventBridge cron, UTC)',
   'schedules.sweep': 'When leftover boot-test instances and volumes are swept (EventBridge cron, UTC)',
   'schedules.digest': 'When the weekly digest is mailed (EventBridge cron, UTC)',

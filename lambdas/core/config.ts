@@ -244,9 +244,17 @@ export const configSchema = z
         regionConcurrency: z.number().int().min(1).max(40).default(5),
       })
       .prefault({}),
+    audit: z
+      .strictObject({
+        /** Repairs only add what publish would have added (a copy, a permission, a tag, a parameter), never delete. */
+        repair: z.boolean().default(true),
+      })
+      .prefault({}),
     schedules: z
       .strictObject({
         publish: cron.default('cron(0 6 ? * SAT *)'),
+        /** After publish and its copies, before prune, so prune sees the SSM parameters the audit moved. */
+        audit: cron.default('cron(0 4 ? * SUN *)'),
         prune: cron.default('cron(0 6 ? * SUN *)'),
         sweep: cron.default('cron(30 * * * ? *)'),
         digest: cron.default('cron(0 18 ? * SUN *)'),

@@ -5,7 +5,7 @@ import { DIGEST_ENV } from '../aws/digest/env';
 import { DigestIncompleteError, runDigest } from '../aws/digest/service';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { parseEvent } from '../shared/event';
-import { currentInvocation } from '../shared/invocation';
+import { currentInvocation, invocationEnv } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 
 const eventSchema = z.object({
@@ -29,6 +29,7 @@ export async function handler(event: unknown) {
     logger,
     publishStateMachineArn: requiredEnv(DIGEST_ENV.publishStateMachine),
     pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),
+    auditStateMachineArn: invocationEnv()[DIGEST_ENV.auditStateMachine],
     history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
   });

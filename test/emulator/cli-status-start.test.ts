@@ -30,6 +30,7 @@ async function deployOutputs(clients: ClientFactory, pipeline: LocalPipeline): P
     [STACK_OUTPUTS.publishStateMachine]: machine('publish'),
     [STACK_OUTPUTS.bootTestStateMachine]: machine('boot-test'),
     [STACK_OUTPUTS.pruneStateMachine]: machine('prune'),
+    [STACK_OUTPUTS.auditStateMachine]: machine('audit'),
   };
   await clients.client(CloudFormationClient, 'us-east-1').send(
     new CreateStackCommand({

@@ -2,6 +2,7 @@
 export const DIGEST_ENV = {
   publishStateMachine: 'PUBLISH_STATE_MACHINE_ARN',
   pruneStateMachine: 'PRUNE_STATE_MACHINE_ARN',
+  auditStateMachine: 'AUDIT_STATE_MACHINE_ARN',
   historyTable: 'BOOT_HISTORY_TABLE',
   topic: 'DIGEST_TOPIC_ARN',
 } as const;

@@ -9,6 +9,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { PipelineConfig } from '../../core/config';
 import type { Digest } from '../../core/digest';
 import {
+  auditSummaryFromExecutions,
   bootTestSummaryFromHistory,
   type DigestWindow,
   digestWindow,
@@ -33,6 +34,8 @@ export interface DigestOptions {
   /** State machines whose executions are reported; a part without one is said to be missing. */
   readonly publishStateMachineArn?: string;
   readonly pruneStateMachineArn?: string;
+  /** The audit state machine; without it the digest has no audit part. */
+  readonly auditStateMachineArn?: string;
   /** Boot history; without it the boot-test part is said to be missing. */
   readonly history?: BootHistoryStore;
   /** Where the digest is published; without it the digest is only returned. */
@@ -102,7 +105,7 @@ async function failStateInput(sfn: SFNClient, executionArn: string): Promise<str
 }
 
 /**
- * The weekly report: reads the week's publish and prune executions and the boot history, renders one digest and
+ * The weekly report: reads the week's publish, audit and prune executions and the boot history, renders one digest and
  * publishes it. A part with no data is said in the digest; a part that cannot be read is named in it, and the
  * digest is still sent.
  */
@@ -135,6 +138,12 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
         pruneSummaryFromExecutions(await executionsInWindow(clients, pruneArn, window), window),
       )
     : missing('prune state machine');
+  const auditArn = options.auditStateMachineArn;
+  const audit = auditArn
+    ? await read('audit executions', { notes: [] }, async () =>
+        auditSummaryFromExecutions(await executionsInWindow(clients, auditArn, window), window),
+      )
+    : undefined;
   const history = options.history;
   const bootTest = history
     ? await read('boot history', { notes: [] }, async () =>
@@ -148,6 +157,7 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
     publish,
     bootTest,
     prune,
+    audit,
     unreadable,
   });
   let messageId: string | undefined;

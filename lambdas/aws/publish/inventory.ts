@@ -5,11 +5,13 @@ import type { RegionImage, RegionInventory, SourceImage, SsmPointer } from '../.
 import { chunks, mapLimit } from '../../shared/concurrency';
 import { describeAllImages, type PublishContext } from './context';
 
-function snapshotIdsOf(image: Image): string[] {
+/** The EBS snapshots of an image's block device mappings. */
+export function snapshotIdsOf(image: Image): string[] {
   return (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
 }
 
-async function snapshotTags(
+/** Tags of each snapshot, by id (DescribeSnapshots by id, paginated). */
+export async function snapshotTags(
   ctx: PublishContext,
   region: string,
   snapshotIds: readonly string[],
@@ -34,7 +36,8 @@ async function snapshotTags(
   return tags;
 }
 
-async function publicSnapshots(
+/** The snapshots among `snapshotIds` that grant `createVolumePermission` to group `all`. */
+export async function publicSnapshots(
   ctx: PublishContext,
   region: string,
   snapshotIds: readonly string[],

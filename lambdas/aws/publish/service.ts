@@ -241,7 +241,11 @@ export async function discoverStep(
   };
 }
 
-async function startQueued(
+/**
+ * Starts the copies of `start` (source ids) through `startCopy`, each with its run's ClientToken and the tags publish
+ * gives, and records each start or the error that stopped it.
+ */
+export async function startQueued(
   ctx: PublishContext,
   region: string,
   runId: string,
@@ -291,7 +295,8 @@ async function planRegionNow(
   return { sources, plan };
 }
 
-function copyLimits(ctx: PublishContext): CopyLimits {
+/** The copy limits of a run, from the publish configuration. */
+export function copyLimits(ctx: PublishContext): CopyLimits {
   const { publish } = ctx.config;
   return {
     now: ctx.now(),
