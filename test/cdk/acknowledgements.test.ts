@@ -58,6 +58,16 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
   return { statements, managedPolicies, functions, tablesWithoutRecovery };
 }
 
+/** Why a bucket without access logs of its own is not another bucket's access-log destination, or undefined. */
+function accessLogDestination(stack: Stack, scope: IConstruct, resources: Resources): string | undefined {
+  const bucket = CfnResource.isCfnResource(scope.node.defaultChild) ? stack.getLogicalId(scope.node.defaultChild) : '';
+  if (resources[bucket]?.Type !== 'AWS::S3::Bucket') return 'not a bucket';
+  const logsHere = Object.values(resources).some(
+    (r) => r.Type === 'AWS::S3::Bucket' && r.Properties?.LoggingConfiguration?.DestinationBucketName?.Ref === bucket,
+  );
+  return logsHere ? undefined : 'no bucket sends its access logs there';
+}
+
 /** Why an acknowledgement is not true of the template, or undefined when it is. */
 function falsehood(
   stack: Stack,
@@ -73,6 +83,7 @@ function falsehood(
     if (id === 'AwsSolutions-L1') return functions > 0 ? undefined : 'no Lambda function under it';
     if (id === 'AwsSolutions-DDB3')
       return tablesWithoutRecovery > 0 ? undefined : 'every table under it has point-in-time recovery';
+    if (id === 'AwsSolutions-S1') return accessLogDestination(stack, scope, resources);
     return 'an acknowledgement this test cannot check';
   }
   const [, rule, kind, subject] = finding;
