@@ -121,7 +121,8 @@ export function renderDigest(input: DigestInput): Digest {
     sections.push('');
   }
   if (audit) {
-    headline.push(audit.found > 0 ? plural(audit.found, 'audit finding') : 'audit clean');
+    // A clean audit is said in the body; the subject names only what needs a look.
+    if (audit.found > 0) headline.push(plural(audit.found, 'audit finding'));
     needsAttention ||= audit.failures.length > 0;
     const kinds = Object.entries(audit.byKind).sort(([a], [b]) => a.localeCompare(b));
     sections.push(

@@ -62,6 +62,7 @@ describe('a whole weekly cycle on the emulator', () => {
     expect(first.executions.map((e) => [e.workflow, e.status])).toEqual([
       ['publish', 'SUCCEEDED'],
       ['boot-test', 'SUCCEEDED'],
+      ['audit', 'SUCCEEDED'],
       ['prune', 'SUCCEEDED'],
     ]);
     expect(first.digestError).toBeUndefined();
@@ -169,7 +170,7 @@ describe('a whole weekly cycle on the emulator', () => {
     expect(first.digest?.text).toContain(`${DEMO_REGIONS.length * DEMO_SERIES.length * 4} images were deregistered`);
   });
 
-  test('a second run in the same week publishes, boots and prunes nothing', async () => {
+  test('a second run in the same week publishes, boots, repairs and prunes nothing', async () => {
     const before = (await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length;
 
     const second = await cycle();
@@ -177,10 +178,12 @@ describe('a whole weekly cycle on the emulator', () => {
 
     expect(runs.map((e) => [e.workflow, e.status])).toEqual([
       ['publish', 'SUCCEEDED'],
+      ['audit', 'SUCCEEDED'],
       ['prune', 'SUCCEEDED'],
     ]);
     expect(runs[0]!.output).toMatchObject({ count: 0 });
-    expect(runs[1]!.output).toMatchObject({ summary: { summary: { imagesDeregistered: 0 } } });
+    expect(runs[1]!.output).toMatchObject({ summary: { summary: { found: 0 } } });
+    expect(runs[2]!.output).toMatchObject({ summary: { summary: { imagesDeregistered: 0 } } });
     expect((await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length).toBe(before);
     const ledger = new DynamoLedger(
       clients.dynamodb(DEMO_BUILD_REGION),
