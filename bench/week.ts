@@ -2,11 +2,12 @@ import type { ExecutionReport } from '../bin/local/engine';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { BootRunTable, completedResult } from '../lambdas/aws/boot/runs';
 import type { BootRunResult } from '../lambdas/core/boot/result';
-import { type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
+import { parseConfig } from '../lambdas/core/config';
 import { MAX_POLL_SECONDS } from '../lambdas/core/publish/history';
 import { type AwsSim, COMMERCIAL_REGIONS, DEFAULT_OPTED_IN, runInVirtualTime } from '../scripts/aws-sim';
 import { BOOT_TESTED_SERIES, freebsdAccount, newBuilds } from '../test/support/freebsd-week';
 import { simulatedPipeline } from '../test/support/sim-pipeline';
+import { benchConfig } from './config';
 
 export interface WeekSize {
   /** Regions enabled and published to, the build region first. */
@@ -88,10 +89,6 @@ function weekRegions(size: WeekSize): string[] {
   return [BUILD_REGION, ...enabled.filter((r) => r !== BUILD_REGION)].slice(0, size.regions);
 }
 
-function configFor(regions: readonly string[]): PipelineConfigInput {
-  return { buildRegion: BUILD_REGION, regions: { allow: [...regions] }, safety: { dryRun: false } };
-}
-
 function operationCalls(sim: AwsSim, service: string, operations: ReadonlySet<string>): number {
   let total = 0;
   for (const operation of operations) total += sim.counters.calls({ service, operation });
@@ -102,10 +99,10 @@ async function runWeek(size: WeekSize): Promise<WeekMeasures> {
   const regions = weekRegions(size);
   const sim = freebsdAccount(SEED, { regions });
   // Synthesized (or read from its cache) before virtual time starts: CDK's work is no part of the week.
-  synthesizeTemplate(parseConfig(configFor(regions)));
+  synthesizeTemplate(parseConfig(benchConfig(regions)));
   const run = await runInVirtualTime(
     async () => {
-      const pipeline = await simulatedPipeline(sim, configFor(regions));
+      const pipeline = await simulatedPipeline(sim, benchConfig(regions));
       const clients = sim.clientFactory();
       newBuilds(sim, BUILD_REGION, size.series);
 
