@@ -9,6 +9,7 @@ import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
 import { ReportBucket } from './report-bucket';
+import { ReproWorkflow } from './repro-workflow';
 import { WeeklyDigest } from './weekly-digest';
 
 export interface PipelineStackProps extends StackProps {
@@ -28,6 +29,9 @@ export const STACK_OUTPUTS = {
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
   reportBucket: 'ReportBucketName',
+  reproStateMachine: 'ReproStateMachineArn',
+  reproHistoryTable: 'ReproHistoryTableName',
+  reproSweepFunction: 'ReproSweepFunctionName',
 } as const;
 
 /** The whole pipeline in the build region; regional work fans out from here through the SDK. */
@@ -41,6 +45,8 @@ export class PipelineStack extends Stack {
   readonly prune: PruneWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
+  /** Weekly reproducibility checks of the builder images. */
+  readonly repro: ReproWorkflow;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -75,6 +81,11 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
+    this.repro = new ReproWorkflow(this, 'Repro', {
+      config: this.config,
+      notifications: this.notifications,
+      reports: this.reports,
+    });
     const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
@@ -94,6 +105,9 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
       [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
+      [STACK_OUTPUTS.reproStateMachine]: this.repro.stateMachine.stateMachineArn,
+      [STACK_OUTPUTS.reproHistoryTable]: this.repro.history.tableName,
+      [STACK_OUTPUTS.reproSweepFunction]: this.repro.sweepFunction.functionName,
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,
@@ -101,6 +115,7 @@ export class PipelineStack extends Stack {
         Publish: this.publish.stateMachine,
         'Boot test': this.bootTest.stateMachine,
         Prune: this.prune.stateMachine,
+        Reproducibility: this.repro.stateMachine,
       },
     });
   }

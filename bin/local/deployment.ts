@@ -288,6 +288,10 @@ export async function deployLocally(
       case 'AWS::Lambda::Function':
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:lambda:${region}:${account}:function:${id}`);
         break;
+      case 'AWS::IAM::InstanceProfile':
+        // Only named at launch here: no local target checks instance profiles, and nothing runs inside instances.
+        deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:iam::${account}:instance-profile/${id}`);
+        break;
       default:
         break;
     }
