@@ -92,6 +92,7 @@ export class PipelineStack extends Stack {
       publishStateMachine: this.publish.stateMachine,
       pruneStateMachine: this.prune.stateMachine,
       bootHistory: this.bootTest.history,
+      repro: { history: this.repro.history, reportBucket: this.reports.bucket },
     });
     this.addOutputs({
       [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,

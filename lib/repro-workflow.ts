@@ -184,7 +184,7 @@ export class ReproWorkflow extends Construct {
     const finishAfterError = invoke(
       'FinishAfterError',
       f.finish,
-      { ...check, 'failure.$': '$.error.Cause' },
+      { ...check, 'failure.$': "States.Format('{}: {}', $.error.Error, $.error.Cause)" },
       '$.result',
     ).next(new sfn.Pass(this, 'CheckFailed', { outputPath: '$.result.value' }));
     const launch = invoke('Launch', f.launch, check, '$.launch');

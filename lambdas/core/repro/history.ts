@@ -62,7 +62,12 @@ export function reproRegressions(rows: readonly ReproHistoryRow[], week: string)
   for (const [lineKey, lineRows] of byLine) {
     const judged = lineRows
       .filter((r) => r.status === 'reproducible' || r.status === 'differs')
-      .sort((a, b) => a.week.localeCompare(b.week) || a.finishedAt.localeCompare(b.finishedAt));
+      .sort(
+        (a, b) =>
+          a.week.localeCompare(b.week) ||
+          (a.buildDate ?? '').localeCompare(b.buildDate ?? '') ||
+          a.finishedAt.localeCompare(b.finishedAt),
+      );
     const current = judged.filter((r) => r.week === week).at(-1);
     if (current?.status !== 'differs') continue;
     const before = judged.slice(0, judged.indexOf(current));
