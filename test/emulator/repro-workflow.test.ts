@@ -21,7 +21,8 @@ import { currentInvocation, runInvocation } from '../../lambdas/shared/invocatio
 import { DEMO_CONFIG_INPUT } from '../../scripts/demo-world';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
-import { resetEmulator } from '../support/emulator';
+import { runCli } from '../support/cli';
+import { emulatorEndpoint, resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
 
 // The synthesized reproducibility state machine on the local engine against the emulator. The builder instance's
@@ -266,5 +267,39 @@ describe('the reproducibility workflow on the local engine', () => {
     const output = second.output as unknown as { results: unknown[]; skipped: { reason: string }[] };
     expect(output.results).toEqual([]);
     expect(output.skipped.map((s) => s.reason)).toContain('already checked in 2026-W48');
+  });
+
+  test('repro-history lists the recorded results of a line, newest week first', async () => {
+    const table = world.pipeline.output(STACK_OUTPUTS.reproHistoryTable);
+
+    const json = JSON.parse(
+      await runCli(
+        'repro-history',
+        '--table',
+        table,
+        '--line',
+        '15-CURRENT',
+        '--output',
+        'json',
+        '--endpoint-url',
+        emulatorEndpoint(),
+      ),
+    ) as ReproHistoryRow[];
+    const text = await runCli(
+      'repro-history',
+      '--table',
+      table,
+      '--week',
+      '2026-W48',
+      '--endpoint-url',
+      emulatorEndpoint(),
+    );
+
+    expect(json.map((r) => [r.lineKey, r.status]).sort()).toEqual([
+      ['15-CURRENT/arm64/builder/ufs', 'differs'],
+      ['15-CURRENT/arm64/builder/ufs', 'reproducible'],
+    ]);
+    expect(text.split('\n')[0]).toMatch(/^WEEK +LINE +REVISION +STATUS +DIFFERING/);
+    expect(text).toContain('boot/loader.conf etc/motd');
   });
 });
