@@ -45,8 +45,8 @@ export class PipelineStack extends Stack {
   readonly prune: PruneWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
-  /** Weekly reproducibility checks of the builder images. */
-  readonly repro: ReproWorkflow;
+  /** Weekly reproducibility checks of the builder images; absent when `repro.enabled` is false. */
+  readonly repro?: ReproWorkflow;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -81,18 +81,20 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
-    this.repro = new ReproWorkflow(this, 'Repro', {
-      config: this.config,
-      notifications: this.notifications,
-      reports: this.reports,
-    });
+    // Turned off, the checks cost nothing: no VPC, instance profile, table or functions are made.
+    if (this.config.repro.enabled)
+      this.repro = new ReproWorkflow(this, 'Repro', {
+        config: this.config,
+        notifications: this.notifications,
+        reports: this.reports,
+      });
     const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
       publishStateMachine: this.publish.stateMachine,
       pruneStateMachine: this.prune.stateMachine,
       bootHistory: this.bootTest.history,
-      repro: { history: this.repro.history, reportBucket: this.reports.bucket },
+      repro: this.repro && { history: this.repro.history, reportBucket: this.reports.bucket },
     });
     this.addOutputs({
       [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,
@@ -106,9 +108,11 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
       [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
-      [STACK_OUTPUTS.reproStateMachine]: this.repro.stateMachine.stateMachineArn,
-      [STACK_OUTPUTS.reproHistoryTable]: this.repro.history.tableName,
-      [STACK_OUTPUTS.reproSweepFunction]: this.repro.sweepFunction.functionName,
+      ...(this.repro && {
+        [STACK_OUTPUTS.reproStateMachine]: this.repro.stateMachine.stateMachineArn,
+        [STACK_OUTPUTS.reproHistoryTable]: this.repro.history.tableName,
+        [STACK_OUTPUTS.reproSweepFunction]: this.repro.sweepFunction.functionName,
+      }),
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,
@@ -116,7 +120,7 @@ export class PipelineStack extends Stack {
         Publish: this.publish.stateMachine,
         'Boot test': this.bootTest.stateMachine,
         Prune: this.prune.stateMachine,
-        Reproducibility: this.repro.stateMachine,
+        ...(this.repro && { Reproducibility: this.repro.stateMachine }),
       },
     });
   }

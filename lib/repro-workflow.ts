@@ -146,7 +146,6 @@ export class ReproWorkflow extends Construct {
     new events.Rule(this, 'Schedule', {
       description: 'Starts the weekly reproducibility checks',
       schedule: events.Schedule.expression(config.schedules.repro),
-      enabled: config.repro.enabled,
       targets: [new targets.SfnStateMachine(this.stateMachine, { input: events.RuleTargetInput.fromObject({}) })],
     });
     props.notifications.notifyOnAlarm(

@@ -46,7 +46,8 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'bootTest.referenceTypes.arm64': 'arm64 type that runs the stop and hot-plug checks (default: the first arm64 type)',
   'bootTest.referenceTypes.amd64': 'amd64 type that runs the stop and hot-plug checks (default: the first amd64 type)',
   'bootTest.sweepAfterMinutes': 'Test instances and volumes older than this are terminated by the sweeper',
-  'repro.enabled': 'Weekly reproducibility checks: builder images rebuild their own image and diffoscope compares',
+  'repro.enabled':
+    'Weekly reproducibility checks (builder images rebuild their own image, diffoscope compares); off leaves them out of the stack',
   'repro.lines': 'Lines whose newest builder build is checked; empty means every line in series.lines',
   'repro.arches': 'Architectures checked (one by default: both build the same sources)',
   'repro.instanceTypes.arm64': 'Graviton instance type that builds (the first listed; an operator may name another)',

@@ -41,6 +41,7 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
   const managedPolicies: string[] = [];
   let functions = 0;
   let tablesWithoutRecovery = 0;
+  let bucketsWithoutLogging = 0;
   for (const id of ids) {
     const resource = resources[id];
     if (!resource) continue;
@@ -54,8 +55,9 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
       | { PointInTimeRecoveryEnabled?: boolean }
       | undefined;
     if (resource.Type === 'AWS::DynamoDB::Table' && !recovery?.PointInTimeRecoveryEnabled) tablesWithoutRecovery++;
+    if (resource.Type === 'AWS::S3::Bucket' && !resource.Properties?.LoggingConfiguration) bucketsWithoutLogging++;
   }
-  return { statements, managedPolicies, functions, tablesWithoutRecovery };
+  return { statements, managedPolicies, functions, tablesWithoutRecovery, bucketsWithoutLogging };
 }
 
 /** Why an acknowledgement is not true of the template, or undefined when it is. */
@@ -66,13 +68,19 @@ function falsehood(
   reason: string,
   resources: Resources,
 ): string | undefined {
-  const { statements, managedPolicies, functions, tablesWithoutRecovery } = iamOf(stack, scope, resources);
+  const { statements, managedPolicies, functions, tablesWithoutRecovery, bucketsWithoutLogging } = iamOf(
+    stack,
+    scope,
+    resources,
+  );
   const allows = statements.filter((s) => s.Effect === 'Allow');
   const finding = /^AwsSolutions-(\w+)\[(\w+)::(.*)\]$/.exec(id);
   if (!finding) {
     if (id === 'AwsSolutions-L1') return functions > 0 ? undefined : 'no Lambda function under it';
     if (id === 'AwsSolutions-DDB3')
       return tablesWithoutRecovery > 0 ? undefined : 'every table under it has point-in-time recovery';
+    if (id === 'AwsSolutions-S1')
+      return bucketsWithoutLogging > 0 ? undefined : 'every bucket under it logs its access';
     return 'an acknowledgement this test cannot check';
   }
   const [, rule, kind, subject] = finding;
