@@ -38,6 +38,18 @@ export interface PipelineFunctionProps {
   readonly vpcSubnets?: lambda.FunctionProps['vpcSubnets'];
   readonly securityGroups?: lambda.FunctionProps['securityGroups'];
   readonly logRetention?: logs.RetentionDays;
+  /** Files under `lambdas/` the handler reads at run time, copied beside the bundle (e.g. a user-data script). */
+  readonly bundledFiles?: readonly string[];
+}
+
+/** Bundling hooks that copy `files` (relative to `lambdas/`) next to the bundle's `index.js`. */
+function copyBeside(files: readonly string[]) {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) =>
+      files.map((file) => `cp "${join(inputDir, 'lambdas', file)}" "${join(outputDir, file.split('/').pop()!)}"`),
+  };
 }
 
 /**
@@ -82,7 +94,9 @@ export class PipelineFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: FUNCTION_BUNDLING,
+      bundling: props.bundledFiles?.length
+        ? { ...FUNCTION_BUNDLING, commandHooks: copyBeside(props.bundledFiles) }
+        : FUNCTION_BUNDLING,
     });
     this.logGroupRef = logGroup;
     // The role is made here, so CDK adds no basic execution policy: writing its own log streams is granted here,

@@ -10,6 +10,7 @@ import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
 import { ReportBucket } from './report-bucket';
+import { ReproWorkflow } from './repro-workflow';
 import { WeeklyDigest } from './weekly-digest';
 
 export interface PipelineStackProps extends StackProps {
@@ -30,6 +31,9 @@ export const STACK_OUTPUTS = {
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
   reportBucket: 'ReportBucketName',
+  reproStateMachine: 'ReproStateMachineArn',
+  reproHistoryTable: 'ReproHistoryTableName',
+  reproSweepFunction: 'ReproSweepFunctionName',
 } as const;
 
 /** The whole pipeline in the build region; regional work fans out from here through the SDK. */
@@ -44,6 +48,8 @@ export class PipelineStack extends Stack {
   readonly audit: AuditWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
+  /** Weekly reproducibility checks of the builder images; absent when `repro.enabled` is false. */
+  readonly repro?: ReproWorkflow;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -84,6 +90,13 @@ export class PipelineStack extends Stack {
       regionsFunction: this.regionsFunction,
       ledger: this.publish.ledger,
     });
+    // Turned off, the checks cost nothing: no VPC, instance profile, table or functions are made.
+    if (this.config.repro.enabled)
+      this.repro = new ReproWorkflow(this, 'Repro', {
+        config: this.config,
+        notifications: this.notifications,
+        reports: this.reports,
+      });
     const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
@@ -91,6 +104,7 @@ export class PipelineStack extends Stack {
       pruneStateMachine: this.prune.stateMachine,
       auditStateMachine: this.audit.stateMachine,
       bootHistory: this.bootTest.history,
+      repro: this.repro && { history: this.repro.history, reportBucket: this.reports.bucket },
     });
     this.addOutputs({
       [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,
@@ -105,6 +119,11 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
       [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
+      ...(this.repro && {
+        [STACK_OUTPUTS.reproStateMachine]: this.repro.stateMachine.stateMachineArn,
+        [STACK_OUTPUTS.reproHistoryTable]: this.repro.history.tableName,
+        [STACK_OUTPUTS.reproSweepFunction]: this.repro.sweepFunction.functionName,
+      }),
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,
@@ -113,6 +132,7 @@ export class PipelineStack extends Stack {
         'Boot test': this.bootTest.stateMachine,
         Prune: this.prune.stateMachine,
         Audit: this.audit.stateMachine,
+        ...(this.repro && { Reproducibility: this.repro.stateMachine }),
       },
     });
   }

@@ -4,6 +4,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DIGEST_ENV } from '../lambdas/aws/digest/env';
@@ -20,6 +21,8 @@ export interface WeeklyDigestProps {
   readonly auditStateMachine?: sfn.StateMachine;
   /** The boot-test history table (lambdas/aws/boot/history.ts). */
   readonly bootHistory: dynamodb.ITable;
+  /** The reproducibility history and the bucket its outputs are in, for the digest's section and links. */
+  readonly repro?: { readonly history: dynamodb.ITable; readonly reportBucket: s3.IBucket };
 }
 
 /**
@@ -46,6 +49,12 @@ export class WeeklyDigest extends Construct {
         ...(props.auditStateMachine && { [DIGEST_ENV.auditStateMachine]: props.auditStateMachine.stateMachineArn }),
         [DIGEST_ENV.historyTable]: props.bootHistory.tableName,
         [DIGEST_ENV.topic]: notifications.announcements.topicArn,
+        ...(props.repro
+          ? {
+              [DIGEST_ENV.reproHistoryTable]: props.repro.history.tableName,
+              [DIGEST_ENV.reportBucket]: props.repro.reportBucket.bucketName,
+            }
+          : {}),
       },
     });
     // Reads are retried by the SDK and an unreadable part is reported in the mail; the function fails only after
@@ -106,6 +115,14 @@ export class WeeklyDigest extends Construct {
         resources: [props.bootHistory.tableArn],
       }),
     );
+    if (props.repro)
+      this.digestFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadReproHistory',
+          actions: ['dynamodb:Scan'],
+          resources: [props.repro.history.tableArn],
+        }),
+      );
     props.notifications.announcements.grantPublish(this.digestFunction);
 
     const role = this.digestFunction.role!;

@@ -6,7 +6,7 @@ import { LocalPipeline } from '../bin/local/pipeline';
 import { DynamoBootHistory } from '../lambdas/aws/boot/history';
 import type { ClientFactory } from '../lambdas/aws/clients';
 import type { BootHistoryRow } from '../lambdas/core/boot/result';
-import { type PipelineConfig, parseConfig } from '../lambdas/core/config';
+import { type PipelineConfig, type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from './fleet';
 import { motoGapsPlugin } from './moto-gaps';
@@ -74,6 +74,15 @@ function previousWeeks(now: Date): BootHistoryRow[] {
   return rows;
 }
 
+/** The demo's configuration: the stack the demo, the weekly-cycle test and the reproducibility tests deploy. */
+export const DEMO_CONFIG_INPUT: PipelineConfigInput = {
+  buildRegion: DEMO_BUILD_REGION,
+  regions: { allow: DEMO_REGIONS },
+  bootTest: { hotplugCycles: 3, timeoutSeconds: 60 },
+  notifications: { subjectPrefix: '[FreeBSD EC2]' },
+  safety: { dryRun: false },
+};
+
 /**
  * Seeds the emulator with a FreeBSD fleet: 16 weeks of published builds of 4 series in 5 regions and this week's
  * builds waiting in the build region; deploys the stack's resources locally (topics, history table, test VPC); an
@@ -83,13 +92,7 @@ function previousWeeks(now: Date): BootHistoryRow[] {
 export async function createDemoWorld(emulator: ClientFactory, now: Date): Promise<DemoWorld> {
   const clients = emulator.withPlugins(motoGapsPlugin());
   const today = now.toISOString().slice(0, 10);
-  const config = parseConfig({
-    buildRegion: DEMO_BUILD_REGION,
-    regions: { allow: DEMO_REGIONS },
-    bootTest: { hotplugCycles: 3, timeoutSeconds: 60 },
-    notifications: { subjectPrefix: '[FreeBSD EC2]' },
-    safety: { dryRun: false },
-  });
+  const config = parseConfig(DEMO_CONFIG_INPUT);
   const managed = { [config.managedTag.key]: config.managedTag.value };
   const published = await seedFleet(
     clients,

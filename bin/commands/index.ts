@@ -7,6 +7,7 @@ import { registerCycle } from './cycle';
 import { registerPrune } from './prune';
 import { registerPublish } from './publish';
 import { registerRegions } from './regions';
+import { registerRepro } from './repro';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 
@@ -18,6 +19,7 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerBootTest,
   registerAudit,
   registerPrune,
+  registerRepro,
   registerCycle,
   registerStatus,
   registerStart,

@@ -13,6 +13,7 @@ import {
   DescribeVpcsCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../lambdas/aws/clients';
@@ -288,6 +289,19 @@ export async function deployLocally(
       case 'AWS::Lambda::Function':
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:lambda:${region}:${account}:function:${id}`);
         break;
+      case 'AWS::IAM::InstanceProfile': {
+        // EC2 refuses a launch naming a profile that does not exist; nothing runs inside local instances, so the
+        // profile needs no role here.
+        try {
+          await clients
+            .client(IAMClient, 'us-east-1')
+            .send(new CreateInstanceProfileCommand({ InstanceProfileName: id }));
+        } catch (error) {
+          if ((error as Error).name !== 'EntityAlreadyExists') throw error;
+        }
+        deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:iam::${account}:instance-profile/${id}`);
+        break;
+      }
       default:
         break;
     }

@@ -178,6 +178,16 @@ export class LocalPipeline {
     return this.engine.start('audit', input, name);
   }
 
+  /** Starts the reproducibility workflow: the week's default checks, or `{ imageIds: [...] }`. */
+  repro(input: Record<string, unknown> = {}, name?: string): LocalExecution {
+    return this.engine.start('repro', input, name);
+  }
+
+  /** Runs the scheduled sweeper of leftover reproducibility check resources. */
+  reproSweep(): Promise<unknown> {
+    return this.engine.invoke('repro/sweep.ts', {});
+  }
+
   /** Runs the scheduled digest function as its schedule would, for the week ending at `time`. */
   digest(time?: Date): Promise<unknown> {
     return this.engine.invoke('digest/handler.ts', time ? { time: time.toISOString() } : {});

@@ -10,6 +10,8 @@ import {
   renderDigest,
 } from './digest';
 import type { ItemFailure } from './errors';
+import type { DigestSection } from './repro/digest';
+import { snsSubject } from './sns';
 
 const DAY_MS = 86_400_000;
 const SLOWEST_LISTED = 3;
@@ -536,6 +538,8 @@ export interface WeeklyDigestInput {
   readonly audit?: PartSummary<AuditSummary>;
   /** Parts whose data could not be read at all (e.g. an API error), one line each. */
   readonly unreadable?: readonly string[];
+  /** Further parts (e.g. the reproducibility checks), after the three above. */
+  readonly sections?: readonly DigestSection[];
 }
 
 /** The weekly mail: `renderDigest`, plus what was missing or unreadable this week, said in words. */
@@ -550,14 +554,18 @@ export function renderWeeklyDigest(input: WeeklyDigestInput): Digest {
   });
   const notes = [...input.publish.notes, ...input.bootTest.notes, ...(input.audit?.notes ?? []), ...input.prune.notes];
   const unreadable = input.unreadable ?? [];
+  const sections = input.sections ?? [];
   const lines = [
+    ...sections.flatMap((section) => section.lines),
     ...(notes.length ? ['Not reported', ...notes.map((n) => `  ${n}`), ''] : []),
     ...(unreadable.length ? ['Could not be read', ...unreadable.map((u) => `  ${u}`), ''] : []),
   ];
   if (lines.length === 0) return rendered;
+  const headlines = sections.flatMap((section) => (section.headline ? [section.headline] : []));
   return {
     ...rendered,
+    subject: headlines.length ? snsSubject(`${rendered.subject}, ${headlines.join(', ')}`) : rendered.subject,
     text: `${rendered.text}${lines.join('\n')}`,
-    needsAttention: rendered.needsAttention || unreadable.length > 0,
+    needsAttention: rendered.needsAttention || unreadable.length > 0 || sections.some((s) => s.needsAttention),
   };
 }

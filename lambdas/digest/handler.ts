@@ -6,6 +6,7 @@ import { DigestIncompleteError, runDigest } from '../aws/digest/service';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { parseEvent } from '../shared/event';
 import { currentInvocation, invocationEnv } from '../shared/invocation';
+import { DynamoReproHistory } from '../aws/repro/history';
 import { Logger } from '../shared/logger';
 
 const eventSchema = z.object({
@@ -14,6 +15,15 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'digest' });
+
+/** The reproducibility history and report bucket, when the stack gives them to the digest. */
+function reproHistoryFromEnv(clients: ReturnType<typeof invocationClients>, region: string) {
+  const env = invocationEnv();
+  const table = env[DIGEST_ENV.reproHistoryTable];
+  const bucket = env[DIGEST_ENV.reportBucket];
+  if (!table || !bucket) return undefined;
+  return { history: new DynamoReproHistory(clients.dynamodb(region), table), location: { bucket, region } };
+}
 
 /** Gathers the past week, renders the digest and publishes it to the announcements topic. */
 export async function handler(event: unknown) {
@@ -32,6 +42,7 @@ export async function handler(event: unknown) {
     auditStateMachineArn: invocationEnv()[DIGEST_ENV.auditStateMachine],
     history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
+    repro: reproHistoryFromEnv(clients, config.buildRegion),
   });
   logger.info('digest sent', {
     subject: result.digest.subject,

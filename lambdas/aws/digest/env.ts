@@ -5,4 +5,6 @@ export const DIGEST_ENV = {
   auditStateMachine: 'AUDIT_STATE_MACHINE_ARN',
   historyTable: 'BOOT_HISTORY_TABLE',
   topic: 'DIGEST_TOPIC_ARN',
+  reproHistoryTable: 'REPRO_HISTORY_TABLE',
+  reportBucket: 'REPORT_BUCKET',
 } as const;

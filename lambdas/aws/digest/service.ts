@@ -21,7 +21,9 @@ import {
   renderWeeklyDigest,
 } from '../../core/digest-week';
 import { describeError, PipelineError } from '../../core/errors';
+import { type DigestSection, type ReportLocation, reproDigestSection } from '../../core/repro/digest';
 import { type Logger, silentLogger } from '../../shared/logger';
+import type { ReproHistoryStore } from '../repro/history';
 import type { BootHistoryStore } from '../boot/history';
 import type { ClientFactory } from '../clients';
 
@@ -40,6 +42,8 @@ export interface DigestOptions {
   readonly history?: BootHistoryStore;
   /** Where the digest is published; without it the digest is only returned. */
   readonly topicArn?: string;
+  /** Reproducibility history and where the checks' outputs are; without it the digest has no such section. */
+  readonly repro?: { readonly history: ReproHistoryStore; readonly location: ReportLocation };
 }
 
 export interface DigestResult {
@@ -151,6 +155,18 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
       )
     : missing('boot history table');
 
+  const repro = options.repro;
+  const sections: DigestSection[] = [];
+  if (repro) {
+    try {
+      sections.push(reproDigestSection(await repro.history.list(), window, repro.location));
+    } catch (error) {
+      const { message } = describeError(error);
+      logger.error('digest part unreadable', { part: 'reproducibility history', error: message });
+      unreadable.push(`reproducibility history: ${message}`);
+    }
+  }
+
   const digest = renderWeeklyDigest({
     window,
     subjectPrefix: config.notifications.subjectPrefix,
@@ -159,6 +175,7 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
     prune,
     audit,
     unreadable,
+    sections,
   });
   let messageId: string | undefined;
   if (options.topicArn) {
