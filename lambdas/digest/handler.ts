@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { invocationClients } from '../aws/runtime';
 import { DIGEST_ENV } from '../aws/digest/env';
@@ -29,7 +30,7 @@ export async function handler(event: unknown) {
     logger,
     publishStateMachineArn: requiredEnv(DIGEST_ENV.publishStateMachine),
     pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),
-    history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
+    history: new DynamoBootHistory(clients.client(DynamoDBClient, config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
   });
   logger.info('digest sent', {

@@ -1,4 +1,5 @@
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RunInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { StackDeployment } from '../../bin/local/deployment';
 import type { StackTemplate } from '../../bin/local/template';
 import { LocalPipeline } from '../../bin/local/pipeline';
@@ -106,7 +107,7 @@ async function seedBootHistory(stack: ProvenStack, sim: AwsSim, fresh: readonly 
   const table = stack.deployed.physicalName(
     stack.deployed.idsOf('AWS::DynamoDB::Table').find((id) => /History/.test(id))!,
   );
-  const history = new DynamoBootHistory(sim.clientFactory().dynamodb(REGION), table);
+  const history = new DynamoBootHistory(sim.clientFactory().client(DynamoDBClient, REGION), table);
   for (const image of fresh) {
     const series = (freebsdProfile.parse(image.name) as { seriesKey: string }).seriesKey;
     const types = series.includes('arm64')
@@ -198,7 +199,7 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
 
       const sweeper = stack.functionOf('boot/sweep.ts');
       const tags = bootTestTags(PROOF_CONFIG.managedTag, 'aborted-run');
-      await admin.ec2(REGION).send(
+      await admin.client(EC2Client, REGION).send(
         new RunInstancesCommand({
           ImageId: fresh[0]!.imageId,
           InstanceType: 'c7i.large',

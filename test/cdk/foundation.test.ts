@@ -161,8 +161,9 @@ describe('pipeline stack with default configuration', () => {
 });
 
 describe('Lambda bundling', () => {
-  test('esbuild bundles a function locally into a minified file with a source map', () => {
-    // One function in a stack of its own: the bundling options are the construct's, the same for every function.
+  /** One function in a stack of its own, bundled as `cdk deploy` bundles it; the directory of its asset. */
+  function bundledRegionsFunction(): string {
+    // The bundling options are the construct's, the same for every function.
     const app = new App();
     const stack = new Stack(app, 'Bundled');
     new PipelineFunction(stack, 'Regions', {
@@ -176,14 +177,40 @@ describe('Lambda bundling', () => {
       (r) => r.Type === 'AWS::Lambda::Function',
     )!;
     const assetHash = String((fn.Properties as { Code: { S3Key: string } }).Code.S3Key).replace(/\.zip$/, '');
-    const assetDir = join(assembly.directory, `asset.${assetHash}`);
+    return join(assembly.directory, `asset.${assetHash}`);
+  }
+  const assetDir = bundledRegionsFunction();
 
+  test('esbuild bundles a function locally into a minified file with a source map', () => {
     const files = readdirSync(assetDir);
     expect(files).toEqual(expect.arrayContaining(['index.js', 'index.js.map']));
     const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
     const lines = code.split('\n').length;
     expect(statSync(join(assetDir, 'index.js')).size / lines).toBeGreaterThan(500);
     expect(code).toContain('exports');
+  });
+
+  test('the bundle holds only the SDK client the function names, tree-shaken from its ES modules', () => {
+    const { sources } = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8')) as { sources: string[] };
+    const clients = new Set(sources.map((s) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(s)?.[1]).filter(Boolean));
+    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
+
+    expect([...clients]).toEqual(['client-ec2']);
+    expect(sources.some((s) => s.includes('client-ec2/dist-es/'))).toBe(true);
+    // The function describes regions and never launches: a command it does not name is not in its bundle.
+    expect(code).toContain('DescribeRegionsCommand');
+    expect(code).not.toContain('RunInstancesCommand');
+  });
+
+  test('the bundle loads in a fresh Node.js process and exports its handler', () => {
+    const script = `const m = require(${JSON.stringify(join(assetDir, 'index.js'))}); process.stdout.write(typeof m.handler);`;
+
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+
+    expect(output).toBe('function');
   });
 });
 
