@@ -161,8 +161,8 @@ describe('pipeline stack with default configuration', () => {
 });
 
 describe('Lambda bundling', () => {
-  /** One function in a stack of its own, bundled as `cdk deploy` bundles it; the directory of its asset. */
-  function bundledRegionsFunction(): string {
+  /** One function in a stack of its own, bundled as `cdk deploy` bundles it: its asset's directory and environment. */
+  function bundledRegionsFunction(): { assetDir: string; environment: Record<string, string> } {
     // The bundling options are the construct's, the same for every function.
     const app = new App();
     const stack = new Stack(app, 'Bundled');
@@ -176,10 +176,14 @@ describe('Lambda bundling', () => {
     const fn = Object.values(artifact.template.Resources as Record<string, { Type: string; Properties: never }>).find(
       (r) => r.Type === 'AWS::Lambda::Function',
     )!;
-    const assetHash = String((fn.Properties as { Code: { S3Key: string } }).Code.S3Key).replace(/\.zip$/, '');
-    return join(assembly.directory, `asset.${assetHash}`);
+    const properties = fn.Properties as {
+      Code: { S3Key: string };
+      Environment: { Variables: Record<string, string> };
+    };
+    const assetHash = String(properties.Code.S3Key).replace(/\.zip$/, '');
+    return { assetDir: join(assembly.directory, `asset.${assetHash}`), environment: properties.Environment.Variables };
   }
-  const assetDir = bundledRegionsFunction();
+  const { assetDir, environment } = bundledRegionsFunction();
 
   test('esbuild bundles a function locally into a minified file with a source map', () => {
     const files = readdirSync(assetDir);
@@ -211,6 +215,46 @@ describe('Lambda bundling', () => {
     });
 
     expect(output).toBe('function');
+  });
+
+  test('the bundled handler runs: it asks EC2 for the enabled regions and answers with its selection', () => {
+    // A stand-in EC2 endpoint in the same fresh process, answering DescribeRegions as EC2 does.
+    const regions = ['us-east-1', 'eu-west-1']
+      .map((name) => `<item><regionName>${name}</regionName><optInStatus>opt-in-not-required</optInStatus></item>`)
+      .join('');
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><regionInfo>${regions}</regionInfo></DescribeRegionsResponse>`;
+    const script = `
+      const server = require('node:http').createServer((request, response) => {
+        request.resume();
+        request.on('end', () => response.writeHead(200, { 'content-type': 'text/xml' }).end(${JSON.stringify(xml)}));
+      });
+      server.listen(0, '127.0.0.1', async () => {
+        process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:' + server.address().port;
+        const { handler } = require(${JSON.stringify(join(assetDir, 'index.js'))});
+        const result = await handler({});
+        server.close();
+        process.stdout.write('result ' + JSON.stringify(result) + '\\n');
+      });`;
+
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        ...environment,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+
+    // The function's log lines share its standard output with the answer.
+    const answer = output.split('\n').find((line) => line.startsWith('result '))!;
+    expect(JSON.parse(answer.slice('result '.length))).toMatchObject({
+      buildRegion: 'us-east-1',
+      regions: ['eu-west-1', 'us-east-1'],
+    });
+    expect(output).toContain('"message":"regions selected"');
   });
 });
 

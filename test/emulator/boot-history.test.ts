@@ -89,6 +89,10 @@ describe('boot history in DynamoDB', () => {
       PendingToRunningSeconds: 4.9,
       BootFailed: 0,
       Network: 'isolated',
+      BuildDate: '2026-11-26',
+      Status: 'passed',
     });
+    expect(record.ImageId).toBe('ami-2026-11-26');
+    expect(record).not.toHaveProperty('service');
   });
 });

@@ -233,7 +233,7 @@ export async function recordResults(
     }
     await deps.history?.put(row);
   }
-  emitBootMetrics(rows, deps.emitMetric ?? (() => undefined), deps.now.getTime());
+  emitBootMetrics(rows, deps.emitMetric ?? (() => undefined), deps.now.getTime(), deps.logger);
   return { rows, regressions };
 }
 
