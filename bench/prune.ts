@@ -1,4 +1,4 @@
-import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
+import { DeleteSnapshotCommand, DeregisterImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ClientFactory } from '../lambdas/aws/clients';
 import { readRegionInventory } from '../lambdas/aws/prune/inventory';
 import { type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
@@ -149,7 +149,7 @@ async function peerPrune(
       let stoppedBy: string | undefined;
       try {
         for (const region of regions) {
-          const ec2 = clients.ec2(region);
+          const ec2 = clients.client(EC2Client, region);
           for (const image of planned.get(region) ?? []) {
             await ec2.send(new DeregisterImageCommand({ ImageId: image.imageId }));
             for (const snapshot of image.snapshots) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot }));

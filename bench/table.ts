@@ -64,7 +64,13 @@ export function renderBenchTable(rows: readonly BenchRow[]): string {
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(HEADER), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  const notes = rows.filter((r) => r.note).map((r) => `${r.group}, ${r.measure}: ${r.note}`);
+  return [
+    line(HEADER),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...cells.map(line),
+    ...(notes.length ? ['', 'notes:', ...notes.map((n) => `  ${n}`)] : []),
+  ].join('\n');
 }
 
 /** The table as Markdown, for the README's performance section. */

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ExecutionReport } from '../bin/local/engine';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { BootRunTable, completedResult } from '../lambdas/aws/boot/runs';
@@ -134,7 +135,7 @@ async function runWeek(size: WeekSize): Promise<WeekMeasures> {
         ?.report();
       let bootResults: BootRunResult[] = [];
       if (boot) {
-        const table = new BootRunTable(clients.dynamodb(BUILD_REGION), pipeline.bootRunTable, sim.clock);
+        const table = new BootRunTable(clients.client(DynamoDBClient, BUILD_REGION), pipeline.bootRunTable, sim.clock);
         bootResults = (await table.launches(boot.name)).flatMap((r) => completedResult(r) ?? []);
       }
       const truths = new Map(sim.inspect.instances().map((i) => [i.instanceId, i.truth]));

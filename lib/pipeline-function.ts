@@ -21,6 +21,9 @@ export const FUNCTION_BUNDLING = {
   sourceMap: true,
   target: 'node22',
   format: OutputFormat.CJS,
+  // The SDK's ES modules first: esbuild drops what a function never names (other clients, unused commands), which
+  // its CommonJS builds do not allow.
+  mainFields: ['module', 'main'] as string[],
   // The SDK is bundled rather than taken from the runtime so that what runs is what the tests ran.
   externalModules: [] as string[],
   forceDockerBundling: false,

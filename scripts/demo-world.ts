@@ -1,6 +1,7 @@
-import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type CycleOutcome, runCycle } from '../bin/local/cycle';
 import { LocalPipeline } from '../bin/local/pipeline';
 import { DynamoBootHistory } from '../lambdas/aws/boot/history';
@@ -109,7 +110,7 @@ export async function createDemoWorld(emulator: ClientFactory, now: Date): Promi
     weeklyFleet({ regions: [DEMO_BUILD_REGION], series: DEMO_SERIES, weeks: 1, newestBuildDate: today, tags: managed }),
   );
 
-  const ec2 = clients.ec2(DEMO_BUILD_REGION);
+  const ec2 = clients.client(EC2Client, DEMO_BUILD_REGION);
   const [slowVariant] = DEMO_SERIES.filter((s) => s === DEMO_SLOW_SERIES).map((s) => s.split('/'));
   const slowName = `-${slowVariant![1]}-${today.replaceAll('-', '')} ${slowVariant![2]} ${slowVariant![3]!.toUpperCase()}`;
   const slowImages = new Set(
@@ -130,8 +131,8 @@ export async function createDemoWorld(emulator: ClientFactory, now: Date): Promi
     services: (fn) => (fn.entry === 'boot/probe.ts' ? { probe: hosts } : {}),
   });
 
-  const sns = clients.sns(DEMO_BUILD_REGION);
-  const sqs = clients.sqs(DEMO_BUILD_REGION);
+  const sns = clients.client(SNSClient, DEMO_BUILD_REGION);
+  const sqs = clients.client(SQSClient, DEMO_BUILD_REGION);
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'mailing-list' }))).QueueUrl!;
   const attributes = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
@@ -143,7 +144,7 @@ export async function createDemoWorld(emulator: ClientFactory, now: Date): Promi
       Endpoint: attributes.Attributes!.QueueArn!,
     }),
   );
-  const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), pipeline.bootHistoryTable);
+  const history = new DynamoBootHistory(clients.client(DynamoDBClient, DEMO_BUILD_REGION), pipeline.bootHistoryTable);
   for (const row of previousWeeks(now)) await history.put(row);
 
   return { config, now, pipeline, queueUrl, published, fresh, hosts };

@@ -1,4 +1,5 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { DynamoReproHistory } from '../../lambdas/aws/repro/history';
 import { ConfigError } from '../../lambdas/core/errors';
@@ -63,7 +64,7 @@ export function registerRepro(program: Command, context: () => CliContext): void
       );
       const stamp = ctx.now().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       const started = await ctx.clients
-        .sfn(region)
+        .client(SFNClient, region)
         .send(new StartExecutionCommand({ stateMachineArn, name: `cli-repro-${stamp}`, input: JSON.stringify(input) }));
       const result = { executionArn: started.executionArn!, input, consoleUrl: consoleUrl(started.executionArn!) };
       ctx.print(
@@ -92,7 +93,7 @@ export function registerRepro(program: Command, context: () => CliContext): void
         options.table ??
         process.env[REPRO_HISTORY_TABLE_ENV] ??
         (await deployedOutput(ctx.clients, options.stackName, region, STACK_OUTPUTS.reproHistoryTable));
-      const rows = (await new DynamoReproHistory(ctx.clients.dynamodb(region), table).list()).filter(
+      const rows = (await new DynamoReproHistory(ctx.clients.client(DynamoDBClient, region), table).list()).filter(
         (r) => (!options.line || r.lineKey.startsWith(options.line)) && (!options.week || r.week === options.week),
       );
       ctx.print(formatOutput(ctx.output, rows, renderReproHistory));

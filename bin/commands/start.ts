@@ -1,4 +1,4 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type Command, Argument } from 'commander';
 import { STACK_NAME } from '../../lib/app';
 import { ConfigError } from '../../lambdas/core/errors';
@@ -90,7 +90,7 @@ export function registerStart(program: Command, context: () => CliContext): void
       const input = startInput(workflow, options, ctx.regions);
       const region = ctx.config.buildRegion;
       const machines = await deployedStateMachines(ctx.clients, options.stackName, region);
-      const sfn = ctx.clients.sfn(region);
+      const sfn = ctx.clients.client(SFNClient, region);
       const started = await sfn.send(
         new StartExecutionCommand({
           stateMachineArn: machines[workflow],

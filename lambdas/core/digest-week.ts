@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type BootHistoryRow, toBootPoint } from './boot/result';
 import { type BootPoint, detectRegression, type RegressionPolicy } from './boot/regression';
 import {

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { invocationClients } from '../aws/runtime';
 import { DIGEST_ENV } from '../aws/digest/env';
@@ -22,7 +23,10 @@ function reproHistoryFromEnv(clients: ReturnType<typeof invocationClients>, regi
   const table = env[DIGEST_ENV.reproHistoryTable];
   const bucket = env[DIGEST_ENV.reportBucket];
   if (!table || !bucket) return undefined;
-  return { history: new DynamoReproHistory(clients.dynamodb(region), table), location: { bucket, region } };
+  return {
+    history: new DynamoReproHistory(clients.client(DynamoDBClient, region), table),
+    location: { bucket, region },
+  };
 }
 
 /** Gathers the past week, renders the digest and publishes it to the announcements topic. */
@@ -40,7 +44,7 @@ export async function handler(event: unknown) {
     publishStateMachineArn: requiredEnv(DIGEST_ENV.publishStateMachine),
     pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),
     auditStateMachineArn: invocationEnv()[DIGEST_ENV.auditStateMachine],
-    history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
+    history: new DynamoBootHistory(clients.client(DynamoDBClient, config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
     repro: reproHistoryFromEnv(clients, config.buildRegion),
   });

@@ -1,3 +1,4 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { cleanupRun } from '../aws/boot/cleanup';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
@@ -21,7 +22,7 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const report = await cleanupRun(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     invocationLimiter(),
     clock,
     region,

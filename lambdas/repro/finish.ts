@@ -1,3 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { cleanupRun } from '../aws/boot/cleanup';
@@ -35,7 +37,7 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const cleanup = await cleanupRun(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     invocationLimiter(),
     clock,
     region,
@@ -55,7 +57,7 @@ export async function handler(event: unknown) {
     failure: outputs.summaryText === undefined ? input.failure : undefined,
   });
   const row = historyRow(input.check, outcome, input.runId, new Date(clock.now()));
-  await new DynamoReproHistory(clients.dynamodb(region), requiredEnv(REPRO_ENV.historyTable)).put(row);
+  await new DynamoReproHistory(clients.client(DynamoDBClient, region), requiredEnv(REPRO_ENV.historyTable)).put(row);
   logger.info('reproducibility check finished', {
     region,
     runId: input.runId,

@@ -1,3 +1,4 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { launchCheck, reproTags } from '../aws/repro/checks';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
@@ -26,7 +27,7 @@ export async function handler(event: unknown) {
     check: input.check,
   });
   const launched = await launchCheck(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     invocationLimiter(),
     clock,
     region,

@@ -1,3 +1,5 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
 import { DynamoReproHistory } from '../aws/repro/history';
 import { listBuilderImages } from '../aws/repro/checks';
@@ -31,13 +33,13 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const now = new Date(clock.now());
-  const history = new DynamoReproHistory(clients.dynamodb(region), requiredEnv(REPRO_ENV.historyTable));
+  const history = new DynamoReproHistory(clients.client(DynamoDBClient, region), requiredEnv(REPRO_ENV.historyTable));
   const week = isoWeek(now);
   const alreadyThisWeek = (await history.list())
     .filter((row) => row.week === week)
     .map((row) => ({ key: `${row.week}/${row.imageId}`, instanceHours: row.instanceHours }));
   const images = await listBuilderImages(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     invocationLimiter(),
     region,
     config.managedTag,

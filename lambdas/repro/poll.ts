@@ -1,3 +1,4 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { pollCheck } from '../aws/repro/checks';
@@ -20,7 +21,7 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const poll = await pollCheck(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     clients.client(S3Client, region),
     invocationLimiter(),
     clock,

@@ -1,4 +1,5 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { sweepTestResources } from '../aws/boot/cleanup';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { snsSubject } from '../core/sns';
@@ -21,7 +22,7 @@ export async function handler() {
   const region = config.buildRegion;
   const ageMinutes = config.repro.timeBudgetMinutes + config.repro.graceMinutes + SWEEP_MARGIN_MINUTES;
   const report = await sweepTestResources(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     invocationLimiter(),
     clock,
     region,
@@ -32,7 +33,7 @@ export async function handler() {
   );
   if (report.found.length) {
     const lines = report.found.map((r) => `${r.kind} ${r.id} (run ${r.runId ?? '?'}, created ${r.createdAt})`);
-    await clients.sns(region).send(
+    await clients.client(SNSClient, region).send(
       new PublishCommand({
         TopicArn: requiredEnv(REPRO_ENV.alarmTopic),
         Subject: snsSubject(`${config.notifications.subjectPrefix} reproducibility leftovers swept`),

@@ -6,8 +6,10 @@ import {
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
   RunInstancesCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { DeleteParameterCommand } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import type { StackDeployment } from '../../bin/local/deployment';
 import type { StackTemplate } from '../../bin/local/template';
@@ -117,7 +119,7 @@ async function seedBootHistory(stack: ProvenStack, sim: AwsSim, fresh: readonly 
   const table = stack.deployed.physicalName(
     stack.deployed.idsOf('AWS::DynamoDB::Table').find((id) => /History/.test(id))!,
   );
-  const history = new DynamoBootHistory(sim.clientFactory().dynamodb(REGION), table);
+  const history = new DynamoBootHistory(sim.clientFactory().client(DynamoDBClient, REGION), table);
   for (const image of fresh) {
     const series = (freebsdProfile.parse(image.name) as { seriesKey: string }).seriesKey;
     const types = series.includes('arm64')
@@ -173,7 +175,7 @@ function failFirstCopy(sim: AwsSim): ClientPlugin {
  * repairs by every path (copy, poll, tags, permissions, deprecation, SSM, ledger).
  */
 async function driftAfterPublishing(admin: ClientFactory, fresh: readonly SeededImage[]): Promise<void> {
-  const ec2 = admin.ec2(OTHER_REGION);
+  const ec2 = admin.client(EC2Client, OTHER_REGION);
   const copies = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
   const copyOf = (image: SeededImage) => copies.find((c) => c.Name === image.name)!;
   const [gone, drifted] = [copyOf(fresh[0]!), copyOf(fresh[1]!)];
@@ -196,7 +198,7 @@ async function driftAfterPublishing(admin: ClientFactory, fresh: readonly Seeded
   const parsed = freebsdProfile.parse(drifted.Name!);
   if (parsed.managed)
     await admin
-      .ssm(OTHER_REGION)
+      .client(SSMClient, OTHER_REGION)
       .send(
         new DeleteParameterCommand({ Name: freebsdProfile.ssmParameterName(PROOF_CONFIG.publish.ssmPrefix, parsed) }),
       );
@@ -250,7 +252,7 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
 
       const sweeper = stack.functionOf('boot/sweep.ts');
       const tags = bootTestTags(PROOF_CONFIG.managedTag, 'aborted-run');
-      await admin.ec2(REGION).send(
+      await admin.client(EC2Client, REGION).send(
         new RunInstancesCommand({
           ImageId: fresh[0]!.imageId,
           InstanceType: 'c7i.large',

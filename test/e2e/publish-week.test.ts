@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ExecutionReport } from '../../bin/local/engine';
 import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import type { AnnounceSummary, RegionSummary } from '../../lambdas/aws/publish/service';
@@ -275,7 +276,7 @@ describe('snapshot block public access', () => {
           sim.setSnapshotBlockPublicAccess('eu-north-1', 'block-all-sharing');
           const allBlocked = await publish(world, sim, { imageIds: sources });
           const ledger = new DynamoLedger(
-            world.clients.dynamodb(BUILD_REGION),
+            world.clients.client(DynamoDBClient, BUILD_REGION),
             world.output(STACK_OUTPUTS.publishLedgerTable),
           );
           const rows = await ledger.inRegion('eu-north-1', sources);

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteTagsCommand,
   DeregisterImageCommand,
@@ -5,8 +6,9 @@ import {
   DescribeSnapshotAttributeCommand,
   type Image,
   ModifyImageAttributeCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ClientFactory, ClientPlugin } from '../../lambdas/aws/clients';
 import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import type { AuditRunSummary, RegionAuditReport } from '../../lambdas/core/audit';
@@ -57,7 +59,7 @@ function removedSnapshotPermissions(hidden: Set<string>): ClientPlugin {
 }
 
 async function ownImages(clients: ClientFactory, region: string): Promise<Image[]> {
-  return (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+  return (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 }
 
 async function imageNamed(clients: ClientFactory, region: string, name: string): Promise<Image> {
@@ -67,7 +69,9 @@ async function imageNamed(clients: ClientFactory, region: string, name: string):
 }
 
 async function parameters(clients: ClientFactory, region: string): Promise<Record<string, string>> {
-  const answer = await clients.ssm(region).send(new GetParametersByPathCommand({ Path: PREFIX, Recursive: true }));
+  const answer = await clients
+    .client(SSMClient, region)
+    .send(new GetParametersByPathCommand({ Path: PREFIX, Recursive: true }));
   return Object.fromEntries((answer.Parameters ?? []).map((p) => [p.Name!, p.Value!]));
 }
 
@@ -126,7 +130,7 @@ describe('audit and repair of a fleet with every kind of drift', () => {
     // Drift after publication: a copy made private, a snapshot's permission removed, a copy deregistered, an SSM
     // parameter moved back to the older build, tags removed; three regions enabled in the configuration.
     const xInEurope = await imageNamed(clients, 'eu-west-1', current.x.name);
-    await clients.ec2('eu-west-1').send(
+    await clients.client(EC2Client, 'eu-west-1').send(
       new ModifyImageAttributeCommand({
         ImageId: xInEurope.ImageId,
         LaunchPermission: { Remove: [{ Group: 'all' }] },
@@ -135,9 +139,9 @@ describe('audit and repair of a fleet with every kind of drift', () => {
     const releaseInOregon = await imageNamed(clients, 'us-west-2', current.release.name);
     hidden.add(releaseInOregon.BlockDeviceMappings![0]!.Ebs!.SnapshotId!);
     const yInOregon = await imageNamed(clients, 'us-west-2', current.y.name);
-    await clients.ec2('us-west-2').send(new DeregisterImageCommand({ ImageId: yInOregon.ImageId }));
+    await clients.client(EC2Client, 'us-west-2').send(new DeregisterImageCommand({ ImageId: yInOregon.ImageId }));
     const olderInOregon = await imageNamed(clients, 'us-west-2', olderX.name);
-    await clients.ssm('us-west-2').send(
+    await clients.client(SSMClient, 'us-west-2').send(
       new PutParameterCommand({
         Name: `${PREFIX}/amd64/base/ufs/15.0/CURRENT`,
         Value: olderInOregon.ImageId,
@@ -148,7 +152,7 @@ describe('audit and repair of a fleet with every kind of drift', () => {
     );
     const yInEurope = await imageNamed(clients, 'eu-west-1', current.y.name);
     await clients
-      .ec2('eu-west-1')
+      .client(EC2Client, 'eu-west-1')
       .send(
         new DeleteTagsCommand({ Resources: [yInEurope.ImageId!], Tags: [{ Key: TAG.series }, { Key: TAG.buildDate }] }),
       );
@@ -223,7 +227,7 @@ describe('audit and repair of a fleet with every kind of drift', () => {
     const xInOregon = await imageNamed(clients, 'us-west-2', x.name);
     const yInOregon = await imageNamed(clients, 'us-west-2', y.name);
     const releaseInOregon = await imageNamed(clients, 'us-west-2', release.name);
-    const snapshot = await clients.ec2('us-west-2').send(
+    const snapshot = await clients.client(EC2Client, 'us-west-2').send(
       new DescribeSnapshotAttributeCommand({
         SnapshotId: releaseInOregon.BlockDeviceMappings![0]!.Ebs!.SnapshotId!,
         Attribute: 'createVolumePermission',
@@ -245,7 +249,7 @@ describe('audit and repair of a fleet with every kind of drift', () => {
 
   test('records the pairs it brought in order as published in the publish ledger', async () => {
     const ledger = new DynamoLedger(
-      clients.dynamodb(BUILD_REGION),
+      clients.client(DynamoDBClient, BUILD_REGION),
       world.pipeline.output(STACK_OUTPUTS.publishLedgerTable),
     );
     const rows = await ledger.inRegion(

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { handler as adopt } from '../../lambdas/prune/adopt';
 import { handler as executeBatch } from '../../lambdas/prune/execute';
@@ -55,7 +55,8 @@ describe('prune Lambda handlers, as the state machine chains them', () => {
     expect(summed).toMatchObject({ imagesDeregistered: 5, snapshotsDeleted: 5, gibReclaimed: 75, failedCount: 0 });
     const left = await Promise.all(
       ['eu-north-1', 'eu-west-3'].map(
-        async (r) => (await clients.ec2(r).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!.length,
+        async (r) =>
+          (await clients.client(EC2Client, r).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!.length,
       ),
     );
     expect(left[0]! + left[1]!).toBe(12 - 5);
@@ -91,7 +92,7 @@ describe('the prune execute function on its own', () => {
     safety: { dryRun: false, maxDeleteShare: 1 },
   };
   const images = async () =>
-    (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 
   /** Runs the execute handler as the stack's function, with a limiter that records every token taken. */
   function asFunction(event: unknown, taken: string[] = []) {

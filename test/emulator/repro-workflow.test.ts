@@ -1,9 +1,10 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DescribeInstancesCommand,
   DescribeVolumesCommand,
-  type EC2Client,
+  EC2Client,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -48,7 +49,7 @@ const scenarios = new Map<string, Scenario>();
 const polls = new Map<string, number>();
 const calls: { command: string; input: Record<string, unknown> }[] = [];
 
-const ec2 = (): EC2Client => world.clients.ec2(REGION);
+const ec2 = (): EC2Client => world.clients.client(EC2Client, REGION);
 const bucket = () => world.pipeline.output(STACK_OUTPUTS.reportBucket);
 
 /** Does at `elapsedMs` after launch what the instance job of this scenario would have done by then. */
@@ -139,7 +140,7 @@ const image = (series: string, buildDate: string) =>
 
 async function history(): Promise<ReproHistoryRow[]> {
   return new DynamoReproHistory(
-    world.clients.dynamodb(REGION),
+    world.clients.client(DynamoDBClient, REGION),
     world.pipeline.output(STACK_OUTPUTS.reproHistoryTable),
   ).list();
 }

@@ -1,4 +1,5 @@
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RunInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { BootRunTable, RUN_KEYS } from '../../lambdas/aws/boot/runs';
 import { unlimited } from '../../lambdas/aws/rate-limiter';
 import { handler as cleanup } from '../../lambdas/boot/cleanup';
@@ -37,7 +38,7 @@ async function withOneInstance<T>(body: (ctx: { sim: Sim; instanceId: string; in
       const [subnet] = sim.seed.subnets(REGION);
       sim.seed.table(REGION, TABLE, { partition: RUN_KEYS.partition, sort: RUN_KEYS.sort });
       const { managedTag } = defaultConfig();
-      const launched = await clients.ec2(REGION).send(
+      const launched = await clients.client(EC2Client, REGION).send(
         new RunInstancesCommand({
           ImageId: image!.imageId,
           InstanceType: 'c7i.large',
@@ -57,7 +58,7 @@ async function withOneInstance<T>(body: (ctx: { sim: Sim; instanceId: string; in
       );
       const instanceId = launched.Instances![0]!.InstanceId!;
       const clock: Clock = sim.clock;
-      const runs = new BootRunTable(clients.dynamodb(REGION), TABLE, clock);
+      const runs = new BootRunTable(clients.client(DynamoDBClient, REGION), TABLE, clock);
       const spec = {
         key: `${image!.imageId}/c7i.large/0`,
         imageId: image!.imageId,

@@ -1,4 +1,5 @@
-import { DescribeInstancesCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ExecutionReport } from '../../bin/local/engine';
 import { LocalPipeline } from '../../bin/local/pipeline';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
@@ -65,8 +66,8 @@ beforeAll(async () => {
     clock: sim.clock,
     services: (f) => (f.entry === 'boot/probe.ts' ? { probe: sim.probe } : {}),
   });
-  const table = new BootRunTable(clients.dynamodb(REGION), pipeline.bootRunTable, sim.clock);
-  const history = new DynamoBootHistory(clients.dynamodb(REGION), pipeline.bootHistoryTable);
+  const table = new BootRunTable(clients.client(DynamoDBClient, REGION), pipeline.bootRunTable, sim.clock);
+  const history = new DynamoBootHistory(clients.client(DynamoDBClient, REGION), pipeline.bootHistoryTable);
   const boot = async (runId: string, images: readonly SeededImage[]) => {
     const report = await pipeline.bootTest({ imageIds: images.map((i) => i.imageId) }, runId).done;
     await pipeline.settled();
@@ -135,7 +136,7 @@ beforeAll(async () => {
 
       // Instances still shutting down end within a minute; what remains after that was never cleaned up.
       await sim.clock.sleep(120_000);
-      const ec2 = clients.ec2(REGION);
+      const ec2 = clients.client(EC2Client, REGION);
       const testResources = [{ Name: 'tag-key', Values: [TAG.bootTest] }];
       const instances = (await ec2.send(new DescribeInstancesCommand({ Filters: testResources }))).Reservations ?? [];
       const volumes = (await ec2.send(new DescribeVolumesCommand({ Filters: testResources }))).Volumes ?? [];

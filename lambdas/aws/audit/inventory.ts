@@ -1,5 +1,5 @@
 import type { Image } from '@aws-sdk/client-ec2';
-import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AuditRegionInventory, AuditSource } from '../../core/audit/model';
 import type { RegionImage, SsmPointer } from '../../core/publish/model';
 import { TAG, tagRecord } from '../../core/tags';
@@ -33,7 +33,7 @@ async function parametersUnderPrefix(ctx: PublishContext, region: string): Promi
   const values: Record<string, string> = {};
   let token: string | undefined;
   do {
-    const page = await ctx.clients.ssm(region).send(
+    const page = await ctx.clients.client(SSMClient, region).send(
       new GetParametersByPathCommand({
         Path: ctx.config.publish.ssmPrefix,
         Recursive: true,

@@ -3,9 +3,9 @@ import {
   type ExecutionListItem,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
-  type SFNClient,
+  SFNClient,
 } from '@aws-sdk/client-sfn';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { PipelineConfig } from '../../core/config';
 import type { Digest } from '../../core/digest';
 import {
@@ -63,7 +63,7 @@ export async function executionsInWindow(
   stateMachineArn: string,
   window: DigestWindow,
 ): Promise<ExecutionRecord[]> {
-  const sfn = clients.sfn(stateMachineArn.split(':')[3] ?? '');
+  const sfn = clients.client(SFNClient, stateMachineArn.split(':')[3] ?? '');
   const listed: ExecutionListItem[] = [];
   let nextToken: string | undefined;
   do {
@@ -180,7 +180,7 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
   let messageId: string | undefined;
   if (options.topicArn) {
     const sent = await clients
-      .sns(options.topicArn.split(':')[3] ?? config.buildRegion)
+      .client(SNSClient, options.topicArn.split(':')[3] ?? config.buildRegion)
       .send(new PublishCommand({ TopicArn: options.topicArn, Subject: digest.subject, Message: digest.text }));
     messageId = sent.MessageId;
   }

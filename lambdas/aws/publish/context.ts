@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, type DescribeImagesRequest, type Image } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, type DescribeImagesRequest, type Image, EC2Client } from '@aws-sdk/client-ec2';
 import type { PipelineConfig } from '../../core/config';
 import type { NamingProfile } from '../../core/naming/types';
 import type { Logger } from '../../shared/logger';
@@ -37,7 +37,7 @@ export async function describeAllImages(
   let token: string | undefined;
   do {
     const page = await ctx.limiter.run(region, 'DescribeImages', () =>
-      ctx.clients.ec2(region).send(new DescribeImagesCommand({ ...paged, NextToken: token })),
+      ctx.clients.client(EC2Client, region).send(new DescribeImagesCommand({ ...paged, NextToken: token })),
     );
     images.push(...(page.Images ?? []));
     token = page.NextToken;

@@ -1,5 +1,5 @@
-import { DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, type Image } from '@aws-sdk/client-ec2';
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, type Image, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { tagRecord } from '../../core/tags';
 import type { RegionImage, RegionInventory, SourceImage, SsmPointer } from '../../core/publish/model';
 import { chunks, mapLimit } from '../../shared/concurrency';
@@ -21,7 +21,7 @@ export async function snapshotTags(
     let token: string | undefined;
     do {
       const page = await ctx.limiter.run(region, 'DescribeSnapshots', () =>
-        ctx.clients.ec2(region).send(
+        ctx.clients.client(EC2Client, region).send(
           new DescribeSnapshotsCommand({
             Filters: [{ Name: 'snapshot-id', Values: ids }],
             MaxResults: 1000,
@@ -46,7 +46,7 @@ export async function publicSnapshots(
   await mapLimit(snapshotIds, 10, async (snapshotId) => {
     const attribute = await ctx.limiter.run(region, 'DescribeSnapshotAttribute', () =>
       ctx.clients
-        .ec2(region)
+        .client(EC2Client, region)
         .send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' })),
     );
     if (attribute.CreateVolumePermissions?.some((p) => p.Group === 'all')) open.add(snapshotId);
@@ -62,7 +62,7 @@ async function ssmPointers(
 ): Promise<Record<string, SsmPointer>> {
   const values: Record<string, string> = {};
   for (const names of chunks(parameters, 10)) {
-    const answer = await ctx.clients.ssm(region).send(new GetParametersCommand({ Names: names }));
+    const answer = await ctx.clients.client(SSMClient, region).send(new GetParametersCommand({ Names: names }));
     for (const parameter of answer.Parameters ?? []) {
       if (parameter.Name && parameter.Value) values[parameter.Name] = parameter.Value;
     }

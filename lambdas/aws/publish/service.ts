@@ -1,4 +1,4 @@
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineConfig } from '../../core/config';
 import { describeError, type ItemFailure } from '../../core/errors';
 import { namingProfile } from '../../core/naming';
@@ -557,7 +557,9 @@ export async function verifyParameters(ctx: PublishContext, result: FinalizeResu
   const values = new Map<string, string>();
   const names = [...new Set(verify.parameters.map((p) => p.parameter))];
   for (let i = 0; i < names.length; i += 10) {
-    const answer = await ctx.clients.ssm(region).send(new GetParametersCommand({ Names: names.slice(i, i + 10) }));
+    const answer = await ctx.clients
+      .client(SSMClient, region)
+      .send(new GetParametersCommand({ Names: names.slice(i, i + 10) }));
     for (const parameter of answer.Parameters ?? []) {
       if (parameter.Name && parameter.Value) values.set(parameter.Name, parameter.Value);
     }
