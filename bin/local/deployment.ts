@@ -298,7 +298,7 @@ export async function deployLocally(
             .client(IAMClient, 'us-east-1')
             .send(new CreateInstanceProfileCommand({ InstanceProfileName: id }));
         } catch (error) {
-          if ((error as Error).name !== 'EntityAlreadyExists') throw error;
+          if (!['EntityAlreadyExists', 'EntityAlreadyExistsException'].includes((error as Error).name)) throw error;
         }
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:iam::${account}:instance-profile/${id}`);
         break;

@@ -16,9 +16,10 @@ import { type ImageSpec, imageStateAt, snapshotStateAt } from './ec2-images';
 import { instanceStateAt, type SimSubnet } from './ec2-instances';
 import { awsError, SIMULATED_SERVICES, type SimulatedService, ServiceFault, SimulationGapError } from './errors';
 import { type FaultHandle, type FaultRule, Faults } from './faults';
-import { CloudWatchService, StsService } from './misc';
+import { CloudWatchService, IamService, StsService } from './misc';
 import { AWS_PHYSICS, NO_PHYSICS, type Physics, type PhysicsOverrides, withOverrides } from './physics';
 import { draw, Random } from './random';
+import { S3Service } from './s3';
 import { SnsService } from './sns';
 import { SsmService } from './ssm';
 import { Throttles } from './throttle';
@@ -94,7 +95,7 @@ export interface InspectedInstance {
 
 /**
  * An in-memory AWS account that real SDK v3 clients talk to: a middleware placed below the SDK's retry middleware
- * answers each command from the model (EC2, SSM, SNS, DynamoDB, STS, CloudWatch) or throws the service's error, so
+ * answers each command from the model (EC2, SSM, SNS, DynamoDB, STS, CloudWatch, IAM, S3) or throws the service's error, so
  * the SDK's own retries see throttling as they would on AWS. AWS's pace and limits ({@link Physics}) live here and
  * nowhere else: request buckets, latency, copy durations, the copy limit, block public access, quotas, capacity,
  * boot timelines. Clients of other services (Step Functions, SQS) pass through untouched.
@@ -108,6 +109,8 @@ export class AwsSim {
   readonly dynamodb: DynamoDbService;
   readonly sts: StsService;
   readonly cloudwatch: CloudWatchService;
+  readonly iam: IamService;
+  readonly s3: S3Service;
   /** Watches simulated instances' port 22 as the boot test's TCP probe watches real ones. */
   readonly probe: SimulatedPortProbe;
   /** Time as the simulated world reads it (virtual inside a virtual-time run). */
@@ -141,6 +144,8 @@ export class AwsSim {
     this.dynamodb = new DynamoDbService(this.world);
     this.sts = new StsService(this.world);
     this.cloudwatch = new CloudWatchService(this.world);
+    this.iam = new IamService(this.world);
+    this.s3 = new S3Service(this.world);
     this.throttles = new Throttles(() => this.world.physics);
     this.latencyStream = new Random(`${seed}:latency`);
     this.clock = options.now ? { now, sleep: virtualClock.sleep } : virtualClock;
@@ -423,6 +428,11 @@ export class Seeder {
   /** SSM parameters, written at once (no asynchronous validation). */
   parameters(region: string, values: Readonly<Record<string, string>>, dataType = 'text'): void {
     for (const [name, value] of Object.entries(values)) this.sim.ssm.seed(region, name, value, dataType);
+  }
+
+  /** An S3 bucket in `region`. */
+  bucket(region: string, name: string): void {
+    this.sim.s3.CreateBucket(this.sim.region(region), { Bucket: name });
   }
 
   /** An SNS topic; returns its ARN. */
