@@ -1,9 +1,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
-import { cleanupRun } from '../aws/boot/cleanup';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
-import { TAG } from '../core/tags';
+import { cleanupReproRun } from '../aws/repro/checks';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
@@ -21,15 +20,13 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'repro-cleanup');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const report = await cleanupRun(
+  const report = await cleanupReproRun(
     clients.client(EC2Client, region),
     invocationLimiter(),
     clock,
     region,
     config.managedTag,
     input.runId,
-    { cycleTimeoutMs: 300_000, pollMs: 2000 },
-    { tagKey: TAG.repro },
   );
   logger.info('reproducibility run cleaned up', {
     region,

@@ -2,14 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { cleanupRun } from '../aws/boot/cleanup';
-import { checkFilters, readCheckOutputs } from '../aws/repro/checks';
+import { cleanupReproRun, readCheckOutputs } from '../aws/repro/checks';
 import { DynamoReproHistory } from '../aws/repro/history';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
 import { historyRow } from '../core/repro/history';
 import { judgeCheck } from '../core/repro/summary';
-import { TAG } from '../core/tags';
 import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
@@ -36,15 +34,14 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'repro-finish');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const cleanup = await cleanupRun(
+  const cleanup = await cleanupReproRun(
     clients.client(EC2Client, region),
     invocationLimiter(),
     clock,
     region,
     config.managedTag,
     input.runId,
-    { cycleTimeoutMs: 300_000, pollMs: 2000 },
-    { tagKey: TAG.repro, filters: checkFilters(input.check) },
+    input.check,
   );
   const outputs = await readCheckOutputs(
     clients.client(S3Client, region),

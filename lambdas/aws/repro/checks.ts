@@ -14,6 +14,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { ReproCheck, ReproImage } from '../../core/repro/plan';
 import { describeError, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG, tagRecord } from '../../core/tags';
+import { type CleanupReport, cleanupRun } from '../boot/cleanup';
 import { CAPACITY_ERRORS } from '../boot/instances';
 import type { Clock, RateLimiter } from '../rate-limiter';
 
@@ -63,6 +64,28 @@ export function reproTags(managed: ManagedTag, runId: string, check: Pick<ReproC
 export function checkFilters(check: Pick<ReproCheck, 'imageId'>): Filter[] {
   return [{ Name: `tag:${TAG.sourceImage}`, Values: [check.imageId] }];
 }
+
+/**
+ * Terminates the instances and deletes the volumes of a reproducibility run in `region`, all of them or, with
+ * `check`, only those of that check: the boot test's cleanup, scoped by the run's repro tag.
+ */
+export function cleanupReproRun(
+  ec2: EC2Client,
+  limiter: RateLimiter,
+  clock: Clock,
+  region: string,
+  managed: ManagedTag,
+  runId: string,
+  check?: Pick<ReproCheck, 'imageId'>,
+): Promise<CleanupReport> {
+  return cleanupRun(ec2, limiter, clock, region, managed, runId, REPRO_CLEANUP_WAITS, {
+    tagKey: TAG.repro,
+    ...(check && { filters: checkFilters(check) }),
+  });
+}
+
+/** How long a cleanup waits for terminations and detaches, and how often it looks. */
+const REPRO_CLEANUP_WAITS = { cycleTimeoutMs: 300_000, pollMs: 2000 };
 
 const specifications = (tags: Tag[], types: readonly ('instance' | 'volume' | 'network-interface')[]) =>
   types.map((ResourceType): TagSpecification => ({ ResourceType, Tags: tags }));
