@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import type { ClientFactory, ClientPlugin } from '../../lambdas/aws/clients';
@@ -12,6 +14,37 @@ import {
 } from '../../lambdas/shared/invocation';
 import { referencedIds, resolveValue, type StackDeployment } from './deployment';
 import { readStack, type StackFunction, type StackTemplate, type StackWorkflow } from './template';
+
+const VALIDATED_DEFINITIONS_DIR = join(__dirname, '..', '..', 'node_modules', '.cache', 'ami-pipeline-asl');
+const validatedInProcess = new Set<string>();
+let lockedVersions: string | undefined;
+
+/**
+ * Whether a definition already passed the States Language validator, in this process or an earlier one. The
+ * validator builds its JSON schemas anew on every call, which costs more than most executions; its verdict depends
+ * only on the definition and the locked package versions, so it is kept by both.
+ */
+function definitionValidation(text: string): { known: boolean; record: () => void } {
+  lockedVersions ??= createHash('sha256')
+    .update(readFileSync(join(__dirname, '..', '..', 'package-lock.json')))
+    .digest('hex');
+  const key = createHash('sha256').update(lockedVersions).update(text).digest('hex');
+  const marker = join(VALIDATED_DEFINITIONS_DIR, key);
+  const known = validatedInProcess.has(key) || existsSync(marker);
+  return {
+    known,
+    record: () => {
+      validatedInProcess.add(key);
+      if (known) return;
+      try {
+        mkdirSync(VALIDATED_DEFINITIONS_DIR, { recursive: true });
+        writeFileSync(marker, '');
+      } catch {
+        // A read-only checkout only validates again next time.
+      }
+    },
+  };
+}
 
 // aws-local-stepfunctions calls Promise.withResolvers (Node 22); these machines also run Node 20.
 const promiseStatics = Promise as unknown as { withResolvers?: () => unknown };
@@ -300,8 +333,6 @@ export class LocalEngine {
   private readonly handlers = new Map<string, (event: unknown, context: unknown) => Promise<unknown>>();
   private readonly faults: (InjectedLambdaFault & { remaining: number })[] = [];
   private readonly environments = new Map<string, Record<string, string>>();
-  /** Definitions already checked against the States Language schema; each is validated once, not per execution. */
-  private readonly validatedDefinitions = new Set<string>();
   private activeInvocations = 0;
   private executionCounter = 0;
 
@@ -652,11 +683,11 @@ export class LocalEngine {
 
   private async run(execution: LocalExecution): Promise<void> {
     const definition = this.definitionOf(execution.workflow);
-    const text = JSON.stringify(definition);
+    const validation = definitionValidation(JSON.stringify(definition));
     const machine = new library.StateMachine(definition, {
-      validationOptions: { checkArn: false, noValidate: this.validatedDefinitions.has(text) },
+      validationOptions: { checkArn: false, noValidate: validation.known },
     });
-    this.validatedDefinitions.add(text);
+    validation.record();
     const { deployment } = this.options;
     const run = machine.run(execution.input, {
       overrides: { taskResourceLocalHandlers: this.taskOverrides(definition, execution) },

@@ -30,6 +30,8 @@ interface Table {
   readonly sortKey?: string;
   readonly createdAt: number;
   readonly items: Map<string, Item>;
+  /** Items by partition key value: a Query reads one partition, as DynamoDB does, not the whole table. */
+  readonly partitions: Map<string, Map<string, Item>>;
   readonly input: CreateTableInput;
 }
 
@@ -49,6 +51,12 @@ function compare(a: AttributeValue | undefined, b: AttributeValue | undefined): 
   const y = scalar(b);
   if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? -1 : 1;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The partition an item belongs to, by its key's value as DynamoDB compares it (`1` and `1.0` are one number). */
+function partitionOf(value: AttributeValue | undefined): string {
+  const key = scalar(value);
+  return `${typeof key}:${String(key)}`;
 }
 
 function size(item: Item): number {
@@ -112,6 +120,7 @@ export class DynamoDbService {
       sortKey: input.KeySchema?.find((k) => k.KeyType === 'RANGE')?.AttributeName,
       createdAt: this.world.now(),
       items: new Map(),
+      partitions: new Map(),
       input,
     };
     this.tables.set(this.key(region.name, name), table);
@@ -120,6 +129,24 @@ export class DynamoDbService {
 
   DescribeTable(region: RegionState, input: DescribeTableInput): DescribeTableOutput {
     return { Table: this.describe(this.requireTable(region.name, input.TableName)) };
+  }
+
+  private store(table: Table, key: string, item: Item): void {
+    table.items.set(key, item);
+    const partitionValue = partitionOf(item[table.partitionKey]);
+    let partition = table.partitions.get(partitionValue);
+    if (!partition) {
+      partition = new Map();
+      table.partitions.set(partitionValue, partition);
+    }
+    partition.set(key, item);
+  }
+
+  private remove(table: Table, key: string): void {
+    const item = table.items.get(key);
+    if (!item) return;
+    table.items.delete(key);
+    table.partitions.get(partitionOf(item[table.partitionKey]))?.delete(key);
   }
 
   private itemKey(table: Table, item: Item): string {
@@ -134,7 +161,7 @@ export class DynamoDbService {
     const table = this.requireTable(region.name, input.TableName);
     const item = structuredClone(input.Item ?? {});
     if (size(item) > 400 * 1024) fault('ValidationException', 'Item size has exceeded the maximum allowed size');
-    table.items.set(this.itemKey(table, item), item);
+    this.store(table, this.itemKey(table, item), item);
     return {};
   }
 
@@ -181,7 +208,7 @@ export class DynamoDbService {
       .filter(Boolean))
       delete item[name(path)];
     if (size(item) > 400 * 1024) fault('ValidationException', 'Item size has exceeded the maximum allowed size');
-    table.items.set(key, item);
+    this.store(table, key, item);
     return {};
   }
 
@@ -213,7 +240,7 @@ export class DynamoDbService {
         if (write.PutRequest) this.PutItem(region, { TableName: tableName, Item: write.PutRequest.Item });
         else if (write.DeleteRequest) {
           const table = this.requireTable(region.name, tableName);
-          table.items.delete(this.itemKey(table, write.DeleteRequest.Key ?? {}));
+          this.remove(table, this.itemKey(table, write.DeleteRequest.Key ?? {}));
         }
       }
     }
@@ -239,6 +266,7 @@ export class DynamoDbService {
         `An expression attribute value used in expression is not defined; attribute value: ${token}`,
       );
     const tests: ((item: Item) => boolean)[] = [];
+    let candidates: Iterable<Item> = table.items.values();
     const clauses = splitKeyCondition(input.KeyConditionExpression ?? '');
     if (clauses.length === 0) fault('ValidationException', 'Query condition missed key schema element');
     for (const clause of clauses) {
@@ -253,13 +281,15 @@ export class DynamoDbService {
         tests.push((item) => compare(item[attr], low) >= 0 && compare(item[attr], high) <= 0);
       } else if (compareMatch) {
         const [attr, op, operand] = [name(compareMatch[1]!), compareMatch[2]!, value(compareMatch[3]!)];
+        if (attr === table.partitionKey && op === '=')
+          candidates = table.partitions.get(partitionOf(operand))?.values() ?? [];
         tests.push((item) => {
           const c = compare(item[attr], operand);
           return op === '=' ? c === 0 : op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
         });
       } else fault('ValidationException', `Invalid KeyConditionExpression: ${clause}`);
     }
-    const matching = [...table.items.values()].filter((item) => tests.every((test) => test(item)));
+    const matching = [...candidates].filter((item) => tests.every((test) => test(item)));
     if (table.sortKey) matching.sort((a, b) => compare(a[table.sortKey!], b[table.sortKey!]));
     if (input.ScanIndexForward === false) matching.reverse();
     return this.page(table, matching, input.ExclusiveStartKey, input.Limit);

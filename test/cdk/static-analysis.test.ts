@@ -1,6 +1,6 @@
 import { CfnResource, type Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { synthesizePipeline } from '../support/cdk';
+import { acceptedCfnLintWarnings, cfnLintAll, type SynthesizedPipeline, synthesizePipeline } from '../support/cdk';
 
 type Json = unknown;
 // biome-ignore lint/suspicious/noExplicitAny: synthesized resources are read field by field as CloudFormation has them
@@ -103,19 +103,33 @@ function falsehood(
 
 const NAG_PREFIX = 'Annotation::AwsSolutions-';
 
+/**
+ * The stack in the configurations that change its shape, each synthesized once with cdk-nag active (synth throws on
+ * an unacknowledged finding) and then checked by the acknowledgements' own truth and by cfn-lint.
+ */
+const VARIANTS: readonly (readonly [string, Parameters<typeof synthesizePipeline>[0]])[] = [
+  [
+    'default configuration with mail subscriptions',
+    { notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] } },
+  ],
+  [
+    'outbound internet, soft delete and region lists',
+    {
+      bootTest: { internetAccess: true },
+      retention: { softDeleteGraceDays: 7 },
+      regions: { allow: ['us-east-1', 'eu-west-1'], deny: ['ap-southeast-2'] },
+    },
+  ],
+];
+
+const synthesized = new Map<string, SynthesizedPipeline>();
+beforeAll(() => {
+  for (const [name, config] of VARIANTS) synthesized.set(name, synthesizePipeline(config));
+});
+
 describe('cdk-nag acknowledgements', () => {
-  test.each([
-    ['default configuration', {}],
-    [
-      'outbound internet, soft delete and region lists',
-      {
-        bootTest: { internetAccess: true },
-        retention: { softDeleteGraceDays: 7 },
-        regions: { allow: ['us-east-1', 'eu-west-1'], deny: ['ap-southeast-2'] },
-      },
-    ],
-  ])('are each true of the template synthesized with %s', (_, config) => {
-    const { stack, template } = synthesizePipeline(config);
+  test.each(VARIANTS.map(([name]) => [name]))('are each true of the template synthesized with %s', (name) => {
+    const { stack, template } = synthesized.get(name)!;
     const resources = template.toJSON().Resources as Resources;
     const acknowledgements = stack.node
       .findAll()
@@ -138,5 +152,17 @@ describe('cdk-nag acknowledgements', () => {
 
     expect(acknowledgements.length).toBeGreaterThan(10);
     expect(untrue).toEqual([]);
+  });
+});
+
+describe('cfn-lint', () => {
+  test('finds no errors and only warnings accepted with a reason, in every configuration', () => {
+    const accepted = acceptedCfnLintWarnings();
+    // One run over every template: cfn-lint loads its specifications once, which costs more than a template's checks.
+    const findings = cfnLintAll(VARIANTS.map(([name]) => synthesized.get(name)!.templatePath));
+
+    expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
+    expect(findings.filter((f) => !accepted[f.Rule.Id])).toEqual([]);
+    for (const reason of Object.values(accepted)) expect(reason.length).toBeGreaterThan(20);
   });
 });
