@@ -232,6 +232,8 @@ class LambdaTaskError extends Error {
 
 interface Container {
   readonly limiter: RateLimiter;
+  /** Made on the container's first invocation and kept, as a handler's module-scope clients are in Lambda. */
+  clients?: ClientFactory;
   busy: boolean;
 }
 
@@ -622,14 +624,16 @@ export class LocalEngine {
     }
     const deadline = startedAt + fn.timeoutSeconds * 1000;
     const abort = new AbortController();
-    const clients = typeof this.options.clients === 'function' ? this.options.clients(fn) : this.options.clients;
+    container.clients ??= (
+      typeof this.options.clients === 'function' ? this.options.clients(fn) : this.options.clients
+    ).withPlugins(refuseAfterTimeout);
     const invocation: Invocation = {
       functionName: fn.logicalId,
       env: this.resolvedEnvironment(fn),
       clock: this.clock,
       remainingMs: () => Math.max(0, deadline - this.clock.now()),
       services: {
-        clients: clients.withPlugins(refuseAfterTimeout),
+        clients: container.clients,
         limiter: container.limiter,
         abortSignal: abort.signal,
         logSink: (line: string) => this.options.logSink?.(fn.logicalId, line),

@@ -59,8 +59,16 @@ function partitionOf(value: AttributeValue | undefined): string {
   return `${typeof key}:${String(key)}`;
 }
 
+// Stored items are replaced on every write, never changed in place, so what is derived from one stays true.
+const sizes = new WeakMap<Item, number>();
+
 function size(item: Item): number {
-  return JSON.stringify(item).length;
+  let bytes = sizes.get(item);
+  if (bytes === undefined) {
+    bytes = JSON.stringify(item).length;
+    sizes.set(item, bytes);
+  }
+  return bytes;
 }
 
 /**
@@ -303,8 +311,9 @@ export class DynamoDbService {
   private page(table: Table, items: Item[], start: Item | undefined, limit: number | undefined) {
     let index = 0;
     if (start) {
-      const key = this.itemKey(table, start);
-      index = items.findIndex((item) => this.itemKey(table, item) === key) + 1;
+      this.itemKey(table, start);
+      const keyNames = [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])];
+      index = items.findIndex((item) => keyNames.every((k) => compare(item[k], start[k]) === 0)) + 1;
     }
     const out: Item[] = [];
     let bytes = 0;
