@@ -124,7 +124,7 @@ function loadNote(built: BuiltBundle): string {
 export async function benchBundles(size: 'small' | 'full'): Promise<BenchRow[]> {
   const { functions } = readStack(synthesizeTemplate(defaultConfig()));
   const entries = [...new Set([...functions.values()].map((f) => f.entry))].sort();
-  const chosen = size === 'small' ? entries.slice(0, 2) : entries;
+  const chosen = size === 'small' ? entries.slice(0, 1) : entries;
   const runs = size === 'small' ? 1 : 7;
   // Inside the project, so that the plain handlers resolve the same packages.
   const cache = join(PROJECT_ROOT, 'node_modules', '.cache');
