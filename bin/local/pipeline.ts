@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import type { PipelineConfig } from '../../lambdas/core/config';
@@ -42,29 +42,76 @@ function sourceFingerprint(): string {
 }
 
 /**
+ * Names a template service: a process that already has the CDK loaded and synthesizes templates for others (a test
+ * runner's own process serves its workers, each of which would otherwise load the CDK to synthesize once).
+ */
+export const TEMPLATE_SERVICE_ENV = 'AMI_PIPELINE_TEMPLATE_SERVICE';
+
+function templateKey(config: PipelineConfig, account: string): string {
+  return createHash('sha256').update(JSON.stringify({ config, account })).digest('hex');
+}
+
+function templateCacheFile(key: string): string {
+  return join(
+    PROJECT_ROOT,
+    'node_modules',
+    '.cache',
+    'ami-pipeline-templates',
+    `${key}-${sourceFingerprint().slice(0, 16)}.json`,
+  );
+}
+
+/** A template synthesized before, by this process or an earlier one, for the same configuration and sources. */
+function cachedTemplate(key: string): StackTemplate | undefined {
+  const remembered = memoryCache.get(key);
+  if (remembered) return remembered;
+  try {
+    const template = JSON.parse(readFileSync(templateCacheFile(key), 'utf8')) as StackTemplate;
+    memoryCache.set(key, template);
+    return template;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The stack `cdk deploy` would install for `config`, synthesized in-process (Lambda code not bundled: the local
  * engine runs the handlers from source). Templates are cached by configuration and the sources they are made from,
  * so many runs in one test suite synthesize each configuration once.
  */
 export function synthesizeTemplate(config: PipelineConfig, account = LOCAL_ACCOUNT): StackTemplate {
-  const key = createHash('sha256').update(JSON.stringify({ config, account })).digest('hex');
-  const cached = memoryCache.get(key);
+  const key = templateKey(config, account);
+  const cached = cachedTemplate(key);
   if (cached) return cached;
-  const cacheDir = join(PROJECT_ROOT, 'node_modules', '.cache', 'ami-pipeline-templates');
-  const file = join(cacheDir, `${key}-${sourceFingerprint().slice(0, 16)}.json`);
-  let template: StackTemplate;
-  try {
-    template = JSON.parse(readFileSync(file, 'utf8')) as StackTemplate;
-  } catch {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    // The template is checked by cdk-nag in the CDK tests and on every `cdk synth`; the checks change nothing in it.
-    const stack = addPipeline(app, config, account, { checks: false });
-    template = app.synth().getStackByName(stack.stackName).template as StackTemplate;
-    mkdirSync(cacheDir, { recursive: true });
-    writeFileSync(file, JSON.stringify(template));
-  }
+  // The template is checked by cdk-nag, CDK's own CloudFormation validation and cfn-lint in the CDK tests and on every
+  // `cdk synth`; the checks change nothing in it, and the validation alone costs seconds of every synth.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
+  const stack = addPipeline(app, config, account, { checks: false });
+  const template = app.synth().getStackByName(stack.stackName).template as StackTemplate;
+  const file = templateCacheFile(key);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(template));
   memoryCache.set(key, template);
   return template;
+}
+
+/**
+ * The same template as {@link synthesizeTemplate}, from the template service named by `AMI_PIPELINE_TEMPLATE_SERVICE`
+ * when there is one and the template is not cached, else synthesized here.
+ */
+export async function stackTemplate(config: PipelineConfig, account = LOCAL_ACCOUNT): Promise<StackTemplate> {
+  const key = templateKey(config, account);
+  const cached = cachedTemplate(key);
+  if (cached) return cached;
+  const service = process.env[TEMPLATE_SERVICE_ENV];
+  if (service) {
+    const response = await fetch(service, { method: 'POST', body: JSON.stringify({ config, account }) });
+    if (!response.ok) throw new PipelineError(`the template service at ${service} answered ${response.status}`);
+    const template = (await response.json()) as StackTemplate;
+    memoryCache.set(key, template);
+    return template;
+  }
+  return synthesizeTemplate(config, account);
 }
 
 export interface LocalPipelineOptions {
@@ -108,7 +155,7 @@ export class LocalPipeline {
 
   static async create(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const account = options.account ?? LOCAL_ACCOUNT;
-    const template = options.template ?? synthesizeTemplate(options.config, account);
+    const template = options.template ?? (await stackTemplate(options.config, account));
     const deployment =
       options.deployment ??
       (await deployLocally(template, options.clients, {

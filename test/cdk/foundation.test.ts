@@ -180,7 +180,7 @@ describe('pipeline stack with default configuration', () => {
 
   describe('static analysis', () => {
     test('cdk-nag rejects an unacknowledged finding, so a clean synth means zero findings', () => {
-      const app = new App();
+      const app = new App({ builtinCloudFormationValidation: false });
       new sqs.Queue(new Stack(app, 'Insecure'), 'Queue');
       Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
@@ -202,7 +202,7 @@ describe('Lambda bundling', () => {
   /** One function in a stack of its own, bundled as `cdk deploy` bundles it: its asset's directory and environment. */
   function bundledRegionsFunction(): { assetDir: string; environment: Record<string, string> } {
     // The bundling options are the construct's, the same for every function.
-    const app = new App();
+    const app = new App({ builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Bundled');
     new PipelineFunction(stack, 'Regions', {
       entry: 'regions/handler.ts',

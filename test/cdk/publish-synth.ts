@@ -23,7 +23,7 @@ export interface SynthesizedPublish {
  */
 export function synthesizePublishWorkflow(input: PipelineConfigInput = {}): SynthesizedPublish {
   const config = parseConfig(input);
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation: false });
   const stack = new Stack(app, 'PublishWorkflowOnly', { env: { account: '123456789012', region: config.buildRegion } });
   const notifications = new Notifications(stack, 'Notifications', {
     emails: config.notifications.emails,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CfnResource, type Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { acceptedCfnLintWarnings, cfnLintAll, type SynthesizedPipeline, synthesizePipeline } from '../support/cdk';
@@ -104,8 +106,9 @@ function falsehood(
 const NAG_PREFIX = 'Annotation::AwsSolutions-';
 
 /**
- * The stack in the configurations that change its shape, each synthesized once with cdk-nag active (synth throws on
- * an unacknowledged finding) and then checked by the acknowledgements' own truth and by cfn-lint.
+ * The stack in the configurations that change its shape, each synthesized once with cdk-nag and CDK's built-in
+ * CloudFormation validation active (synth throws on an unacknowledged nag finding), then checked by the
+ * acknowledgements' own truth, by the validation's report and by cfn-lint.
  */
 const VARIANTS: readonly (readonly [string, Parameters<typeof synthesizePipeline>[0]])[] = [
   [
@@ -124,7 +127,7 @@ const VARIANTS: readonly (readonly [string, Parameters<typeof synthesizePipeline
 
 const synthesized = new Map<string, SynthesizedPipeline>();
 beforeAll(() => {
-  for (const [name, config] of VARIANTS) synthesized.set(name, synthesizePipeline(config));
+  for (const [name, config] of VARIANTS) synthesized.set(name, synthesizePipeline(config, false, true));
 });
 
 describe('cdk-nag acknowledgements', () => {
@@ -164,5 +167,15 @@ describe('cfn-lint', () => {
     expect(findings.filter((f) => f.Level === 'Error')).toEqual([]);
     expect(findings.filter((f) => !accepted[f.Rule.Id])).toEqual([]);
     for (const reason of Object.values(accepted)) expect(reason.length).toBeGreaterThan(20);
+  });
+});
+
+describe("CDK's built-in CloudFormation validation", () => {
+  test.each(VARIANTS.map(([name]) => [name]))('reports no violation in the template synthesized with %s', (name) => {
+    const report = JSON.parse(
+      readFileSync(join(synthesized.get(name)!.assemblyDirectory, 'validation-report.json'), 'utf8'),
+    ) as { pluginReports: { pluginName: string; violations: unknown[] }[] };
+
+    expect(report.pluginReports.flatMap((r) => r.violations.map((v) => ({ plugin: r.pluginName, v })))).toEqual([]);
   });
 });

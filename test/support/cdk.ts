@@ -11,19 +11,30 @@ export interface SynthesizedPipeline {
   readonly stack: PipelineStack;
   readonly template: Template;
   readonly templatePath: string;
+  readonly assemblyDirectory: string;
 }
 
 /**
  * Synthesizes the pipeline as `cdk synth` does, with cdk-nag active (synth throws on any unacknowledged finding)
- * but without bundling Lambda code, which has a test of its own.
+ * but without bundling Lambda code, which has a test of its own. CDK's built-in CloudFormation validation runs only
+ * when asked (test/cdk/static-analysis.test.ts does, with cfn-lint), since it costs seconds of every synth.
  */
-export function synthesizePipeline(config: PipelineConfigInput = {}, bundle = false): SynthesizedPipeline {
-  const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
+export function synthesizePipeline(
+  config: PipelineConfigInput = {},
+  bundle = false,
+  builtinCloudFormationValidation = false,
+): SynthesizedPipeline {
+  const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] }, builtinCloudFormationValidation });
   const stack = addPipeline(app, parseConfig(config), '123456789012');
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
   const templatePath = join(assembly.directory, artifact.templateFile);
-  return { stack, template: Template.fromJSON(JSON.parse(readFileSync(templatePath, 'utf8'))), templatePath };
+  return {
+    stack,
+    template: Template.fromJSON(JSON.parse(readFileSync(templatePath, 'utf8'))),
+    templatePath,
+    assemblyDirectory: assembly.directory,
+  };
 }
 
 export interface CfnLintFinding {

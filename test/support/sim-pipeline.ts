@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ExecutionReport, LocalExecution } from '../../bin/local/engine';
-import { LocalPipeline, type LocalPipelineOptions, synthesizeTemplate } from '../../bin/local/pipeline';
+import { LocalPipeline, type LocalPipelineOptions, stackTemplate } from '../../bin/local/pipeline';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
 import type { AwsSim } from '../../scripts/aws-sim';
@@ -20,7 +20,7 @@ export async function simulatedPipeline(
 ): Promise<LocalPipeline> {
   const { maxAttempts, clients, ...rest } = options;
   const config = parseConfig(configInput);
-  const template = synthesizeTemplate(config);
+  const template = await stackTemplate(config);
   const known: Record<string, string> = {};
   const subnets = sim.seed.subnets(config.buildRegion);
   let subnet = 0;
