@@ -25,6 +25,7 @@ export {
 } from './sim';
 export {
   DeadlockError,
+  awaitRealWork,
   inVirtualTime,
   runInVirtualTime,
   type VirtualRun,

@@ -3,7 +3,7 @@ import type { ExecutionReport, LocalExecution } from '../../bin/local/engine';
 import { LocalPipeline, type LocalPipelineOptions, stackTemplate } from '../../bin/local/pipeline';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
-import type { AwsSim } from '../../scripts/aws-sim';
+import { type AwsSim, awaitRealWork } from '../../scripts/aws-sim';
 
 /**
  * The stack deployed into a simulated account: its topics and tables made there, its test subnets the account's
@@ -20,7 +20,8 @@ export async function simulatedPipeline(
 ): Promise<LocalPipeline> {
   const { maxAttempts, clients, ...rest } = options;
   const config = parseConfig(configInput);
-  const template = await stackTemplate(config);
+  // A template not cached yet comes from the test runner's template service, another process.
+  const template = await awaitRealWork(stackTemplate(config));
   const known: Record<string, string> = {};
   const subnets = sim.seed.subnets(config.buildRegion);
   let subnet = 0;
