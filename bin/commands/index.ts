@@ -6,6 +6,7 @@ import { registerCycle } from './cycle';
 import { registerPrune } from './prune';
 import { registerPublish } from './publish';
 import { registerRegions } from './regions';
+import { registerReport } from './report';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 
@@ -16,6 +17,7 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerPublish,
   registerBootTest,
   registerPrune,
+  registerReport,
   registerCycle,
   registerStatus,
   registerStart,

@@ -56,7 +56,7 @@ export function panelChartSpec(panel: ReportPanel, size = { width: 760, height: 
         encoding: {
           x,
           y,
-          color: { field: 'line', type: 'nominal', title: 'type and flavour/fs', scale: { scheme: 'tableau20' } },
+          color: { field: 'line', type: 'nominal', title: 'type and flavour/fs', scale: { scheme: 'tableau10' } },
         },
       },
       {
