@@ -8,7 +8,8 @@ import { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
-import { ReportBucket } from './report-bucket';
+import { ReportBucket, REPORT_PREFIXES } from './report-bucket';
+import { ReportSite } from './report-site';
 import { WeeklyDigest } from './weekly-digest';
 
 export interface PipelineStackProps extends StackProps {
@@ -28,6 +29,7 @@ export const STACK_OUTPUTS = {
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
   reportBucket: 'ReportBucketName',
+  bootPageUrl: 'BootPageUrl',
 } as const;
 
 /** The whole pipeline in the build region; regional work fans out from here through the SDK. */
@@ -41,6 +43,8 @@ export class PipelineStack extends Stack {
   readonly prune: PruneWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
+  /** The public boot-performance page, with `report.public`. */
+  readonly reportSite?: ReportSite;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -75,12 +79,20 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
+    this.reportSite = this.config.report.public
+      ? new ReportSite(this, 'ReportSite', { reports: this.reports })
+      : undefined;
+    const bootPageUrl =
+      this.reportSite?.url ??
+      `https://s3.console.aws.amazon.com/s3/object/${this.reports.bucket.bucketName}?region=${this.region}&prefix=${REPORT_PREFIXES.bootPage}index.html`;
     const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
       publishStateMachine: this.publish.stateMachine,
       pruneStateMachine: this.prune.stateMachine,
       bootHistory: this.bootTest.history,
+      reports: this.reports,
+      bootPageUrl,
     });
     this.addOutputs({
       [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,
@@ -94,6 +106,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
       [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
+      [STACK_OUTPUTS.bootPageUrl]: bootPageUrl,
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,

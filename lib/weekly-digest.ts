@@ -10,6 +10,7 @@ import { DIGEST_ENV } from '../lambdas/aws/digest/env';
 import type { PipelineConfig } from '../lambdas/core/config';
 import type { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
+import { REPORT_PREFIXES, type ReportBucket } from './report-bucket';
 
 export interface WeeklyDigestProps {
   readonly config: PipelineConfig;
@@ -18,12 +19,17 @@ export interface WeeklyDigestProps {
   readonly pruneStateMachine: sfn.StateMachine;
   /** The boot-test history table (lambdas/aws/boot/history.ts). */
   readonly bootHistory: dynamodb.ITable;
+  /** Where the boot-performance page is written (`boot/index.html`). */
+  readonly reports: ReportBucket;
+  /** The page's address for the mail: its CloudFront URL when public, else the S3 console's view of the object. */
+  readonly bootPageUrl: string;
 }
 
 /**
  * The weekly report: a function started on `schedules.digest` that reads the week's publish and prune executions
- * and the boot history, and mails one digest to the announcements topic. It may only list, describe and read the
- * history of executions of those two state machines, read the history table and publish to that one topic.
+ * and the boot history, writes the boot-performance page to the report bucket and mails one digest, linking the page,
+ * to the announcements topic. It may only list, describe and read the history of executions of those two state
+ * machines, read the history table, put objects under the bucket's `boot/` prefix and publish to that one topic.
  */
 export class WeeklyDigest extends Construct {
   readonly digestFunction: PipelineFunction;
@@ -43,7 +49,11 @@ export class WeeklyDigest extends Construct {
         [DIGEST_ENV.pruneStateMachine]: props.pruneStateMachine.stateMachineArn,
         [DIGEST_ENV.historyTable]: props.bootHistory.tableName,
         [DIGEST_ENV.topic]: notifications.announcements.topicArn,
+        [DIGEST_ENV.reportBucket]: props.reports.bucket.bucketName,
+        [DIGEST_ENV.reportPageUrl]: props.bootPageUrl,
       },
+      // Drawing the page's plots takes a few hundred megabytes for a year of history.
+      memorySize: 1024,
     });
     // Reads are retried by the SDK and an unreadable part is reported in the mail; the function fails only after
     // mailing (so the alarm fires), where an asynchronous retry would mail the list a second and third time.
@@ -100,6 +110,7 @@ export class WeeklyDigest extends Construct {
       }),
     );
     props.notifications.announcements.grantPublish(this.digestFunction);
+    props.reports.grantPutUnder(this.digestFunction, REPORT_PREFIXES.bootPage);
 
     const role = this.digestFunction.role!;
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;

@@ -55,6 +55,8 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'retention.orphanSnapshotGraceDays': 'Snapshots created by the pipeline whose image is gone are deleted after this',
   'retention.keepLaunchedWithinDays': 'Images launched within this many days are kept (0 turns the rule off)',
   'retention.softDeleteGraceDays': 'When above 0, images first lose public access and are deleted this many days later',
+  'report.public':
+    'Serve the boot-performance page publicly through a CloudFront distribution (origin access control, HTTPS only); the bucket stays private',
   'safety.dryRun': 'Plan only; deletions need this off (or the CLI --execute flag)',
   'safety.maxDeletionsPerRun': 'Cap on images deregistered per run, oldest first; the rest is reported as remaining',
   'safety.maxDeleteShare': 'Refuse to act in a region whose plan deletes more than this share of its managed images',

@@ -267,6 +267,12 @@ export const configSchema = z
         digest: cron.default('cron(0 18 ? * SUN *)'),
       })
       .prefault({}),
+    report: z
+      .strictObject({
+        /** Serve the boot-performance page to everyone through CloudFront (the bucket itself stays private). */
+        public: z.boolean().default(false),
+      })
+      .prefault({}),
     notifications: z
       .strictObject({
         /** Mailing-list addresses that receive announcements and the weekly digest. */

@@ -442,6 +442,8 @@ export interface WeeklyDigestInput {
   readonly prune: PartSummary<PruneSummary>;
   /** Parts whose data could not be read at all (e.g. an API error), one line each. */
   readonly unreadable?: readonly string[];
+  /** Where the boot-performance page of this week was written, when it was. */
+  readonly bootPageUrl?: string;
 }
 
 /** The weekly mail: `renderDigest`, plus what was missing or unreadable this week, said in words. */
@@ -456,6 +458,7 @@ export function renderWeeklyDigest(input: WeeklyDigestInput): Digest {
   const notes = [...input.publish.notes, ...input.bootTest.notes, ...input.prune.notes];
   const unreadable = input.unreadable ?? [];
   const lines = [
+    ...(input.bootPageUrl ? ['Boot-performance page (every build, every week)', `  ${input.bootPageUrl}`, ''] : []),
     ...(notes.length ? ['Not reported', ...notes.map((n) => `  ${n}`), ''] : []),
     ...(unreadable.length ? ['Could not be read', ...unreadable.map((u) => `  ${u}`), ''] : []),
   ];

@@ -31,6 +31,7 @@ export async function handler(event: unknown) {
     pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),
     history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
+    bootPage: { bucket: requiredEnv(DIGEST_ENV.reportBucket), url: requiredEnv(DIGEST_ENV.reportPageUrl) },
   });
   logger.info('digest sent', {
     subject: result.digest.subject,

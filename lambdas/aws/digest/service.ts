@@ -21,7 +21,10 @@ import {
 } from '../../core/digest-week';
 import { describeError, PipelineError } from '../../core/errors';
 import { type Logger, silentLogger } from '../../shared/logger';
+import type { BootHistoryRow } from '../../core/boot/result';
+import { bootReportModel, renderBootReportPage } from '../../core/report';
 import type { BootHistoryStore } from '../boot/history';
+import { BOOT_PAGE_KEY, putBootReport } from '../report/boot-page';
 import type { ClientFactory } from '../clients';
 
 export interface DigestOptions {
@@ -37,6 +40,8 @@ export interface DigestOptions {
   readonly history?: BootHistoryStore;
   /** Where the digest is published; without it the digest is only returned. */
   readonly topicArn?: string;
+  /** Writes the boot-performance page to this bucket (`boot/index.html`) and links `url` in the mail. */
+  readonly bootPage?: { readonly bucket: string; readonly url: string };
 }
 
 export interface DigestResult {
@@ -136,11 +141,27 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
       )
     : missing('prune state machine');
   const history = options.history;
+  let rows: BootHistoryRow[] | undefined;
   const bootTest = history
-    ? await read('boot history', { notes: [] }, async () =>
-        bootTestSummaryFromHistory(await history.list(), window, config.bootTest.regression),
-      )
+    ? await read('boot history', { notes: [] }, async () => {
+        rows = await history.list();
+        return bootTestSummaryFromHistory(rows, window, config.bootTest.regression);
+      })
     : missing('boot history table');
+  let bootPageUrl: string | undefined;
+  const page = options.bootPage;
+  if (page && rows) {
+    const history = rows;
+    await read('boot-performance page', { notes: [] }, async () => {
+      const html = await renderBootReportPage(
+        bootReportModel(history, config.bootTest.regression, { generatedAt: options.now }),
+      );
+      await putBootReport(clients, { bucket: page.bucket, region: config.buildRegion, html });
+      bootPageUrl = page.url;
+      logger.info('boot page written', { bucket: page.bucket, key: BOOT_PAGE_KEY, bytes: html.length });
+      return { notes: [] };
+    });
+  }
 
   const digest = renderWeeklyDigest({
     window,
@@ -149,6 +170,7 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
     bootTest,
     prune,
     unreadable,
+    ...(bootPageUrl !== undefined && { bootPageUrl }),
   });
   let messageId: string | undefined;
   if (options.topicArn) {
