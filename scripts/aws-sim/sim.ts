@@ -19,6 +19,7 @@ import { type FaultHandle, type FaultRule, Faults } from './faults';
 import { CloudWatchService, StsService } from './misc';
 import { AWS_PHYSICS, NO_PHYSICS, type Physics, type PhysicsOverrides, withOverrides } from './physics';
 import { draw, Random } from './random';
+import { S3Service } from './s3';
 import { SnsService } from './sns';
 import { SsmService } from './ssm';
 import { Throttles } from './throttle';
@@ -92,7 +93,7 @@ export interface InspectedInstance {
 
 /**
  * An in-memory AWS account that real SDK v3 clients talk to: a middleware placed below the SDK's retry middleware
- * answers each command from the model (EC2, SSM, SNS, DynamoDB, STS, CloudWatch) or throws the service's error, so
+ * answers each command from the model (EC2, SSM, SNS, DynamoDB, STS, CloudWatch, S3) or throws the service's error, so
  * the SDK's own retries see throttling as they would on AWS. AWS's pace and limits ({@link Physics}) live here and
  * nowhere else: request buckets, latency, copy durations, the copy limit, block public access, quotas, capacity,
  * boot timelines. Clients of other services (Step Functions, SQS) pass through untouched.
@@ -106,6 +107,7 @@ export class AwsSim {
   readonly dynamodb: DynamoDbService;
   readonly sts: StsService;
   readonly cloudwatch: CloudWatchService;
+  readonly s3: S3Service;
   /** Watches simulated instances' port 22 as the boot test's TCP probe watches real ones. */
   readonly probe: SimulatedPortProbe;
   /** Time as the simulated world reads it (virtual inside a virtual-time run). */
@@ -139,6 +141,7 @@ export class AwsSim {
     this.dynamodb = new DynamoDbService(this.world);
     this.sts = new StsService(this.world);
     this.cloudwatch = new CloudWatchService(this.world);
+    this.s3 = new S3Service(this.world);
     this.throttles = new Throttles(() => this.world.physics);
     this.latencyStream = new Random(`${seed}:latency`);
     this.clock = options.now ? { now, sleep: virtualClock.sleep } : virtualClock;
@@ -408,6 +411,11 @@ export class Seeder {
   /** SSM parameters, written at once (no asynchronous validation). */
   parameters(region: string, values: Readonly<Record<string, string>>, dataType = 'text'): void {
     for (const [name, value] of Object.entries(values)) this.sim.ssm.seed(region, name, value, dataType);
+  }
+
+  /** An S3 bucket in `region`. */
+  bucket(region: string, name: string): void {
+    this.sim.s3.CreateBucket(this.sim.region(region), { Bucket: name });
   }
 
   /** An SNS topic; returns its ARN. */

@@ -88,12 +88,23 @@ function withHoverTitles(svg: string): string {
   );
 }
 
+const loadLibraries = () => Promise.all([import('vega'), import('vega-lite')]);
+let libraries: ReturnType<typeof loadLibraries> | undefined;
+
+/**
+ * Vega and Vega-Lite, loaded once on first use so that code that never draws does not pay for them. A run in virtual
+ * time loads them beforehand: loading modules is real work its clock would not wait for.
+ */
+export function chartLibraries(): ReturnType<typeof loadLibraries> {
+  libraries ??= loadLibraries();
+  return libraries;
+}
+
 /**
  * Renders a Vega-Lite specification to an SVG string with Vega's headless view (no canvas, no DOM, no network).
- * The libraries are loaded on first use, so code that never draws does not pay for them.
  */
 export async function renderChartSvg(spec: Record<string, unknown>): Promise<string> {
-  const [vega, vegaLite] = await Promise.all([import('vega'), import('vega-lite')]);
+  const [vega, vegaLite] = await chartLibraries();
   const compiled = vegaLite.compile(spec as unknown as Parameters<typeof vegaLite.compile>[0]).spec;
   // A loader that refuses everything: the data are inline, and the page must never reach the network.
   const loader = vega.loader();
