@@ -60,6 +60,7 @@ describe('weekly digest', () => {
           'dynamodb:Query',
           'dynamodb:Scan',
           'sns:Publish',
+          's3:PutObject',
           'kms:Decrypt',
           'kms:GenerateDataKey*',
         ]),
