@@ -13,6 +13,7 @@ const ESM_PACKAGES = [
   'robust-predicates',
   'json-stringify-pretty-compact',
 ];
+// A mutation run's sandbox (.stryker-tmp) is a copy of the project: kept out of jest's module map.
 const common = {
   transform,
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
@@ -20,6 +21,7 @@ const common = {
   moduleNameMapper: { '^vega-canvas$': '<rootDir>/lambdas/core/report/no-canvas.ts' },
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
 };
 
 /** @type {import('jest').Config} */

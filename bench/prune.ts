@@ -1,4 +1,4 @@
-import { DeleteSnapshotCommand, DeregisterImageCommand } from '@aws-sdk/client-ec2';
+import { DeleteSnapshotCommand, DeregisterImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ClientFactory } from '../lambdas/aws/clients';
 import { readRegionInventory } from '../lambdas/aws/prune/inventory';
 import { type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
@@ -6,6 +6,7 @@ import { planPrune, prunePolicy } from '../lambdas/core/prune';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { COMMERCIAL_REGIONS, createAwsSim, runInVirtualTime } from '../scripts/aws-sim';
 import { simulatedPipeline } from '../test/support/sim-pipeline';
+import { benchConfig } from './config';
 import { type BenchRow, row } from './table';
 
 /** FreeBSD's weekly builds: 3 lines x 2 architectures x 2 file systems x 4 flavours. */
@@ -21,7 +22,8 @@ export interface PruneBenchSize {
 }
 
 export const PRUNE_SIZES: Readonly<Record<'small' | 'full', PruneBenchSize>> = {
-  small: { regions: 3, weeks: 20 },
+  // Enough weeks that some builds are past the 90-day minimum age.
+  small: { regions: 2, weeks: 20 },
   // 156 weeks x 48 series = 7,488 images (and their snapshots) in each of 30 regions.
   full: { regions: 30, weeks: 156 },
 };
@@ -45,13 +47,6 @@ interface PruneRunMeasures {
   readonly inventoryPages: number;
   readonly mismatchedSurvivors: number;
   readonly gibReclaimed: number;
-}
-
-function configFor(regions: readonly string[]): PipelineConfigInput {
-  return {
-    regions: { allow: [...regions] },
-    safety: { dryRun: false, maxDeleteShare: 1, maxDeletionsPerRun: 1_000_000, regionConcurrency: 40 },
-  };
 }
 
 /** The first `count` commercial regions, every one of them enabled in the simulated account. */
@@ -81,7 +76,7 @@ async function plannedDeletions(clients: ClientFactory, regions: readonly string
 /** The stack's prune workflow, as deployed, on the simulated AWS. */
 async function ourPrune(size: PruneBenchSize): Promise<PruneRunMeasures> {
   const regions = benchRegions(size.regions);
-  const config = configFor(regions);
+  const config = benchConfig(regions);
   synthesizeTemplate(parseConfig(config));
   const sim = simulatedAccount(regions);
   const run = await runInVirtualTime(
@@ -142,7 +137,7 @@ async function peerPrune(
 ): Promise<{ virtualMs: number; calls: number; stoppedBy?: string; regionsRun: number }> {
   // Regions run one after another, each alike: a few of them measured give the whole by proportion.
   const regions = benchRegions(Math.min(size.regions, PEER_REGIONS_MEASURED));
-  const config = configFor(regions);
+  const config = benchConfig(regions);
   const sim = simulatedAccount(regions);
   const run = await runInVirtualTime(
     async () => {
@@ -154,7 +149,7 @@ async function peerPrune(
       let stoppedBy: string | undefined;
       try {
         for (const region of regions) {
-          const ec2 = clients.ec2(region);
+          const ec2 = clients.client(EC2Client, region);
           for (const image of planned.get(region) ?? []) {
             await ec2.send(new DeregisterImageCommand({ ImageId: image.imageId }));
             for (const snapshot of image.snapshots) await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot }));

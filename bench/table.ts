@@ -29,26 +29,52 @@ export function row(
 
 function format(value: number, unit: string): string {
   if (!Number.isFinite(value)) return String(value);
-  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
-  return `${value.toFixed(digits)} ${unit}`.trim();
+  const size = Math.abs(value);
+  // Three significant digits below 1 (a cost of a few cents), whole numbers from 100.
+  const text =
+    value === 0
+      ? '0'
+      : size >= 100
+        ? value.toFixed(0)
+        : size >= 1
+          ? value.toFixed(size >= 10 ? 1 : 2)
+          : value.toPrecision(3);
+  return `${text} ${unit}`.trim();
 }
 
-/** The table as text, one line per row, columns aligned. */
-export function renderBenchTable(rows: readonly BenchRow[]): string {
-  const cells = rows.map((r) => [
+const HEADER = ['part', 'measure', 'bound or baseline', 'result', 'ratio', 'target'] as const;
+
+function cellsOf(r: BenchRow, missed: string): string[] {
+  return [
     r.group,
     r.measure,
     `${format(r.reference, r.unit)} (${r.referenceLabel})`,
     format(r.result, r.unit),
     Number.isFinite(r.ratio) ? r.ratio.toFixed(3) : String(r.ratio),
-    r.target ? `${r.target} ${r.met ? 'met' : 'MISSED'}` : '',
-  ]);
-  const header = ['part', 'measure', 'bound or baseline', 'result', 'ratio', 'target'];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+    r.target ? `${r.target} ${r.met ? 'met' : missed}` : '',
+  ];
+}
+
+/** The table as text, one line per row, columns aligned. */
+export function renderBenchTable(rows: readonly BenchRow[]): string {
+  const cells = rows.map((r) => cellsOf(r, 'MISSED'));
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (values: readonly string[]) =>
     values
       .map((v, i) => v.padEnd(widths[i]!))
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+  const notes = rows.filter((r) => r.note).map((r) => `${r.group}, ${r.measure}: ${r.note}`);
+  return [
+    line(HEADER),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...cells.map(line),
+    ...(notes.length ? ['', 'notes:', ...notes.map((n) => `  ${n}`)] : []),
+  ].join('\n');
+}
+
+/** The table as Markdown, for the README's performance section. */
+export function renderBenchMarkdown(rows: readonly BenchRow[]): string {
+  const line = (values: readonly string[]) => `| ${values.map((v) => v.replaceAll('|', '\\|')).join(' | ')} |`;
+  return [line(HEADER), line(HEADER.map(() => '---')), ...rows.map((r) => line(cellsOf(r, '**missed**')))].join('\n');
 }

@@ -16,7 +16,7 @@ const BOOT_PERIOD = Duration.days(1);
 const WIDTH = 12;
 const HEIGHT = 6;
 
-/** The dimension schema of the boot test's embedded-metric records (`emfRecord` in lambdas/core/boot/result.ts). */
+/** The dimension schema of the boot test's embedded-metric records (`emitBootMetrics` in lambdas/aws/boot/history.ts). */
 const BOOT_SCHEMA = `{${BOOT_METRIC_NAMESPACE},InstanceType,Series}`;
 
 /** A SEARCH over the boot metrics: one line per series and instance type, new ones appearing without a deploy. */

@@ -21,6 +21,9 @@ export const FUNCTION_BUNDLING = {
   sourceMap: true,
   target: 'node22',
   format: OutputFormat.CJS,
+  // The SDK's ES modules first: esbuild drops what a function never names (other clients, unused commands), which
+  // its CommonJS builds do not allow.
+  mainFields: ['module', 'main'] as string[],
   // The SDK is bundled rather than taken from the runtime so that what runs is what the tests ran.
   externalModules: [] as string[],
   // vega-canvas's Node build awaits an optional package at the top level, which a CommonJS bundle cannot hold;
@@ -41,6 +44,18 @@ export interface PipelineFunctionProps {
   readonly vpcSubnets?: lambda.FunctionProps['vpcSubnets'];
   readonly securityGroups?: lambda.FunctionProps['securityGroups'];
   readonly logRetention?: logs.RetentionDays;
+  /** Files under `lambdas/` the handler reads at run time, copied beside the bundle (e.g. a user-data script). */
+  readonly bundledFiles?: readonly string[];
+}
+
+/** Bundling hooks that copy `files` (relative to `lambdas/`) next to the bundle's `index.js`. */
+function copyBeside(files: readonly string[]) {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) =>
+      files.map((file) => `cp "${join(inputDir, 'lambdas', file)}" "${join(outputDir, file.split('/').pop()!)}"`),
+  };
 }
 
 /**
@@ -85,7 +100,9 @@ export class PipelineFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: FUNCTION_BUNDLING,
+      bundling: props.bundledFiles?.length
+        ? { ...FUNCTION_BUNDLING, commandHooks: copyBeside(props.bundledFiles) }
+        : FUNCTION_BUNDLING,
     });
     this.logGroupRef = logGroup;
     // The role is made here, so CDK adds no basic execution policy: writing its own log streams is granted here,

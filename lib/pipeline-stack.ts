@@ -2,14 +2,16 @@ import { CfnOutput, Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
+import { AuditWorkflow } from './audit-workflow';
 import { BootTestWorkflow } from './boot-test-workflow';
 import { Dashboard } from './dashboard';
 import { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
-import { ReportBucket, REPORT_PREFIXES } from './report-bucket';
+import { REPORT_PREFIXES, ReportBucket } from './report-bucket';
 import { ReportSite } from './report-site';
+import { ReproWorkflow } from './repro-workflow';
 import { WeeklyDigest } from './weekly-digest';
 
 export interface PipelineStackProps extends StackProps {
@@ -23,6 +25,7 @@ export const STACK_OUTPUTS = {
   publishStateMachine: 'PublishStateMachineArn',
   bootTestStateMachine: 'BootTestStateMachineArn',
   pruneStateMachine: 'PruneStateMachineArn',
+  auditStateMachine: 'AuditStateMachineArn',
   bootHistoryTable: 'BootHistoryTableName',
   publishLedgerTable: 'PublishLedgerTableName',
   bootRunTable: 'BootRunTableName',
@@ -30,6 +33,9 @@ export const STACK_OUTPUTS = {
   sweepFunction: 'SweepFunctionName',
   reportBucket: 'ReportBucketName',
   bootPageUrl: 'BootPageUrl',
+  reproStateMachine: 'ReproStateMachineArn',
+  reproHistoryTable: 'ReproHistoryTableName',
+  reproSweepFunction: 'ReproSweepFunctionName',
 } as const;
 
 /** The whole pipeline in the build region; regional work fans out from here through the SDK. */
@@ -41,10 +47,13 @@ export class PipelineStack extends Stack {
   readonly publish: PublishWorkflow;
   readonly bootTest: BootTestWorkflow;
   readonly prune: PruneWorkflow;
+  readonly audit: AuditWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
   /** The public boot-performance page, with `report.public`. */
   readonly reportSite?: ReportSite;
+  /** Weekly reproducibility checks of the builder images; absent when `repro.enabled` is false. */
+  readonly repro?: ReproWorkflow;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -79,6 +88,19 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       regionsFunction: this.regionsFunction,
     });
+    this.audit = new AuditWorkflow(this, 'Audit', {
+      config: this.config,
+      notifications: this.notifications,
+      regionsFunction: this.regionsFunction,
+      ledger: this.publish.ledger,
+    });
+    // Turned off, the checks cost nothing: no VPC, instance profile, table or functions are made.
+    if (this.config.repro.enabled)
+      this.repro = new ReproWorkflow(this, 'Repro', {
+        config: this.config,
+        notifications: this.notifications,
+        reports: this.reports,
+      });
     this.reportSite = this.config.report.public
       ? new ReportSite(this, 'ReportSite', { reports: this.reports })
       : undefined;
@@ -90,9 +112,11 @@ export class PipelineStack extends Stack {
       notifications: this.notifications,
       publishStateMachine: this.publish.stateMachine,
       pruneStateMachine: this.prune.stateMachine,
+      auditStateMachine: this.audit.stateMachine,
       bootHistory: this.bootTest.history,
       reports: this.reports,
       bootPageUrl,
+      repro: this.repro && { history: this.repro.history },
     });
     this.addOutputs({
       [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,
@@ -100,6 +124,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.publishStateMachine]: this.publish.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.bootTestStateMachine]: this.bootTest.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.pruneStateMachine]: this.prune.stateMachine.stateMachineArn,
+      [STACK_OUTPUTS.auditStateMachine]: this.audit.stateMachine.stateMachineArn,
       [STACK_OUTPUTS.bootHistoryTable]: this.bootTest.history.tableName,
       [STACK_OUTPUTS.publishLedgerTable]: this.publish.ledger.tableName,
       [STACK_OUTPUTS.bootRunTable]: this.bootTest.runs.tableName,
@@ -107,6 +132,11 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
       [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
       [STACK_OUTPUTS.bootPageUrl]: bootPageUrl,
+      ...(this.repro && {
+        [STACK_OUTPUTS.reproStateMachine]: this.repro.stateMachine.stateMachineArn,
+        [STACK_OUTPUTS.reproHistoryTable]: this.repro.history.tableName,
+        [STACK_OUTPUTS.reproSweepFunction]: this.repro.sweepFunction.functionName,
+      }),
     });
     new Dashboard(this, 'Dashboard', {
       config: this.config,
@@ -114,6 +144,8 @@ export class PipelineStack extends Stack {
         Publish: this.publish.stateMachine,
         'Boot test': this.bootTest.stateMachine,
         Prune: this.prune.stateMachine,
+        Audit: this.audit.stateMachine,
+        ...(this.repro && { Reproducibility: this.repro.stateMachine }),
       },
     });
   }

@@ -11,12 +11,12 @@ import { Construct } from 'constructs';
 import { LEDGER_KEYS } from '../lambdas/aws/publish/ledger';
 import type { PipelineConfig } from '../lambdas/core/config';
 import { publishExecutionTimeoutMinutes } from '../lambdas/core/publish/history';
-import { TAG } from '../lambdas/core/tags';
 import { LEDGER_ENV } from '../lambdas/publish/shared';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
 import { regionGuard } from './region-guard';
+import { ImageGrants } from './image-grants';
 import { nameWorkflow } from './workflow-metadata';
 
 export interface PublishWorkflowProps {
@@ -289,52 +289,11 @@ export class PublishWorkflow extends Construct {
   private grant(props: PublishWorkflowProps): void {
     const { config } = props;
     const stack = Stack.of(this);
-    const images = `arn:${stack.partition}:ec2:*::image/*`;
-    const snapshots = `arn:${stack.partition}:ec2:*::snapshot/*`;
     const parameters = `arn:${stack.partition}:ssm:*:${stack.account}:parameter${config.publish.ssmPrefix}/*`;
     const accountLabel = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    const { key, value } = config.managedTag;
-    const managed = { StringEquals: { [`ec2:ResourceTag/${key}`]: value } };
-    const pipelineTagKeys = [
-      key,
-      TAG.series,
-      TAG.buildDate,
-      TAG.sourceImage,
-      TAG.sourceRegion,
-      TAG.gitBranch,
-      TAG.gitRevision,
-    ];
-    const onlyPipelineKeys = { 'ForAllValues:StringEquals': { 'aws:TagKeys': pipelineTagKeys } };
-    const describe = (...actions: string[]) => new iam.PolicyStatement({ actions, resources: ['*'] });
-    // CopyImage authorizes the source image and its snapshots: only images of this account are copied, and the copy
-    // and its snapshots are created carrying the managed tag (the one moment a publish function may put it on).
-    const copyImages = new iam.PolicyStatement({
-      sid: 'CopyOwnImagesAsManaged',
-      actions: ['ec2:CopyImage'],
-      resources: [images],
-      conditions: {
-        StringEquals: { 'ec2:Owner': stack.account, [`aws:RequestTag/${key}`]: value },
-        ...onlyPipelineKeys,
-      },
-    });
-    const copySnapshots = new iam.PolicyStatement({
-      sid: 'CopySnapshotsAsManaged',
-      actions: ['ec2:CopyImage'],
-      resources: [snapshots],
-      conditions: { StringEquals: { [`aws:RequestTag/${key}`]: value }, ...onlyPipelineKeys },
-    });
-    const tagOnCopy = new iam.PolicyStatement({
-      sid: 'TagCopiesWhenCreated',
-      actions: ['ec2:CreateTags'],
-      resources: [images, snapshots],
-      conditions: { StringEquals: { 'ec2:CreateAction': 'CopyImage' } },
-    });
-    const removeFailedCopies = new iam.PolicyStatement({
-      sid: 'RemoveFailedManagedCopies',
-      actions: ['ec2:DeregisterImage', 'ec2:DeleteSnapshot'],
-      resources: [images, snapshots],
-      conditions: managed,
-    });
+    const grants = new ImageGrants(this, config);
+    const describe = (...actions: string[]) => grants.describe(...actions);
+    const [copyImages, copySnapshots, tagOnCopy, removeFailedCopies] = grants.copying();
     const preflight = [
       describe(
         'ec2:DescribeImages',
@@ -344,7 +303,7 @@ export class PublishWorkflow extends Construct {
       ),
       ...(config.publish.disableBlockPublicAccess ? [describe('ec2:DisableImageBlockPublicAccess')] : []),
     ];
-    const copying = ['ec2:CopyImage', 'ec2:CreateTags', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'];
+    const copying = ImageGrants.COPY_ACTIONS;
 
     // The ledger: each function gets only the item actions it makes.
     this.ledger.grant(this.discoverFunction, 'dynamodb:Query', 'dynamodb:BatchWriteItem');
@@ -375,13 +334,6 @@ export class PublishWorkflow extends Construct {
       this.pollFunction.addToRolePolicy(statement);
     }
 
-    const publishing = [
-      'ec2:CreateTags',
-      'ec2:ModifyImageAttribute',
-      'ec2:ModifySnapshotAttribute',
-      'ec2:EnableImageDeprecation',
-      'ssm:PutParameter',
-    ];
     for (const statement of [
       describe(
         'ec2:DescribeImages',
@@ -389,29 +341,13 @@ export class PublishWorkflow extends Construct {
         'ec2:DescribeSnapshotAttribute',
         'ec2:GetSnapshotBlockPublicAccessState',
       ),
-      new iam.PolicyStatement({
-        // Only resources already managed (tagged when copied, or adopted) get tags, never a new managed-by value.
-        sid: 'TagManagedWithPipelineKeysOnly',
-        actions: ['ec2:CreateTags'],
-        resources: [images, snapshots],
-        conditions: {
-          StringEquals: { [`aws:ResourceTag/${key}`]: value },
-          StringEqualsIfExists: { [`aws:RequestTag/${key}`]: value },
-          ...onlyPipelineKeys,
-        },
-      }),
-      new iam.PolicyStatement({
-        sid: 'PublishManagedImages',
-        actions: ['ec2:ModifyImageAttribute', 'ec2:ModifySnapshotAttribute', 'ec2:EnableImageDeprecation'],
-        resources: [images, snapshots],
-        conditions: managed,
-      }),
+      ...grants.publishing(),
       new iam.PolicyStatement({
         sid: 'SsmUnderPrefixOnly',
         actions: ['ssm:GetParameters', 'ssm:PutParameter'],
         resources: [parameters],
       }),
-      ...regionGuard(config, 'NoPublishing', publishing),
+      ...regionGuard(config, 'NoPublishing', ImageGrants.PUBLISH_ACTIONS),
     ]) {
       this.finalizeFunction.addToRolePolicy(statement);
     }

@@ -17,19 +17,23 @@ export interface WeeklyDigestProps {
   readonly notifications: Notifications;
   readonly publishStateMachine: sfn.StateMachine;
   readonly pruneStateMachine: sfn.StateMachine;
+  /** The audit workflow, whose findings and repairs the digest reports when given. */
+  readonly auditStateMachine?: sfn.StateMachine;
   /** The boot-test history table (lambdas/aws/boot/history.ts). */
   readonly bootHistory: dynamodb.ITable;
   /** Where the boot-performance page is written (`boot/index.html`). */
   readonly reports: ReportBucket;
   /** The page's address for the mail: its CloudFront URL when public, else the S3 console's view of the object. */
   readonly bootPageUrl: string;
+  /** The reproducibility history, for the digest's section and its links into the report bucket. */
+  readonly repro?: { readonly history: dynamodb.ITable };
 }
 
 /**
- * The weekly report: a function started on `schedules.digest` that reads the week's publish and prune executions
+ * The weekly report: a function started on `schedules.digest` that reads the week's publish, audit and prune executions
  * and the boot history, writes the boot-performance page to the report bucket and mails one digest, linking the page,
- * to the announcements topic. It may only list, describe and read the history of executions of those two state
- * machines, read the history table, put objects under the bucket's `boot/` prefix and publish to that one topic.
+ * to the announcements topic. It may only list, describe and read the history of executions of those three state
+ * machines, read the history tables, put objects under the bucket's `boot/` prefix and publish to that one topic.
  */
 export class WeeklyDigest extends Construct {
   readonly digestFunction: PipelineFunction;
@@ -41,16 +45,18 @@ export class WeeklyDigest extends Construct {
     const { config, notifications } = props;
     this.digestFunction = new PipelineFunction(this, 'Function', {
       entry: 'digest/handler.ts',
-      description: 'mails the weekly digest of publish, boot-test and prune runs',
+      description: 'mails the weekly digest of publish, boot-test, audit and prune runs',
       config,
       timeout: Duration.minutes(2),
       environment: {
         [DIGEST_ENV.publishStateMachine]: props.publishStateMachine.stateMachineArn,
         [DIGEST_ENV.pruneStateMachine]: props.pruneStateMachine.stateMachineArn,
+        ...(props.auditStateMachine && { [DIGEST_ENV.auditStateMachine]: props.auditStateMachine.stateMachineArn }),
         [DIGEST_ENV.historyTable]: props.bootHistory.tableName,
         [DIGEST_ENV.topic]: notifications.announcements.topicArn,
         [DIGEST_ENV.reportBucket]: props.reports.bucket.bucketName,
         [DIGEST_ENV.reportPageUrl]: props.bootPageUrl,
+        ...(props.repro && { [DIGEST_ENV.reproHistoryTable]: props.repro.history.tableName }),
       },
       // Drawing the page's plots takes a few hundred megabytes for a year of history.
       memorySize: 1024,
@@ -78,7 +84,11 @@ export class WeeklyDigest extends Construct {
 
   private grant(props: WeeklyDigestProps): void {
     const stack = Stack.of(this);
-    const machines = [props.publishStateMachine, props.pruneStateMachine];
+    const machines = [
+      props.publishStateMachine,
+      props.pruneStateMachine,
+      ...(props.auditStateMachine ? [props.auditStateMachine] : []),
+    ];
     this.digestFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ListExecutionsOfReportedWorkflows',
@@ -109,6 +119,14 @@ export class WeeklyDigest extends Construct {
         resources: [props.bootHistory.tableArn],
       }),
     );
+    if (props.repro)
+      this.digestFunction.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadReproHistory',
+          actions: ['dynamodb:Scan'],
+          resources: [props.repro.history.tableArn],
+        }),
+      );
     props.notifications.announcements.grantPublish(this.digestFunction);
     props.reports.grantPutUnder(this.digestFunction, REPORT_PREFIXES.bootPage);
 

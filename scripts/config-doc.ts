@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { configSchema, defaultConfig } from '../lambdas/core/config';
 import { CONFIG_FIELD_DOCS } from '../lambdas/core/config-docs';
 

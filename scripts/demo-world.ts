@@ -1,12 +1,13 @@
-import { DescribeImagesCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type CycleOutcome, runCycle } from '../bin/local/cycle';
 import { LocalPipeline } from '../bin/local/pipeline';
 import { DynamoBootHistory } from '../lambdas/aws/boot/history';
 import type { ClientFactory } from '../lambdas/aws/clients';
 import type { BootHistoryRow } from '../lambdas/core/boot/result';
-import { type PipelineConfig, parseConfig } from '../lambdas/core/config';
+import { type PipelineConfig, type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
 import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from './fleet';
 import { motoGapsPlugin } from './moto-gaps';
@@ -74,6 +75,15 @@ function previousWeeks(now: Date): BootHistoryRow[] {
   return rows;
 }
 
+/** The demo's configuration: the stack the demo, the weekly-cycle test and the reproducibility tests deploy. */
+export const DEMO_CONFIG_INPUT: PipelineConfigInput = {
+  buildRegion: DEMO_BUILD_REGION,
+  regions: { allow: DEMO_REGIONS },
+  bootTest: { hotplugCycles: 3, timeoutSeconds: 60 },
+  notifications: { subjectPrefix: '[FreeBSD EC2]' },
+  safety: { dryRun: false },
+};
+
 /**
  * Seeds the emulator with a FreeBSD fleet: 16 weeks of published builds of 4 series in 5 regions and this week's
  * builds waiting in the build region; deploys the stack's resources locally (topics, history table, test VPC); an
@@ -83,13 +93,7 @@ function previousWeeks(now: Date): BootHistoryRow[] {
 export async function createDemoWorld(emulator: ClientFactory, now: Date): Promise<DemoWorld> {
   const clients = emulator.withPlugins(motoGapsPlugin());
   const today = now.toISOString().slice(0, 10);
-  const config = parseConfig({
-    buildRegion: DEMO_BUILD_REGION,
-    regions: { allow: DEMO_REGIONS },
-    bootTest: { hotplugCycles: 3, timeoutSeconds: 60 },
-    notifications: { subjectPrefix: '[FreeBSD EC2]' },
-    safety: { dryRun: false },
-  });
+  const config = parseConfig(DEMO_CONFIG_INPUT);
   const managed = { [config.managedTag.key]: config.managedTag.value };
   const published = await seedFleet(
     clients,
@@ -106,7 +110,7 @@ export async function createDemoWorld(emulator: ClientFactory, now: Date): Promi
     weeklyFleet({ regions: [DEMO_BUILD_REGION], series: DEMO_SERIES, weeks: 1, newestBuildDate: today, tags: managed }),
   );
 
-  const ec2 = clients.ec2(DEMO_BUILD_REGION);
+  const ec2 = clients.client(EC2Client, DEMO_BUILD_REGION);
   const [slowVariant] = DEMO_SERIES.filter((s) => s === DEMO_SLOW_SERIES).map((s) => s.split('/'));
   const slowName = `-${slowVariant![1]}-${today.replaceAll('-', '')} ${slowVariant![2]} ${slowVariant![3]!.toUpperCase()}`;
   const slowImages = new Set(
@@ -127,8 +131,8 @@ export async function createDemoWorld(emulator: ClientFactory, now: Date): Promi
     services: (fn) => (fn.entry === 'boot/probe.ts' ? { probe: hosts } : {}),
   });
 
-  const sns = clients.sns(DEMO_BUILD_REGION);
-  const sqs = clients.sqs(DEMO_BUILD_REGION);
+  const sns = clients.client(SNSClient, DEMO_BUILD_REGION);
+  const sqs = clients.client(SQSClient, DEMO_BUILD_REGION);
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'mailing-list' }))).QueueUrl!;
   const attributes = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
@@ -140,7 +144,7 @@ export async function createDemoWorld(emulator: ClientFactory, now: Date): Promi
       Endpoint: attributes.Attributes!.QueueArn!,
     }),
   );
-  const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), pipeline.bootHistoryTable);
+  const history = new DynamoBootHistory(clients.client(DynamoDBClient, DEMO_BUILD_REGION), pipeline.bootHistoryTable);
   for (const row of previousWeeks(now)) await history.put(row);
 
   return { config, now, pipeline, queueUrl, published, fresh, hosts };

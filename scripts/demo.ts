@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { CycleOutcome } from '../bin/local/cycle';
 import { DynamoBootHistory } from '../lambdas/aws/boot/history';
 import { ClientFactory } from '../lambdas/aws/clients';
@@ -30,7 +31,10 @@ function printCycle(result: CycleOutcome): void {
  */
 async function writeOutputs(world: DemoWorld, clients: ClientFactory, result: CycleOutcome): Promise<void> {
   mkdirSync(OUTPUT_DIR, { recursive: true });
-  const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), world.pipeline.bootHistoryTable);
+  const history = new DynamoBootHistory(
+    clients.client(DynamoDBClient, DEMO_BUILD_REGION),
+    world.pipeline.bootHistoryTable,
+  );
   const rows = (await history.list()).sort((a, b) => a.buildDate.localeCompare(b.buildDate));
   const keyOf = (r: { seriesKey: string; instanceType: string }) => `${r.seriesKey} ${r.instanceType}`;
   const points = rows.map(toBootPoint).flatMap((p) => (p ? [p] : []));
@@ -81,14 +85,14 @@ async function main(): Promise<void> {
     say("running the weekly cycle on the stack's own state machines: publish -> boot-test -> prune -> digest ...");
     const result = await runDemoCycle(world);
     printCycle(result);
-    const instances = await clients.ec2(DEMO_BUILD_REGION).send(
+    const instances = await clients.client(EC2Client, DEMO_BUILD_REGION).send(
       new DescribeInstancesCommand({
         Filters: [{ Name: 'instance-state-name', Values: ['pending', 'running', 'stopped'] }],
       }),
     );
     say(`test instances left running: ${(instances.Reservations ?? []).flatMap((r) => r.Instances ?? []).length}`);
     const received = await clients
-      .sqs(DEMO_BUILD_REGION)
+      .client(SQSClient, DEMO_BUILD_REGION)
       .send(new ReceiveMessageCommand({ QueueUrl: world.queueUrl, MaxNumberOfMessages: 10 }));
     say(
       `mailing list (SQS subscriber) received ${received.Messages?.length ?? 0} messages: announcements and the digest`,

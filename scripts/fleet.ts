@@ -1,7 +1,7 @@
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
-  type EC2Client,
+  EC2Client,
   RegisterImageCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
@@ -125,7 +125,7 @@ export async function seedFleet(clients: ClientFactory, images: readonly FleetIm
   });
   await Promise.all(
     [...byRegion].map(async ([region, indexes]) => {
-      const ec2 = clients.ec2(region);
+      const ec2 = clients.client(EC2Client, region);
       for (const index of indexes) seeded[index] = await registerOne(ec2, images[index]!);
     }),
   );

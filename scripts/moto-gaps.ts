@@ -1,4 +1,4 @@
-import { CreateTagsCommand, DescribeImagesCommand, type TagSpecification } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeImagesCommand, type TagSpecification, EC2Client } from '@aws-sdk/client-ec2';
 import type { ClientFactory, ClientPlugin } from '../lambdas/aws/clients';
 
 /** What the stand-ins for the emulator's missing EC2 APIs recorded. */
@@ -71,7 +71,7 @@ export function coverMotoGaps(
   gaps: MotoGaps = newMotoGaps(),
 ): MotoGaps {
   const plugin = motoGapsPlugin(gaps);
-  for (const region of regions) plugin(clients.ec2(region).middlewareStack, { service: 'ec2', region });
+  for (const region of regions) plugin(clients.client(EC2Client, region).middlewareStack, { service: 'ec2', region });
   return gaps;
 }
 
@@ -91,7 +91,7 @@ export function copyTagSpecificationsPlugin(tagger: ClientFactory): ClientPlugin
         const imageId = (result.output as { ImageId?: string }).ImageId;
         const specs = (args.input as { TagSpecifications?: TagSpecification[] }).TagSpecifications ?? [];
         if (!imageId || specs.length === 0) return result;
-        const ec2 = tagger.ec2(region);
+        const ec2 = tagger.client(EC2Client, region);
         const image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
         const snapshotIds = (image?.BlockDeviceMappings ?? []).flatMap((m) =>
           m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
@@ -116,5 +116,5 @@ export function coverCopyTagSpecifications(
   tagger: ClientFactory,
 ): void {
   const plugin = copyTagSpecificationsPlugin(tagger);
-  for (const region of regions) plugin(clients.ec2(region).middlewareStack, { service: 'ec2', region });
+  for (const region of regions) plugin(clients.client(EC2Client, region).middlewareStack, { service: 'ec2', region });
 }

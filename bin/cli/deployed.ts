@@ -19,6 +19,7 @@ export const WORKFLOW_OUTPUTS = {
   publish: STACK_OUTPUTS.publishStateMachine,
   'boot-test': STACK_OUTPUTS.bootTestStateMachine,
   prune: STACK_OUTPUTS.pruneStateMachine,
+  audit: STACK_OUTPUTS.auditStateMachine,
 } as const;
 
 export type WorkflowName = keyof typeof WORKFLOW_OUTPUTS;
@@ -35,6 +36,37 @@ export async function deployedStateMachines(
   stackName: string,
   region: string,
 ): Promise<Record<WorkflowName, string>> {
+  const outputs = await deployedOutputs(clients, stackName, region);
+  const missing = Object.values(WORKFLOW_OUTPUTS).filter((key) => !outputs.get(key));
+  if (missing.length > 0)
+    throw new DeployedStackError(
+      `stack ${stackName} in ${region} has no output ${missing.join(', ')}: deploy this version of the stack (npx cdk deploy)`,
+    );
+  return Object.fromEntries(
+    Object.entries(WORKFLOW_OUTPUTS).map(([workflow, key]) => [workflow, outputs.get(key)!]),
+  ) as Record<WorkflowName, string>;
+}
+
+/** One output of the deployed stack, or an error saying the stack (or this version of it) is not deployed. */
+export async function deployedOutput(
+  clients: ClientFactory,
+  stackName: string,
+  region: string,
+  key: string,
+): Promise<string> {
+  const value = (await deployedOutputs(clients, stackName, region)).get(key);
+  if (!value)
+    throw new DeployedStackError(
+      `stack ${stackName} in ${region} has no output ${key}: deploy this version of the stack (npx cdk deploy)`,
+    );
+  return value;
+}
+
+async function deployedOutputs(
+  clients: ClientFactory,
+  stackName: string,
+  region: string,
+): Promise<Map<string, string>> {
   let outputs: Map<string, string>;
   try {
     const response = await clients
@@ -49,14 +81,7 @@ export async function deployedStateMachines(
       );
     throw error;
   }
-  const missing = Object.values(WORKFLOW_OUTPUTS).filter((key) => !outputs.get(key));
-  if (missing.length > 0)
-    throw new DeployedStackError(
-      `stack ${stackName} in ${region} has no output ${missing.join(', ')}: deploy this version of the stack (npx cdk deploy)`,
-    );
-  return Object.fromEntries(
-    Object.entries(WORKFLOW_OUTPUTS).map(([workflow, key]) => [workflow, outputs.get(key)!]),
-  ) as Record<WorkflowName, string>;
+  return outputs;
 }
 
 /** The Step Functions console page of an execution. */

@@ -1,4 +1,4 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { deployLocally, deploymentFromStack } from '../../bin/local/deployment';
 import type { EventLog } from '../../bin/local/engine';
 import { LocalPipeline, synthesizeTemplate } from '../../bin/local/pipeline';
@@ -63,7 +63,7 @@ export async function openPipeline(ctx: CliContext, options: CliPipelineOptions 
   const region = config.buildRegion;
   const account = ctx.endpointUrl
     ? undefined
-    : (await ctx.clients.sts(region).send(new GetCallerIdentityCommand({}))).Account;
+    : (await ctx.clients.client(STSClient, region).send(new GetCallerIdentityCommand({}))).Account;
   const template = synthesizeTemplate(config, account);
   const deployment = ctx.endpointUrl
     ? undefined

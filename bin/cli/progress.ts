@@ -48,7 +48,12 @@ export interface ProgressRow {
 
 type Row = { -readonly [K in keyof ProgressRow]: ProgressRow[K] };
 
-const UNITS: Readonly<Record<string, string>> = { publish: 'images', prune: 'images', 'boot-test': 'boots' };
+const UNITS: Readonly<Record<string, string>> = {
+  publish: 'images',
+  prune: 'images',
+  'boot-test': 'boots',
+  audit: 'findings',
+};
 
 /** Reads a workflow's state events into rows; each workflow says its progress in its own state outputs. */
 type Interpreter = (progress: ExecutionProgress, event: Extract<StateEvent, { kind: 'entered' | 'exited' }>) => void;
@@ -136,6 +141,29 @@ const pruneProgress: Interpreter = (progress, event) => {
   }
 };
 
+/** Audit: Inspect gives each region's findings; Settle how many were repaired and left. */
+const auditProgress: Interpreter = (progress, event) => {
+  if (event.kind !== 'exited') return;
+  const data = asObject(event.data);
+  if (typeof data.region !== 'string') return;
+  if (event.name === 'Inspect') {
+    progress.region(data.region, event.time, {
+      total: asArray(data.found).length,
+      phase: data.pending === true ? 'copying' : 'settling',
+    });
+  } else if (event.name === 'Settle') {
+    progress.region(data.region, event.time, {
+      total: asNumber(data.found),
+      done: asNumber(data.repaired),
+      failed: data.status === 'findings' ? asNumber(data.unrepaired) : 0,
+      phase: typeof data.status === 'string' ? data.status : 'done',
+      finished: true,
+    });
+  } else if (event.name === 'RegionFailed') {
+    progress.region(data.region, event.time, { phase: 'failed', finished: true });
+  }
+};
+
 const BOOT_RESULT_STATES = new Set(['Inspect', 'InspectAfterHotplug']);
 
 /** Boot test: the plan gives the launches of every round; each inspected instance is one boot done. */
@@ -157,6 +185,7 @@ const INTERPRETERS: Readonly<Record<string, Interpreter>> = {
   publish: publishProgress,
   prune: pruneProgress,
   'boot-test': bootTestProgress,
+  audit: auditProgress,
 };
 
 interface RowChange {

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { BootRunTable, completedResult } from '../../lambdas/aws/boot/runs';
@@ -78,7 +79,7 @@ export function registerBootTest(program: Command, context: () => CliContext): v
         },
       });
       const runTable = new BootRunTable(
-        ctx.clients.dynamodb(ctx.config.buildRegion),
+        ctx.clients.client(DynamoDBClient, ctx.config.buildRegion),
         namedRunTable ?? runTableOf(pipeline),
         pipeline.engine.clock,
       );
@@ -147,7 +148,7 @@ function historyTableName(table: string | undefined): string {
 }
 
 function historyTable(ctx: CliContext, table: string | undefined): DynamoBootHistory {
-  return new DynamoBootHistory(ctx.clients.dynamodb(ctx.config.buildRegion), historyTableName(table));
+  return new DynamoBootHistory(ctx.clients.client(DynamoDBClient, ctx.config.buildRegion), historyTableName(table));
 }
 
 /** One line per launch with ec2-boot-bench's four intervals, then any regressions. */

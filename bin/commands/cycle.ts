@@ -57,6 +57,7 @@ export function registerCycle(program: Command, context: () => CliContext): void
           ...(ctx.regions ? { regions: ctx.regions } : {}),
           ...(options.pollSeconds === undefined ? {} : { pollSeconds: Number(options.pollSeconds) }),
         },
+        audit: ctx.regions ? { regions: ctx.regions } : {},
         prune: { execute: options.executePrune === true, ...(ctx.regions ? { regions: ctx.regions } : {}) },
       });
       ctx.print(

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli/context';
+import { registerAudit } from './audit';
 import { registerBootTest } from './boot-test';
 import { registerConfig } from './config';
 import { registerCycle } from './cycle';
@@ -7,6 +8,7 @@ import { registerPrune } from './prune';
 import { registerPublish } from './publish';
 import { registerRegions } from './regions';
 import { registerReport } from './report';
+import { registerRepro } from './repro';
 import { registerStart } from './start';
 import { registerStatus } from './status';
 
@@ -16,8 +18,10 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerRegions,
   registerPublish,
   registerBootTest,
+  registerAudit,
   registerPrune,
   registerReport,
+  registerRepro,
   registerCycle,
   registerStatus,
   registerStart,

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Command } from 'commander';
 import { describeFailure, type ExecutionReport } from '../../bin/local/engine';
 import { DynamoLedger, MemoryLedger, type PublishLedger } from '../../lambdas/aws/publish/ledger';
@@ -72,7 +73,7 @@ async function ledgerOf(ctx: CliContext): Promise<PublishLedger> {
   const pipeline = await openPipeline(ctx);
   try {
     return new DynamoLedger(
-      ctx.clients.dynamodb(ctx.config.buildRegion),
+      ctx.clients.client(DynamoDBClient, ctx.config.buildRegion),
       pipeline.output(STACK_OUTPUTS.publishLedgerTable),
     );
   } catch {

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -18,7 +19,7 @@ export function registerReport(program: Command, context: () => CliContext): voi
       const ctx = context();
       const table = options.table ?? process.env[HISTORY_TABLE_ENV];
       if (!table) throw new ConfigError(`name the boot history table with --table or ${HISTORY_TABLE_ENV}`);
-      const history = new DynamoBootHistory(ctx.clients.dynamodb(ctx.config.buildRegion), table);
+      const history = new DynamoBootHistory(ctx.clients.client(DynamoDBClient, ctx.config.buildRegion), table);
       const html = await bootReportHtml(history, ctx.config, ctx.now());
       const dir = resolve(options.out);
       mkdirSync(dir, { recursive: true });

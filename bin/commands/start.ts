@@ -1,4 +1,4 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type Command, Argument } from 'commander';
 import { STACK_NAME } from '../../lib/app';
 import { ConfigError } from '../../lambdas/core/errors';
@@ -21,24 +21,26 @@ export interface StartOptions {
   readonly ami?: string[];
   readonly execute?: boolean;
   readonly overrideBreaker?: boolean;
+  readonly repair?: boolean;
   readonly follow?: boolean;
   readonly stackName: string;
 }
 
 /**
- * The input a manual start gives: what the schedule gives (publish `{}`, prune `{}`; the boot test gets the
- * published images from publish), plus what the command line names. Prune plans unless `--execute`, whatever
+ * The input a manual start gives: what the schedule gives (publish `{}`, prune `{}`, audit its configured `repair`;
+ * the boot test gets the published images from publish), plus what the command line names. Prune plans unless `--execute`, whatever
  * `safety.dryRun` says in the deployed configuration, as `ami-pipeline prune` does.
  */
 export function startInput(
   workflow: WorkflowName,
-  options: Pick<StartOptions, 'ami' | 'execute' | 'overrideBreaker'>,
+  options: Pick<StartOptions, 'ami' | 'execute' | 'overrideBreaker' | 'repair'>,
   regions: readonly string[] | undefined,
 ): Record<string, unknown> {
   const images = options.ami?.length ? options.ami : undefined;
   if (options.execute && workflow !== 'prune') throw new ConfigError('--execute applies to prune only');
   if (options.overrideBreaker && workflow !== 'prune')
     throw new ConfigError('--override-breaker applies to prune only');
+  if (options.repair && workflow !== 'audit') throw new ConfigError('--repair applies to audit only');
   switch (workflow) {
     case 'publish':
       return { ...(images ? { imageIds: images } : {}), ...(regions ? { regions } : {}) };
@@ -53,6 +55,9 @@ export function startInput(
         ...(options.overrideBreaker ? { overrideBreaker: true } : {}),
         ...(regions ? { regions } : {}),
       };
+    case 'audit':
+      if (images) throw new ConfigError('--ami does not apply to audit: it checks the current builds');
+      return { ...(options.repair ? { repair: true } : {}), ...(regions ? { regions } : {}) };
   }
 }
 
@@ -67,7 +72,7 @@ export function registerStart(program: Command, context: () => CliContext): void
   program
     .command('start')
     .description(
-      'start the deployed publish, boot-test or prune state machine with the input its schedule gives (prune only plans unless --execute)',
+      'start the deployed publish, boot-test, prune or audit state machine with the input its schedule gives (prune only plans unless --execute)',
     )
     .addArgument(new Argument('<workflow>', 'the workflow to start').choices(Object.keys(WORKFLOW_OUTPUTS)))
     .option(
@@ -77,6 +82,7 @@ export function registerStart(program: Command, context: () => CliContext): void
     )
     .option('--execute', 'prune: deregister and delete for real; without it the run only plans')
     .option('--override-breaker', 'prune: let regions delete more than safety.maxDeleteShare of their images')
+    .option('--repair', 'audit: repair what is found, whatever audit.repair says')
     .option('--follow', 'show the progress until the execution ends, then its outcome')
     .option('--stack-name <name>', 'the deployed stack', STACK_NAME)
     .action(async (workflow: WorkflowName, options: StartOptions) => {
@@ -84,7 +90,7 @@ export function registerStart(program: Command, context: () => CliContext): void
       const input = startInput(workflow, options, ctx.regions);
       const region = ctx.config.buildRegion;
       const machines = await deployedStateMachines(ctx.clients, options.stackName, region);
-      const sfn = ctx.clients.sfn(region);
+      const sfn = ctx.clients.client(SFNClient, region);
       const started = await sfn.send(
         new StartExecutionCommand({
           stateMachineArn: machines[workflow],

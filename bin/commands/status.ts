@@ -1,3 +1,4 @@
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Command } from 'commander';
 import { STACK_NAME } from '../../lib/app';
 import { ConfigError } from '../../lambdas/core/errors';
@@ -48,7 +49,7 @@ export function registerStatus(program: Command, context: () => CliContext): voi
         throw new ConfigError(`--limit must be a whole number from 1 to 100 (got ${options.limit})`);
       const region = ctx.config.buildRegion;
       const machines = await deployedStateMachines(ctx.clients, options.stackName, region);
-      const sfn = ctx.clients.sfn(region);
+      const sfn = ctx.clients.client(SFNClient, region);
       const now = ctx.now();
       const rows = (
         await Promise.all(

@@ -3,7 +3,7 @@ import {
   ListStackResourcesCommand,
   type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation';
-import { CreateTableCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -12,9 +12,11 @@ import {
   DescribeSubnetsCommand,
   DescribeVpcsCommand,
   type Tag,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
+import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import { PipelineError } from '../../lambdas/core/errors';
 import type { StackTemplate } from './template';
@@ -181,13 +183,13 @@ export async function deployLocally(
     if (options.makeResources === false && !local) continue;
     switch (resource.Type) {
       case 'AWS::SNS::Topic': {
-        const topic = await clients.sns(region).send(new CreateTopicCommand({ Name: id }));
+        const topic = await clients.client(SNSClient, region).send(new CreateTopicCommand({ Name: id }));
         deployment.setRef(id, topic.TopicArn!).setAttribute(id, 'TopicArn', topic.TopicArn!);
         break;
       }
       case 'AWS::DynamoDB::Table': {
         try {
-          await clients.dynamodb(region).send(
+          await clients.client(DynamoDBClient, region).send(
             new CreateTableCommand({
               TableName: id,
               KeySchema: properties.KeySchema as CreateTableCommandInput['KeySchema'],
@@ -203,7 +205,7 @@ export async function deployLocally(
         break;
       }
       case 'AWS::EC2::VPC': {
-        const ec2 = clients.ec2(region);
+        const ec2 = clients.client(EC2Client, region);
         const existing = await ec2.send(new DescribeVpcsCommand({ Filters: byLogicalId(id) }));
         const vpcId =
           existing.Vpcs?.[0]?.VpcId ??
@@ -219,7 +221,7 @@ export async function deployLocally(
         break;
       }
       case 'AWS::EC2::Subnet': {
-        const ec2 = clients.ec2(region);
+        const ec2 = clients.client(EC2Client, region);
         const zone = resolveValue(properties.AvailabilityZone, deployment) as string | undefined;
         const existing = await ec2.send(new DescribeSubnetsCommand({ Filters: byLogicalId(id) }));
         const subnetId =
@@ -239,7 +241,7 @@ export async function deployLocally(
         break;
       }
       case 'AWS::EC2::SecurityGroup': {
-        const ec2 = clients.ec2(region);
+        const ec2 = clients.client(EC2Client, region);
         const vpcId = resolveValue(properties.VpcId, deployment) as string;
         const existing = await ec2.send(
           new DescribeSecurityGroupsCommand({
@@ -288,6 +290,19 @@ export async function deployLocally(
       case 'AWS::Lambda::Function':
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:lambda:${region}:${account}:function:${id}`);
         break;
+      case 'AWS::IAM::InstanceProfile': {
+        // EC2 refuses a launch naming a profile that does not exist; nothing runs inside local instances, so the
+        // profile needs no role here.
+        try {
+          await clients
+            .client(IAMClient, 'us-east-1')
+            .send(new CreateInstanceProfileCommand({ InstanceProfileName: id }));
+        } catch (error) {
+          if (!['EntityAlreadyExists', 'EntityAlreadyExistsException'].includes((error as Error).name)) throw error;
+        }
+        deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:iam::${account}:instance-profile/${id}`);
+        break;
+      }
       default:
         break;
     }

@@ -42,9 +42,9 @@ function sourceFingerprint(): string {
 }
 
 /**
- * The stack `cdk deploy` would install for `config`, synthesized in-process (cdk-nag checks included, Lambda code
- * not bundled: the local engine runs the handlers from source). Templates are cached by configuration and the
- * sources they are made from, so many runs in one test suite synthesize each configuration once.
+ * The stack `cdk deploy` would install for `config`, synthesized in-process (Lambda code not bundled: the local
+ * engine runs the handlers from source). Templates are cached by configuration and the sources they are made from,
+ * so many runs in one test suite synthesize each configuration once.
  */
 export function synthesizeTemplate(config: PipelineConfig, account = LOCAL_ACCOUNT): StackTemplate {
   const key = createHash('sha256').update(JSON.stringify({ config, account })).digest('hex');
@@ -57,7 +57,8 @@ export function synthesizeTemplate(config: PipelineConfig, account = LOCAL_ACCOU
     template = JSON.parse(readFileSync(file, 'utf8')) as StackTemplate;
   } catch {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = addPipeline(app, config, account);
+    // The template is checked by cdk-nag in the CDK tests and on every `cdk synth`; the checks change nothing in it.
+    const stack = addPipeline(app, config, account, { checks: false });
     template = app.synth().getStackByName(stack.stackName).template as StackTemplate;
     mkdirSync(cacheDir, { recursive: true });
     writeFileSync(file, JSON.stringify(template));
@@ -171,6 +172,21 @@ export class LocalPipeline {
 
   prune(input: Record<string, unknown> = {}, name?: string): LocalExecution {
     return this.engine.start('prune', input, name);
+  }
+
+  /** Starts the audit workflow: `{ repair }` as its schedule gives it, or a manual input (regions, pollSeconds). */
+  audit(input: Record<string, unknown> = {}, name?: string): LocalExecution {
+    return this.engine.start('audit', input, name);
+  }
+
+  /** Starts the reproducibility workflow: the week's default checks, or `{ imageIds: [...] }`. */
+  repro(input: Record<string, unknown> = {}, name?: string): LocalExecution {
+    return this.engine.start('repro', input, name);
+  }
+
+  /** Runs the scheduled sweeper of leftover reproducibility check resources. */
+  reproSweep(): Promise<unknown> {
+    return this.engine.invoke('repro/sweep.ts', {});
   }
 
   /** Runs the scheduled digest function as its schedule would, for the week ending at `time`. */

@@ -1,11 +1,3 @@
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, MiddlewareStack } from '@smithy/types';
 
 /** Retry settings shared by every client: adaptive client-side rate limiting, bounded attempts. */
@@ -18,9 +10,10 @@ export interface ClientInfo {
   readonly region: string;
   /**
    * The client's resolved configuration. A plug-in that answers every call itself (a simulated AWS) replaces its
-   * `credentials`, so that no credential provider is ever consulted.
+   * `credentials`, so that no credential provider is ever consulted, and may set `cacheMiddleware`, so that each
+   * command's middleware is resolved once per client rather than on every call.
    */
-  readonly config?: { credentials?: unknown };
+  readonly config?: { credentials?: unknown; cacheMiddleware?: boolean };
 }
 
 /**
@@ -56,51 +49,39 @@ type ClientConfig = {
   profile?: string;
 };
 
-type Constructor<T> = { new (config: ClientConfig): T; readonly name: string };
+/** An SDK v3 client class, e.g. `EC2Client`. */
+export type ClientClass<T> = { new (config: ClientConfig): T; readonly name: string };
+
+/** What the factory reads from a client it made. */
+interface MadeClient {
+  readonly middlewareStack: MiddlewareStack<object, object>;
+  readonly config: { readonly serviceId?: string; credentials?: unknown };
+}
 
 /**
  * One place that makes SDK v3 clients, one per service and region, all with the same retry policy.
  * Handlers, the CLI and tests receive a factory, so any client can be swapped for a stub or a simulation.
+ * Callers name the client class (`clients.client(EC2Client, region)`), so this module imports no client and a
+ * function's bundle holds only the clients its code names.
  */
 export class ClientFactory {
-  private readonly cache = new Map<string, unknown>();
+  private readonly cache = new Map<ClientClass<unknown>, Map<string, unknown>>();
 
   constructor(private readonly options: ClientFactoryOptions = {}) {}
-
-  ec2(region: string): EC2Client {
-    return this.client(EC2Client, region);
-  }
-  ssm(region: string): SSMClient {
-    return this.client(SSMClient, region);
-  }
-  sns(region: string): SNSClient {
-    return this.client(SNSClient, region);
-  }
-  sqs(region: string): SQSClient {
-    return this.client(SQSClient, region);
-  }
-  sfn(region: string): SFNClient {
-    return this.client(SFNClient, region);
-  }
-  dynamodb(region: string): DynamoDBClient {
-    return this.client(DynamoDBClient, region);
-  }
-  cloudwatch(region: string): CloudWatchClient {
-    return this.client(CloudWatchClient, region);
-  }
-  sts(region: string): STSClient {
-    return this.client(STSClient, region);
-  }
 
   /** The same settings with `plugins` added after the ones already there. */
   withPlugins(...plugins: ClientPlugin[]): ClientFactory {
     return new ClientFactory({ ...this.options, plugins: [...(this.options.plugins ?? []), ...plugins] });
   }
 
-  /** A client of any SDK v3 service for `region`, cached. */
-  client<T>(ctor: Constructor<T>, region: string): T {
-    const key = `${ctor.name}:${region}`;
-    let client = this.cache.get(key) as T | undefined;
+  /** The client of `ctor`'s service for `region`, made on first use with the factory's settings and plug-ins. */
+  client<T>(ctor: ClientClass<T>, region: string): T {
+    let byRegion = this.cache.get(ctor);
+    if (!byRegion) {
+      byRegion = new Map();
+      this.cache.set(ctor, byRegion);
+    }
+    let client = byRegion.get(region) as T | undefined;
     if (!client) {
       const config: ClientConfig = {
         region,
@@ -112,12 +93,13 @@ export class ClientFactory {
       if (this.options.requestHandler) config.requestHandler = this.options.requestHandler as never;
       if (this.options.profile) config.profile = this.options.profile;
       client = new ctor(config);
-      const service = ctor.name.replace(/Client$/, '').toLowerCase();
-      const made = client as { middlewareStack: MiddlewareStack<object, object>; config: { credentials?: unknown } };
+      const made = client as MadeClient;
+      // The SDK's own service id (`EC2`, `DynamoDB`) survives minifying, unlike a class name.
+      const service = (made.config.serviceId ?? ctor.name.replace(/Client$/, '')).toLowerCase();
       for (const plugin of this.options.plugins ?? []) {
         plugin(made.middlewareStack, { service, region, config: made.config });
       }
-      this.cache.set(key, client);
+      byRegion.set(region, client);
     }
     return client;
   }

@@ -1,4 +1,4 @@
-import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { PipelineConfig } from '../core/config';
 import { type RegionSelection, type RegionSelectionPolicy, selectRegions } from '../core/regions';
 import type { ClientFactory } from './clients';
@@ -12,7 +12,7 @@ export async function discoverRegions(
   buildRegion: string,
   policy: RegionSelectionPolicy,
 ): Promise<RegionSelection> {
-  const response = await clients.ec2(buildRegion).send(
+  const response = await clients.client(EC2Client, buildRegion).send(
     new DescribeRegionsCommand({
       AllRegions: false,
       Filters: [{ Name: 'opt-in-status', Values: ['opt-in-not-required', 'opted-in'] }],

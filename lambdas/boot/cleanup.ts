@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import * as z from 'zod';
 import { cleanupRun } from '../aws/boot/cleanup';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
@@ -25,10 +26,18 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   if (input.close) await runTableFromEnv(clients, region, clock).close(input.runId);
-  const report = await cleanupRun(clients.ec2(region), limiter, clock, region, config.managedTag, input.runId, {
-    cycleTimeoutMs: 300_000,
-    pollMs: 2000,
-  });
+  const report = await cleanupRun(
+    clients.client(EC2Client, region),
+    limiter,
+    clock,
+    region,
+    config.managedTag,
+    input.runId,
+    {
+      cycleTimeoutMs: 300_000,
+      pollMs: 2000,
+    },
+  );
   logger.info('boot test cleaned up', {
     region,
     runId: input.runId,

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import * as z from 'zod';
 import { hotplugCheck } from '../aws/boot/checks';
 import { bootTestTags, fetchConsoleText } from '../aws/boot/instances';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
@@ -29,7 +30,7 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'boot-hotplug');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const ec2 = clients.ec2(region);
+  const ec2 = clients.client(EC2Client, region);
   const { instanceId, availabilityZone, instanceType } = input.instance;
   const result = await hotplugCheck(ec2, limiter, clock, region, {
     instanceId,

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import * as z from 'zod';
 import { terminateInstances } from '../aws/boot/cleanup';
 import { DEFAULT_WAITS, inspectLaunch, stepFailed } from '../aws/boot/run';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
@@ -43,7 +44,7 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'boot-inspect');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const ec2 = clients.ec2(region);
+  const ec2 = clients.client(EC2Client, region);
   const network = bootNetworkFromEnv().kind;
   const runs = runTableFromEnv(clients, region, clock);
   const record = await runs.launch(input.runId, input);

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import * as z from 'zod';
 import { bootTestTags, type LaunchOutcome, launchWithinLimits, limitWait } from '../aws/boot/instances';
 import { notLaunched } from '../aws/boot/run';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
@@ -52,7 +53,7 @@ export async function handler(event: unknown) {
   if (record.outcome) return forNextStates(record.spec, record.outcome);
   await clock.sleep((input.slot - 1) * limiter.intervalMs('RunInstances'));
   const outcome = await launchWithinLimits(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     limiter,
     clock,
     record.spec,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { planRun } from '../aws/boot/run';
 import { batchLaunches, HISTORY_EVENT_BUDGET, historyEventEstimate } from '../core/boot/plan';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type PortProbe, TcpProbe } from '../aws/boot/tcp-probe';
 import { parseEvent } from '../shared/event';
 import { invocationService } from '../shared/invocation';

@@ -1,5 +1,6 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
-import { z } from 'zod';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import * as z from 'zod';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { recordResults, stepFailed } from '../aws/boot/run';
 import { completedResult } from '../aws/boot/runs';
@@ -30,7 +31,7 @@ export async function handler(event: unknown) {
   const runs = runTableFromEnv(clients, region, clock);
   // The stack always names its table; an operator's local run without one measures without recording.
   const table = invocationEnv()[BOOT_ENV.historyTable];
-  const history = table ? new DynamoBootHistory(clients.dynamodb(region), table) : undefined;
+  const history = table ? new DynamoBootHistory(clients.client(DynamoDBClient, region), table) : undefined;
   const results = (await runs.launches(input.runId)).map(
     (record) =>
       completedResult(record) ??
@@ -44,7 +45,7 @@ export async function handler(event: unknown) {
   const messages = regressions.map((r) => r.message ?? r.reason);
   await runs.setRegressions(input.runId, messages);
   if (messages.length)
-    await clients.sns(region).send(
+    await clients.client(SNSClient, region).send(
       new PublishCommand({
         TopicArn: requiredEnv(BOOT_ENV.alarmTopic),
         Subject: snsSubject(`${config.notifications.subjectPrefix} boot time regression`),

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import type { LaunchSpec } from '../core/boot/plan';
 import type { BootRunResult, CheckResult, ProbeObservation } from '../core/boot/result';
 import { ConfigError } from '../core/errors';
@@ -74,5 +75,5 @@ export function bootNetworkFromEnv(
 
 /** The run table the stack made, where a run's plans and results live between its steps. */
 export function runTableFromEnv(clients: ClientFactory, region: string, clock: Clock): BootRunTable {
-  return new BootRunTable(clients.dynamodb(region), requiredEnv(BOOT_ENV.runTable), clock);
+  return new BootRunTable(clients.client(DynamoDBClient, region), requiredEnv(BOOT_ENV.runTable), clock);
 }

@@ -1,4 +1,5 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { currentInvocation } from '../shared/invocation';
 import { sweepTestResources } from '../aws/boot/cleanup';
@@ -17,15 +18,23 @@ export async function handler() {
   const config = configFromEnv();
   const region = config.buildRegion;
   const olderThan = new Date(clock.now() - config.bootTest.sweepAfterMinutes * 60_000);
-  const report = await sweepTestResources(clients.ec2(region), limiter, clock, region, config.managedTag, olderThan, {
-    cycleTimeoutMs: 300_000,
-    pollMs: 2000,
-  });
+  const report = await sweepTestResources(
+    clients.client(EC2Client, region),
+    limiter,
+    clock,
+    region,
+    config.managedTag,
+    olderThan,
+    {
+      cycleTimeoutMs: 300_000,
+      pollMs: 2000,
+    },
+  );
   if (report.found.length) {
     const lines = report.found.map(
       (r) => `${r.kind} ${r.id} (run ${r.runId ?? '?'}, created ${r.createdAt}, ${r.state})`,
     );
-    await clients.sns(region).send(
+    await clients.client(SNSClient, region).send(
       new PublishCommand({
         TopicArn: requiredEnv(BOOT_ENV.alarmTopic),
         Subject: snsSubject(`${config.notifications.subjectPrefix} boot test leftovers swept`),

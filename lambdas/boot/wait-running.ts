@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import * as z from 'zod';
 import { watchBatchRunning } from '../aws/boot/instances';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { parseEvent } from '../shared/event';
@@ -31,7 +32,7 @@ export async function handler(event: unknown) {
   const remaining = invocation.remainingMs();
   const stopAt = clock.now() + (Number.isFinite(remaining) ? Math.max(POLL_MS, remaining - HANDOVER_MS) : 840_000);
   const watch = await watchBatchRunning(
-    clients.ec2(region),
+    clients.client(EC2Client, region),
     limiter,
     clock,
     region,

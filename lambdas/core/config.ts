@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors';
 import { partitionOf, regionNameProblem } from './regions';
 
@@ -218,6 +218,56 @@ export const configSchema = z
         }
       })
       .prefault({}),
+    repro: z
+      .strictObject({
+        /** Weekly reproducibility checks of builder images; on by default, bounded by the caps below. */
+        enabled: z.boolean().default(true),
+        /** Development lines checked; empty means every line in `series.lines`. */
+        lines: z.array(branchLine).default([]),
+        /** Architectures checked: one by default, since both build the same sources. */
+        arches: z
+          .array(z.enum(['amd64', 'arm64']))
+          .min(1)
+          .default(['arm64']),
+        /** Instance type that builds, per architecture: enough cores to build world and kernel in a few hours. */
+        instanceTypes: z
+          .strictObject({
+            arm64: instanceTypesFor('arm64').default(['c7g.4xlarge']),
+            amd64: instanceTypesFor('amd64').default(['c7i.4xlarge']),
+          })
+          .prefault({}),
+        /** Checks started in one week, at most. */
+        maxChecksPerWeek: z.number().int().min(0).max(10).default(3),
+        /** Instance-hours (each check counted at its whole time budget) started in one week, at most. */
+        maxInstanceHoursPerWeek: z.number().min(0).default(24),
+        /** What the instance may spend on fetching, building and comparing before it gives up and reports. */
+        timeBudgetMinutes: z
+          .number()
+          .int()
+          .min(30)
+          .max(24 * 60)
+          .default(360),
+        /** Of the time budget, what diffoscope may take. */
+        diffoscopeMinutes: z.number().int().min(5).max(600).default(60),
+        /** After the budget, how long the workflow waits for a summary before it calls the check timed out. */
+        graceMinutes: z.number().int().min(5).max(240).default(30),
+        /** Between two looks at a running check; tests pass 0. */
+        pollIntervalSeconds: z.number().int().min(0).max(3600).default(1800),
+        /** Outbound-only internet for the source tree and packages; the instances never accept a connection. */
+        internetAccess: z.boolean().default(true),
+        /** Where the instance clones the source tree at the image's revision. */
+        sourceRepository: z
+          .string()
+          .regex(/^https:\/\/[A-Za-z0-9./_-]+$/, 'an https URL of letters, digits and . / _ -')
+          .default('https://git.FreeBSD.org/src.git'),
+        /** Scratch volume for the source tree, objects and images (the builder's own disk is rewritten at boot). */
+        scratchVolumeGiB: z.number().int().min(40).max(1000).default(120),
+      })
+      .refine((repro) => repro.diffoscopeMinutes < repro.timeBudgetMinutes, {
+        message: 'repro.diffoscopeMinutes must be less than repro.timeBudgetMinutes',
+        path: ['diffoscopeMinutes'],
+      })
+      .prefault({}),
     retention: z
       .strictObject({
         keepNewest: z.number().int().min(1, 'keep at least the newest build of each series').default(4),
@@ -259,12 +309,22 @@ export const configSchema = z
         regionConcurrency: z.number().int().min(1).max(40).default(5),
       })
       .prefault({}),
+    audit: z
+      .strictObject({
+        /** Repairs only add what publish would have added (a copy, a permission, a tag, a parameter), never delete. */
+        repair: z.boolean().default(true),
+      })
+      .prefault({}),
     schedules: z
       .strictObject({
         publish: cron.default('cron(0 6 ? * SAT *)'),
+        /** After publish and its copies, before prune, so prune sees the SSM parameters the audit moved. */
+        audit: cron.default('cron(0 4 ? * SUN *)'),
         prune: cron.default('cron(0 6 ? * SUN *)'),
         sweep: cron.default('cron(30 * * * ? *)'),
         digest: cron.default('cron(0 18 ? * SUN *)'),
+        /** Reproducibility checks: Saturday noon, after the week's publish run has copied the builds. */
+        repro: cron.default('cron(0 12 ? * SAT *)'),
       })
       .prefault({}),
     report: z

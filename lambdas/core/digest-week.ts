@@ -1,8 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type BootHistoryRow, toBootPoint } from './boot/result';
 import { type BootPoint, detectRegression, type RegressionPolicy } from './boot/regression';
-import { type BootTestSummary, type Digest, type PruneSummary, type PublishSummary, renderDigest } from './digest';
+import {
+  type AuditSummary,
+  type BootTestSummary,
+  type Digest,
+  type PruneSummary,
+  type PublishSummary,
+  renderDigest,
+} from './digest';
 import type { ItemFailure } from './errors';
+import type { DigestSection } from './repro/digest';
+import { snsSubject } from './sns';
 
 const DAY_MS = 86_400_000;
 const SLOWEST_LISTED = 3;
@@ -140,6 +149,36 @@ const pruneOutput = z.object({
         snapshotsDeleted: z.number(),
         gibReclaimed: z.number(),
         failedRegions: z.array(z.string()).default([]),
+      }),
+    })
+    .optional(),
+});
+
+const auditFinding = z.object({
+  kind: z.string(),
+  region: z.string(),
+  name: z.string(),
+  reason: z.string(),
+  outcome: z.string(),
+  cause: z.string().optional(),
+});
+
+/** What the audit state machine leaves as its output (lib/audit-workflow.ts: the input, the Map, Summary). */
+const auditOutput = z.object({
+  input: z.object({ repair: z.boolean() }).optional(),
+  outcomes: z.array(z.object({ region: z.string(), status: z.string(), error: z.string().optional() })).default([]),
+  summary: z
+    .object({
+      summary: z.object({
+        repair: z.boolean(),
+        regions: z.number(),
+        builds: z.number(),
+        found: z.number(),
+        repaired: z.number(),
+        unrepaired: z.number(),
+        byKind: z.record(z.string(), z.number()).default({}),
+        failedRegions: z.array(z.string()).default([]),
+        findings: z.array(auditFinding).default([]),
       }),
     })
     .optional(),
@@ -383,6 +422,74 @@ function describeUnknown(error: unknown): string {
   return error;
 }
 
+const REPAIRS_LISTED = 10;
+
+/**
+ * The digest's view of the week's audits: the newest run that finished with its summary reports the findings and
+ * repairs (it saw the regions last); every finding it left, each failed region and each run that failed without a
+ * summary is a failure. A week without a successful summary reports the failures alone.
+ */
+export function auditSummaryFromExecutions(
+  executions: readonly ExecutionRecord[],
+  window: DigestWindow,
+): PartSummary<AuditSummary> {
+  const ordered = byStart(executions);
+  const notes = stillRunning('audit', ordered);
+  const finished = ordered.filter((e) => !UNFINISHED.has(e.status));
+  if (finished.length === 0)
+    return { notes: [...notes, `No audit run finished between ${window.from} and ${window.to}.`] };
+  const failures: ItemFailure[] = [];
+  let latest: z.output<typeof auditOutput> | undefined;
+  for (const execution of finished) {
+    if (!hasState(execution)) {
+      failures.push(executionFailure(execution));
+      continue;
+    }
+    const output = parseOutput(auditOutput, execution);
+    if (typeof output === 'string') failures.push(unreadableOutput(execution, output));
+    else if (!output.summary) {
+      if (execution.status !== 'SUCCEEDED') failures.push(executionFailure(execution));
+    } else latest = output;
+  }
+  const summary = latest?.summary?.summary;
+  if (!summary) {
+    const empty = { repair: false, regions: 0, builds: 0, found: 0, repaired: 0, unrepaired: 0, byKind: {} };
+    return { summary: { ...empty, runs: finished.length, repairs: [], failures }, notes };
+  }
+  for (const region of latest?.outcomes ?? [])
+    if (region.status === 'failed' && region.error)
+      failures.push({ id: 'region', region: region.region, error: region.error });
+  const left = summary.findings.filter((f) => f.outcome !== 'repaired');
+  failures.push(
+    ...left.map((f) => ({
+      id: f.name,
+      region: f.region,
+      code: f.kind,
+      error: `${f.reason}${f.cause ? ` (${f.outcome}: ${f.cause})` : ''}`,
+    })),
+  );
+  const repairs = summary.findings
+    .filter((f) => f.outcome === 'repaired')
+    .slice(0, REPAIRS_LISTED)
+    .map((f) => `${f.region} ${f.name}: ${f.kind}`);
+  if (summary.repaired > repairs.length) repairs.push(`... and ${summary.repaired - repairs.length} more`);
+  return {
+    summary: {
+      runs: finished.length,
+      repair: summary.repair,
+      regions: summary.regions,
+      builds: summary.builds,
+      found: summary.found,
+      repaired: summary.repaired,
+      unrepaired: summary.unrepaired,
+      byKind: summary.byKind,
+      repairs,
+      failures,
+    },
+    notes,
+  };
+}
+
 /**
  * The digest's view of the boot tests recorded in the window: one run per history row (an image on an instance
  * type), regressions judged against the rest of the history with the configured policy, the slowest boots listed.
@@ -440,10 +547,12 @@ export interface WeeklyDigestInput {
   readonly publish: PartSummary<PublishSummary>;
   readonly bootTest: PartSummary<BootTestSummary>;
   readonly prune: PartSummary<PruneSummary>;
+  /** The week's audits; absent when the stack has no audit workflow. */
+  readonly audit?: PartSummary<AuditSummary>;
   /** Parts whose data could not be read at all (e.g. an API error), one line each. */
   readonly unreadable?: readonly string[];
-  /** Where the boot-performance page of this week was written, when it was. */
-  readonly bootPageUrl?: string;
+  /** Further parts (e.g. the reproducibility checks), after the three above. */
+  readonly sections?: readonly DigestSection[];
 }
 
 /** The weekly mail: `renderDigest`, plus what was missing or unreadable this week, said in words. */
@@ -454,18 +563,22 @@ export function renderWeeklyDigest(input: WeeklyDigestInput): Digest {
     publish: input.publish.summary,
     bootTest: input.bootTest.summary,
     prune: input.prune.summary,
+    audit: input.audit?.summary,
   });
-  const notes = [...input.publish.notes, ...input.bootTest.notes, ...input.prune.notes];
+  const notes = [...input.publish.notes, ...input.bootTest.notes, ...(input.audit?.notes ?? []), ...input.prune.notes];
   const unreadable = input.unreadable ?? [];
+  const sections = input.sections ?? [];
   const lines = [
-    ...(input.bootPageUrl ? ['Boot-performance page (every build, every week)', `  ${input.bootPageUrl}`, ''] : []),
+    ...sections.flatMap((section) => section.lines),
     ...(notes.length ? ['Not reported', ...notes.map((n) => `  ${n}`), ''] : []),
     ...(unreadable.length ? ['Could not be read', ...unreadable.map((u) => `  ${u}`), ''] : []),
   ];
   if (lines.length === 0) return rendered;
+  const headlines = sections.flatMap((section) => (section.headline ? [section.headline] : []));
   return {
     ...rendered,
+    subject: headlines.length ? snsSubject(`${rendered.subject}, ${headlines.join(', ')}`) : rendered.subject,
     text: `${rendered.text}${lines.join('\n')}`,
-    needsAttention: rendered.needsAttention || unreadable.length > 0,
+    needsAttention: rendered.needsAttention || unreadable.length > 0 || sections.some((s) => s.needsAttention),
   };
 }

@@ -50,6 +50,22 @@ export interface RetiredLineSummary {
   readonly keptByReason: Readonly<Record<string, number>>;
 }
 
+/** What the audits of the week found and repaired (the newest run's view, which saw the regions last). */
+export interface AuditSummary {
+  readonly runs: number;
+  readonly repair: boolean;
+  readonly regions: number;
+  readonly builds: number;
+  readonly found: number;
+  readonly repaired: number;
+  readonly unrepaired: number;
+  readonly byKind: Readonly<Record<string, number>>;
+  /** Findings repaired, one line each (the first ones). */
+  readonly repairs: readonly string[];
+  /** Findings left (with their cause), failed regions and failed runs. */
+  readonly failures: readonly ItemFailure[];
+}
+
 export interface DigestInput {
   /** ISO date the digest is about, e.g. `2026-11-28`. */
   readonly weekEnding: string;
@@ -57,6 +73,7 @@ export interface DigestInput {
   readonly publish?: PublishSummary;
   readonly bootTest?: BootTestSummary;
   readonly prune?: PruneSummary;
+  readonly audit?: AuditSummary;
 }
 
 export interface Digest {
@@ -88,13 +105,16 @@ export function retiredLineText(line: RetiredLineSummary, verb = 'were'): string
   return `${line.line} (end of life ${line.endOfLife}): held ${plural(line.images, 'image')}, ${plural(line.snapshots, 'snapshot')}, ${Math.round(line.gib * 10) / 10} GiB; ${line.imagesDeleted} ${verb} deregistered${kept.length ? `, kept: ${kept.join(', ')}` : ''}`;
 }
 
-/** The one weekly mail: what was published, how the boots went, what was pruned, and everything that failed. */
+/**
+ * The one weekly mail: what was published, how the boots went, what the audit found and repaired, what was pruned,
+ * and everything that failed.
+ */
 export function renderDigest(input: DigestInput): Digest {
   const sections: string[] = [`Weekly AMI pipeline report for the week ending ${input.weekEnding}`, ''];
   const headline: string[] = [];
   let needsAttention = false;
 
-  const { publish, bootTest, prune } = input;
+  const { publish, bootTest, prune, audit } = input;
   if (publish) {
     headline.push(`${publish.images.length} published`);
     needsAttention ||= publish.failures.length > 0 || publish.regionsFailed.length > 0;
@@ -121,6 +141,21 @@ export function renderDigest(input: DigestInput): Digest {
     if (bootTest.failures.length) sections.push('  Failures:', ...failureLines(bootTest.failures));
     sections.push('');
   }
+  if (audit) {
+    // A clean audit is said in the body; the subject names only what needs a look.
+    if (audit.found > 0) headline.push(plural(audit.found, 'audit finding'));
+    needsAttention ||= audit.failures.length > 0;
+    const kinds = Object.entries(audit.byKind).sort(([a], [b]) => a.localeCompare(b));
+    sections.push(
+      `Audit${audit.repair ? '' : ' (without repair: nothing was changed)'}`,
+      `  ${plural(audit.builds, 'current build')} checked in ${plural(audit.regions, 'region')}: ${plural(audit.found, 'finding')}, ${audit.repaired} repaired, ${audit.unrepaired} left.`,
+    );
+    if (audit.runs > 1) sections.push(`  ${audit.runs} audit runs this week; the newest is reported.`);
+    if (kinds.length) sections.push('  Found:', ...kinds.map(([kind, count]) => `    ${count} ${kind}`));
+    if (audit.repairs.length) sections.push('  Repaired:', ...audit.repairs.map((line) => `    ${line}`));
+    if (audit.failures.length) sections.push('  Left or failed:', ...failureLines(audit.failures));
+    sections.push('');
+  }
   if (prune) {
     const verb = prune.dryRun ? 'would be' : 'were';
     headline.push(`${prune.imagesDeregistered} pruned${prune.dryRun ? ' (dry-run)' : ''}`);
@@ -145,9 +180,13 @@ export function renderDigest(input: DigestInput): Digest {
     if (prune.failures.length) sections.push('  Failures:', ...failureLines(prune.failures));
     sections.push('');
   }
-  if (!publish && !bootTest && !prune) sections.push('Nothing ran this week.', '');
+  if (!publish && !bootTest && !prune && !audit) sections.push('Nothing ran this week.', '');
 
-  const failures = (publish?.failures.length ?? 0) + (bootTest?.failures.length ?? 0) + (prune?.failures.length ?? 0);
+  const failures =
+    (publish?.failures.length ?? 0) +
+    (bootTest?.failures.length ?? 0) +
+    (prune?.failures.length ?? 0) +
+    (audit?.failures.length ?? 0);
   if (failures) headline.push(plural(failures, 'failure'));
   const subject = snsSubject(
     `${input.subjectPrefix} ${input.weekEnding}: ${headline.join(', ') || 'no activity'}`.trim(),

@@ -9,6 +9,8 @@ export const TAG = {
   publishedAt: 'ami-pipeline:published-at',
   /** Marks instances and volumes launched by the boot test, so the sweeper and IAM can find only those. */
   bootTest: 'ami-pipeline:boot-test',
+  /** Marks instances and volumes of a reproducibility check run; the value is the run id. */
+  repro: 'ami-pipeline:repro',
   /** Soft-deleted images: launch permission removed, deletion due on this date. */
   deleteAfter: 'ami-pipeline:delete-after',
   /** Set by `adopt` on pre-existing images and snapshots that the pipeline now manages. */

@@ -1,11 +1,13 @@
-import { z } from 'zod';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import { DynamoBootHistory } from '../aws/boot/history';
 import { invocationClients } from '../aws/runtime';
 import { DIGEST_ENV } from '../aws/digest/env';
 import { DigestIncompleteError, runDigest } from '../aws/digest/service';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { parseEvent } from '../shared/event';
-import { currentInvocation } from '../shared/invocation';
+import { currentInvocation, invocationEnv } from '../shared/invocation';
+import { DynamoReproHistory } from '../aws/repro/history';
 import { Logger } from '../shared/logger';
 
 const eventSchema = z.object({
@@ -14,6 +16,18 @@ const eventSchema = z.object({
 });
 
 const logger = new Logger({ service: 'digest' });
+
+/** The reproducibility history and report bucket, when the stack gives them to the digest. */
+function reproHistoryFromEnv(clients: ReturnType<typeof invocationClients>, region: string) {
+  const env = invocationEnv();
+  const table = env[DIGEST_ENV.reproHistoryTable];
+  const bucket = env[DIGEST_ENV.reportBucket];
+  if (!table || !bucket) return undefined;
+  return {
+    history: new DynamoReproHistory(clients.client(DynamoDBClient, region), table),
+    location: { bucket, region },
+  };
+}
 
 /** Gathers the past week, renders the digest and publishes it to the announcements topic. */
 export async function handler(event: unknown) {
@@ -29,9 +43,11 @@ export async function handler(event: unknown) {
     logger,
     publishStateMachineArn: requiredEnv(DIGEST_ENV.publishStateMachine),
     pruneStateMachineArn: requiredEnv(DIGEST_ENV.pruneStateMachine),
-    history: new DynamoBootHistory(clients.dynamodb(config.buildRegion), historyTable),
+    auditStateMachineArn: invocationEnv()[DIGEST_ENV.auditStateMachine],
+    history: new DynamoBootHistory(clients.client(DynamoDBClient, config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
     bootPage: { bucket: requiredEnv(DIGEST_ENV.reportBucket), url: requiredEnv(DIGEST_ENV.reportPageUrl) },
+    repro: reproHistoryFromEnv(clients, config.buildRegion),
   });
   logger.info('digest sent', {
     subject: result.digest.subject,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { runAdopt } from '../aws/prune';
 import { invocationClients } from '../aws/runtime';
 import { resolveRegions } from '../aws/regions';

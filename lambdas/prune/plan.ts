@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { runPrune } from '../aws/prune';
 import { invocationClients } from '../aws/runtime';
 import { parseEvent } from '../shared/event';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Running totals of one region across its batches; the cursor a batch hands to the next. */
 export const batchTotalsSchema = z.object({

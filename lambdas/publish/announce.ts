@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { announceStep } from '../aws/publish/service';
 import { parseEvent } from '../shared/event';
 import { invocationEnv } from '../shared/invocation';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { prepareRegion } from '../aws/publish/service';
 import { parseEvent } from '../shared/event';
 import { handlerContext, imageIds, regionSchema, runIdSchema } from './shared';

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import * as z from 'zod';
 import type { PublishContext } from '../aws/publish/context';
 import { DynamoLedger } from '../aws/publish/ledger';
 import { publishContext } from '../aws/publish/service';
@@ -21,7 +22,7 @@ export function handlerContext(service: string): PublishContext {
     limiter: invocationLimiter(),
     logger: new Logger({ service }),
     now: () => new Date(clock.now()),
-    ledger: new DynamoLedger(clients.dynamodb(config.buildRegion), requiredEnv(LEDGER_ENV)),
+    ledger: new DynamoLedger(clients.client(DynamoDBClient, config.buildRegion), requiredEnv(LEDGER_ENV)),
   });
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { invocationClients } from '../aws/runtime';
 import { resolveRegions } from '../aws/regions';
 import { parseEvent } from '../shared/event';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { EventValidationError } from '../core/errors';
 
 /** Validates an incoming event before any work; the error lists each bad field and what was expected. */

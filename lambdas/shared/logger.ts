@@ -1,8 +1,8 @@
+import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions, LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { currentInvocation } from './invocation';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export type LogSink = (line: string) => void;
 
@@ -17,49 +17,93 @@ export const writeLogLine: LogSink = (line) => {
 };
 
 /**
- * Structured JSON logger: fixed messages, details in fields, persistent keys (such as the region) on every line.
+ * The pipeline's log line: `level` (lower case), `message`, `timestamp`, the function's `service`, then the
+ * logger's keys and the line's fields, and nothing else (no sampling rate, no trace id: Lambda adds its own).
+ */
+class PipelineLogFormatter extends LogFormatter {
+  constructor(private readonly service: string | undefined) {
+    super();
+  }
+
+  override formatAttributes(attributes: UnformattedAttributes, additional: LogAttributes): LogItem {
+    const item = new LogItem({
+      attributes: {
+        level: attributes.logLevel.toLowerCase(),
+        message: attributes.message,
+        timestamp: attributes.timestamp.toISOString(),
+        ...(this.service !== undefined && { service: this.service }),
+      },
+    });
+    return item.addAttributes(additional);
+  }
+}
+
+/** An error in a field is logged by its name and message, as CloudWatch queries of the pipeline expect. */
+const errorsByName = (_key: string, value: unknown) =>
+  value instanceof Error ? { name: value.name, message: value.message } : value;
+
+/** Powertools' logger writing each line to a sink of the pipeline's rather than to its own console. */
+class SinkLogger extends PowertoolsLogger {
+  constructor(
+    options: ConstructorOptions,
+    private readonly sink: LogSink,
+  ) {
+    super(options);
+  }
+
+  protected override createLogger(options?: ConstructorOptions): SinkLogger {
+    return new SinkLogger(options ?? {}, this.sink);
+  }
+
+  protected override printLog(_level: number, log: LogItem): void {
+    log.prepareForPrint();
+    this.sink(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
+  }
+}
+
+/**
+ * Structured JSON logger (Powertools for AWS Lambda): fixed messages, details in fields, persistent keys (such as
+ * the region) on every line.
  */
 export class Logger {
-  private readonly keys: Record<string, unknown>;
+  private readonly inner: PowertoolsLogger;
 
   constructor(
     keys: Record<string, unknown> = {},
-    private readonly level: LogLevel = (process.env.LOG_LEVEL?.toLowerCase() as LogLevel) || 'info',
-    private readonly sink: LogSink = writeLogLine,
+    level: LogLevel = (process.env.LOG_LEVEL?.toLowerCase() as LogLevel) || 'info',
+    sink: LogSink = writeLogLine,
+    inner?: PowertoolsLogger,
   ) {
-    this.keys = { ...keys };
+    const { service, ...persistentKeys } = keys;
+    this.inner =
+      inner ??
+      new SinkLogger(
+        {
+          logLevel: level.toUpperCase() as Uppercase<LogLevel>,
+          logFormatter: new PipelineLogFormatter(service === undefined ? undefined : String(service)),
+          persistentKeys,
+          jsonReplacerFn: errorsByName,
+        },
+        sink,
+      );
   }
 
   /** A child logger carrying extra keys, e.g. `logger.with({ region })`. */
   with(keys: Record<string, unknown>): Logger {
-    return new Logger({ ...this.keys, ...keys }, this.level, this.sink);
-  }
-
-  appendKeys(keys: Record<string, unknown>): void {
-    Object.assign(this.keys, keys);
+    return new Logger({}, undefined, undefined, this.inner.createChild({ persistentKeys: keys }));
   }
 
   debug(message: string, fields?: Record<string, unknown>): void {
-    this.write('debug', message, fields);
+    this.inner.debug(message, ...(fields ? [fields] : []));
   }
   info(message: string, fields?: Record<string, unknown>): void {
-    this.write('info', message, fields);
+    this.inner.info(message, ...(fields ? [fields] : []));
   }
   warn(message: string, fields?: Record<string, unknown>): void {
-    this.write('warn', message, fields);
+    this.inner.warn(message, ...(fields ? [fields] : []));
   }
   error(message: string, fields?: Record<string, unknown>): void {
-    this.write('error', message, fields);
-  }
-
-  private write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
-    if (ORDER[level] < (ORDER[this.level] ?? ORDER.info)) return;
-    const entry = { level, message, timestamp: new Date().toISOString(), ...this.keys, ...fields };
-    this.sink(
-      JSON.stringify(entry, (_key, value) =>
-        value instanceof Error ? { name: value.name, message: value.message } : value,
-      ),
-    );
+    this.inner.error(message, ...(fields ? [fields] : []));
   }
 }
 

@@ -589,6 +589,7 @@ export class ImageModel {
           `You have reached your quota of ${quota} for the number of public images allowed in this Region. Deregister unused public images or make them private, or request an increase in your public AMIs quota.`,
         );
       image.public = true;
+      image.publicAt = this.world.now();
       region.publicImages.add(image.imageId);
     }
     return {};

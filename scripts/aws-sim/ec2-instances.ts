@@ -264,12 +264,13 @@ export class InstanceModel {
   }
 
   /** Billable seconds per instance type: from `running` until a stop or terminate was asked for (or `now`). */
-  instanceSeconds(now: number): Record<string, number> {
+  instanceSeconds(now: number, minimumSeconds = 0): Record<string, number> {
     const out: Record<string, number> = {};
     for (const instance of this.allInstances()) {
       const start = instance.truth.runningAt;
       const end = Math.min(now, instance.stopRequestedAt ?? now, instance.terminateRequestedAt ?? now);
-      if (end > start) out[instance.instanceType] = (out[instance.instanceType] ?? 0) + (end - start) / 1000;
+      if (end > start)
+        out[instance.instanceType] = (out[instance.instanceType] ?? 0) + Math.max(minimumSeconds, (end - start) / 1000);
     }
     return out;
   }

@@ -1,13 +1,14 @@
 import * as cloudwatch from '@aws-sdk/client-cloudwatch';
-import * as s3 from '@aws-sdk/client-s3';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
 import * as ec2 from '@aws-sdk/client-ec2';
+import * as iam from '@aws-sdk/client-iam';
+import * as s3 from '@aws-sdk/client-s3';
 import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
 import * as sts from '@aws-sdk/client-sts';
 
 /** Services the simulation answers; every other client's calls pass through to the next handler. */
-export const SIMULATED_SERVICES = ['ec2', 'ssm', 'sns', 'dynamodb', 'sts', 'cloudwatch', 's3'] as const;
+export const SIMULATED_SERVICES = ['ec2', 'ssm', 'sns', 'dynamodb', 'sts', 'cloudwatch', 'iam', 's3'] as const;
 export type SimulatedService = (typeof SIMULATED_SERVICES)[number];
 
 /** An error as a service answers it: its code, message, HTTP status and who is at fault. */
@@ -33,6 +34,7 @@ const MODULES: Record<SimulatedService, { base: ServiceExceptionClass; exports: 
   dynamodb: { base: dynamodb.DynamoDBServiceException as never, exports: dynamodb },
   sts: { base: sts.STSServiceException as never, exports: sts },
   cloudwatch: { base: cloudwatch.CloudWatchServiceException as never, exports: cloudwatch },
+  iam: { base: iam.IAMServiceException as never, exports: iam },
   s3: { base: s3.S3ServiceException as never, exports: s3 },
 };
 

@@ -1,4 +1,5 @@
 import type { MetricDatum, PutMetricDataInput } from '@aws-sdk/client-cloudwatch';
+import type { CreateInstanceProfileRequest, CreateInstanceProfileResponse } from '@aws-sdk/client-iam';
 import type { GetCallerIdentityResponse } from '@aws-sdk/client-sts';
 import { fault } from './errors';
 import { type OperationHandler, operationMethod, type RegionState, type World } from './world';
@@ -16,6 +17,36 @@ export class StsService {
       UserId: 'AIDASIMULATEDAMIPIPELINE',
       Account: this.world.accountId,
       Arn: `arn:aws:iam::${this.world.accountId}:user/ami-pipeline`,
+    };
+  }
+}
+
+/** IAM, as far as a local deployment needs it: instance profiles exist by name (IAM is global). */
+export class IamService {
+  readonly instanceProfiles = new Set<string>();
+
+  constructor(private readonly world: World) {}
+
+  handler(operation: string): OperationHandler | undefined {
+    return operationMethod(this, operation);
+  }
+
+  CreateInstanceProfile(_region: RegionState, input: CreateInstanceProfileRequest): CreateInstanceProfileResponse {
+    const name = input.InstanceProfileName!;
+    if (this.instanceProfiles.has(name)) fault('EntityAlreadyExists', `Instance Profile ${name} already exists.`, 409);
+    this.instanceProfiles.add(name);
+    return {
+      InstanceProfile: {
+        InstanceProfileName: name,
+        InstanceProfileId: `AIPA${name
+          .toUpperCase()
+          .replace(/[^A-Z0-9]/g, '')
+          .slice(0, 17)}`,
+        Arn: `arn:aws:iam::${this.world.accountId}:instance-profile${input.Path ?? '/'}${name}`,
+        Path: input.Path ?? '/',
+        CreateDate: new Date(),
+        Roles: [],
+      },
     };
   }
 }

@@ -194,6 +194,7 @@ export const AWS_PHYSICS: Physics = {
       dynamodb: { lognormal: { median: 8, sigma: 0.3 }, min: 2, max: 500 },
       sts: { lognormal: { median: 25, sigma: 0.3 }, min: 5, max: 1000 },
       cloudwatch: { lognormal: { median: 20, sigma: 0.3 }, min: 5, max: 1000 },
+      iam: { lognormal: { median: 60, sigma: 0.3 }, min: 10, max: 2000 },
     },
     byOperation: {
       RunInstances: { lognormal: { median: 1200, sigma: 0.3 }, min: 300, max: 6000 },

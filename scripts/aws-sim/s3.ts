@@ -50,7 +50,8 @@ export class S3Service {
 
   CreateBucket(region: RegionState, input: CreateBucketRequest): Record<string, string> {
     const name = input.Bucket ?? '';
-    if (!BUCKET_NAME.test(name) || name.includes('..')) fault('InvalidBucketName', 'The specified bucket is not valid.');
+    if (!BUCKET_NAME.test(name) || name.includes('..'))
+      fault('InvalidBucketName', 'The specified bucket is not valid.');
     const known = this.buckets.get(name);
     if (known)
       fault(

@@ -16,7 +16,7 @@ import { type ImageSpec, imageStateAt, snapshotStateAt } from './ec2-images';
 import { instanceStateAt, type SimSubnet } from './ec2-instances';
 import { awsError, SIMULATED_SERVICES, type SimulatedService, ServiceFault, SimulationGapError } from './errors';
 import { type FaultHandle, type FaultRule, Faults } from './faults';
-import { CloudWatchService, StsService } from './misc';
+import { CloudWatchService, IamService, StsService } from './misc';
 import { AWS_PHYSICS, NO_PHYSICS, type Physics, type PhysicsOverrides, withOverrides } from './physics';
 import { draw, Random } from './random';
 import { S3Service } from './s3';
@@ -61,6 +61,8 @@ export interface InspectedImage {
   readonly createdAt: number;
   readonly availableAt: number;
   readonly deregisteredAt?: number;
+  /** When it was last made public. */
+  readonly publicAt?: number;
 }
 
 /** A view of a snapshot for assertions. */
@@ -93,7 +95,7 @@ export interface InspectedInstance {
 
 /**
  * An in-memory AWS account that real SDK v3 clients talk to: a middleware placed below the SDK's retry middleware
- * answers each command from the model (EC2, SSM, SNS, DynamoDB, STS, CloudWatch, S3) or throws the service's error, so
+ * answers each command from the model (EC2, SSM, SNS, DynamoDB, STS, CloudWatch, IAM, S3) or throws the service's error, so
  * the SDK's own retries see throttling as they would on AWS. AWS's pace and limits ({@link Physics}) live here and
  * nowhere else: request buckets, latency, copy durations, the copy limit, block public access, quotas, capacity,
  * boot timelines. Clients of other services (Step Functions, SQS) pass through untouched.
@@ -107,6 +109,7 @@ export class AwsSim {
   readonly dynamodb: DynamoDbService;
   readonly sts: StsService;
   readonly cloudwatch: CloudWatchService;
+  readonly iam: IamService;
   readonly s3: S3Service;
   /** Watches simulated instances' port 22 as the boot test's TCP probe watches real ones. */
   readonly probe: SimulatedPortProbe;
@@ -141,6 +144,7 @@ export class AwsSim {
     this.dynamodb = new DynamoDbService(this.world);
     this.sts = new StsService(this.world);
     this.cloudwatch = new CloudWatchService(this.world);
+    this.iam = new IamService(this.world);
     this.s3 = new S3Service(this.world);
     this.throttles = new Throttles(() => this.world.physics);
     this.latencyStream = new Random(`${seed}:latency`);
@@ -166,7 +170,12 @@ export class AwsSim {
    */
   readonly plugin: ClientPlugin = (stack: MiddlewareStack<object, object>, info: ClientInfo) => {
     if (!SIMULATED.has(info.service)) return;
-    if (info.config) info.config.credentials = async () => STATIC_CREDENTIALS;
+    if (info.config) {
+      info.config.credentials = async () => STATIC_CREDENTIALS;
+      // The stack is complete once the plug-ins have run: resolving it again on every call is the SDK's largest
+      // per-call cost here, and nothing in a simulated run changes a client's middleware afterwards.
+      info.config.cacheMiddleware = true;
+    }
     const middleware = (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       return this.answer(
@@ -176,6 +185,14 @@ export class AwsSim {
         args.input as Record<string, unknown>,
       );
     };
+    // The model answers from the command's input: a request serialized for the wire would never be sent. In its
+    // place the input goes on as it is, and what works on the wire request (user agent, signing) has none to do.
+    stack.add(((next: (args: unknown) => unknown) => (args: unknown) => next(args)) as never, {
+      name: 'serializerMiddleware',
+      step: 'serialize',
+      tags: ['SERIALIZER'],
+      override: true,
+    });
     stack.addRelativeTo(middleware as unknown as Parameters<typeof stack.addRelativeTo>[0], {
       name: 'awsSimulation',
       relation: 'after',
@@ -473,6 +490,7 @@ export class Inspector {
       createdAt: image.createdAt,
       availableAt: image.availableAt,
       deregisteredAt: image.deregisteredAt,
+      publicAt: image.public ? image.publicAt : undefined,
     };
   }
 
@@ -550,9 +568,12 @@ export class Inspector {
     return this.sim.ec2.instances.allVolumes(region);
   }
 
-  /** Billable instance-seconds per instance type so far. */
-  instanceSeconds(): Record<string, number> {
-    return this.sim.ec2.instances.instanceSeconds(this.now);
+  /**
+   * Instance-seconds per instance type so far, from running until stop or termination was asked for; with
+   * `billedMinimumSeconds` (EC2 bills at least 60 seconds each time an instance starts) each counts at least that.
+   */
+  instanceSeconds(options: { readonly billedMinimumSeconds?: number } = {}): Record<string, number> {
+    return this.sim.ec2.instances.instanceSeconds(this.now, options.billedMinimumSeconds);
   }
 
   /** The default subnets of `region` (one per zone). */

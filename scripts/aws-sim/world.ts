@@ -46,6 +46,8 @@ export interface SimImage {
   readonly mappings: SimMapping[];
   readonly tags: Map<string, string>;
   public: boolean;
+  /** When the image was last made public (time until public is what publishing is measured by). */
+  publicAt?: number;
   /** Accounts the image is shared with (rare: allocated on first use). */
   launchUserIds?: Set<string>;
   readonly createdAt: number;

@@ -153,6 +153,87 @@ const ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
       arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PROOF_CONFIG.publish.ssmPrefix}-other/amd64`,
     },
   ],
+  'the audit tags an image or snapshot the pipeline did not create as managed': [
+    {
+      entry: 'audit/inspect.ts',
+      action: 'ec2:CreateTags',
+      type: 'image',
+      arn: image('ami-11'),
+      context: { 'ec2:Owner': ACCOUNT, ...requestTags({ [MANAGED.key]: MANAGED.value }) },
+    },
+    {
+      entry: 'audit/settle.ts',
+      action: 'ec2:CreateTags',
+      type: 'snapshot',
+      arn: snapshot('snap-11'),
+      context: { 'ec2:Owner': ACCOUNT, ...requestTags({ [MANAGED.key]: MANAGED.value, [TAG.series]: 'x' }) },
+    },
+  ],
+  'the audit makes public an image or snapshot the pipeline did not create': [
+    {
+      entry: 'audit/settle.ts',
+      action: 'ec2:ModifyImageAttribute',
+      type: 'image',
+      arn: image('ami-12'),
+      context: { 'ec2:Owner': ACCOUNT, 'ec2:Attribute': 'launchPermission' },
+    },
+    {
+      entry: 'audit/inspect.ts',
+      action: 'ec2:ModifySnapshotAttribute',
+      type: 'snapshot',
+      arn: snapshot('snap-12'),
+      context: { 'ec2:Owner': ACCOUNT, 'ec2:Attribute': 'createVolumePermission', 'ec2:Add/group': ['all'] },
+    },
+  ],
+  'the audit deregisters or deletes what the pipeline did not create, or deletes at all after copying': [
+    {
+      entry: 'audit/inspect.ts',
+      action: 'ec2:DeregisterImage',
+      type: 'image',
+      arn: image('ami-13'),
+      context: { 'ec2:Owner': ACCOUNT },
+    },
+    {
+      entry: 'audit/poll.ts',
+      action: 'ec2:DeleteSnapshot',
+      type: 'snapshot',
+      arn: snapshot('snap-13'),
+      context: { 'ec2:Owner': ACCOUNT },
+    },
+    {
+      entry: 'audit/settle.ts',
+      action: 'ec2:DeregisterImage',
+      type: 'image',
+      arn: image('ami-14'),
+      context: { 'ec2:Owner': ACCOUNT, ...managedTags },
+    },
+  ],
+  'the audit copies an image of another account, or into a region outside the allowed ones': [
+    {
+      entry: 'audit/inspect.ts',
+      action: 'ec2:CopyImage',
+      type: 'image',
+      arn: image('ami-15'),
+      region: OTHER_REGION,
+      context: { 'ec2:Owner': FOREIGN_ACCOUNT, ...copyTags },
+    },
+    {
+      entry: 'audit/poll.ts',
+      action: 'ec2:CopyImage',
+      type: 'image',
+      arn: image('ami-16'),
+      region: 'ap-southeast-2',
+      context: { 'ec2:Owner': ACCOUNT, ...copyTags },
+    },
+  ],
+  'the audit writes SSM outside its prefix': [
+    {
+      entry: 'audit/settle.ts',
+      action: 'ssm:PutParameter',
+      type: 'parameter',
+      arn: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter${PROOF_CONFIG.publish.ssmPrefix}-other/amd64`,
+    },
+  ],
   'adopt tags an image of another account': [
     {
       entry: 'prune/adopt.ts',

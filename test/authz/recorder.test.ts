@@ -1,4 +1,4 @@
-import { DeregisterImageCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DeregisterImageCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { realClock } from '../../lambdas/aws/rate-limiter';
 import { runInvocation } from '../../lambdas/shared/invocation';
@@ -41,7 +41,7 @@ describe('the call recorder', () => {
       },
       references: (call) => (call.operation === 'DescribeImages' ? [] : ec2IdsIn(call)),
     });
-    const ec2 = answeringFactory(recorder).ec2('eu-west-1');
+    const ec2 = answeringFactory(recorder).client(EC2Client, 'eu-west-1');
     const invocation = {
       functionName: 'PruneExecuteFunction0E34BABC',
       env: {},

@@ -36,6 +36,9 @@ export const PROOF_CONFIG_INPUT: PipelineConfigInput = {
   retention: { keepNewest: 1, minAgeDays: 0 },
   safety: { dryRun: false, maxDeleteShare: 1 },
   notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] },
+  // The recorded week runs the weekly cycle on the simulated AWS, which has no S3; the reproducibility checks' grants
+  // are asserted in test/cdk/repro.test.ts and their calls run against the emulator in test/emulator.
+  repro: { enabled: false },
 };
 
 export const PROOF_CONFIG: PipelineConfig = parseConfig(PROOF_CONFIG_INPUT);

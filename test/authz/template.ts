@@ -108,6 +108,8 @@ export class DeployedTemplate {
         return `${this.arn('logs', `log-group:${name}`)}:*`;
       case 'AWS::Lambda::Function.Arn':
         return this.arn('lambda', `function:${name}`);
+      case 'AWS::IAM::InstanceProfile.Arn':
+        return `arn:${this.deployment.partition}:iam::${this.deployment.account}:instance-profile/${name}`;
       case 'AWS::IAM::Role.Arn':
         return `arn:${this.deployment.partition}:iam::${this.deployment.account}:role/${name}`;
       case 'AWS::SNS::Topic.TopicArn':

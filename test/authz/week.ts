@@ -1,11 +1,24 @@
 import { chartLibraries } from '../../lambdas/core/report';
-import { RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateTagsCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DisableImageDeprecationCommand,
+  ModifyImageAttributeCommand,
+  ModifySnapshotAttributeCommand,
+  RunInstancesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ClientFactory } from '../../lambdas/aws/clients';
 import type { StackDeployment } from '../../bin/local/deployment';
 import type { StackTemplate } from '../../bin/local/template';
 import { LocalPipeline } from '../../bin/local/pipeline';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { bootTestTags } from '../../lambdas/aws/boot/instances';
 import type { ClientPlugin } from '../../lambdas/aws/clients';
+import { PipelineError } from '../../lambdas/core/errors';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
@@ -111,7 +124,7 @@ async function seedBootHistory(stack: ProvenStack, sim: AwsSim, fresh: readonly 
   const table = stack.deployed.physicalName(
     stack.deployed.idsOf('AWS::DynamoDB::Table').find((id) => /History/.test(id))!,
   );
-  const history = new DynamoBootHistory(sim.clientFactory().dynamodb(REGION), table);
+  const history = new DynamoBootHistory(sim.clientFactory().client(DynamoDBClient, REGION), table);
   for (const image of fresh) {
     const series = (freebsdProfile.parse(image.name) as { seriesKey: string }).seriesKey;
     const types = series.includes('arm64')
@@ -162,10 +175,45 @@ function failFirstCopy(sim: AwsSim): ClientPlugin {
 }
 
 /**
+ * What an audit finds a week after publishing: in the other region one copy deregistered, one made private with its
+ * snapshot, one with a tag changed and its deprecation time removed, and an SSM parameter deleted, so that the audit
+ * repairs by every path (copy, poll, tags, permissions, deprecation, SSM, ledger).
+ */
+async function driftAfterPublishing(admin: ClientFactory, fresh: readonly SeededImage[]): Promise<void> {
+  const ec2 = admin.client(EC2Client, OTHER_REGION);
+  const copies = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+  const copyOf = (image: SeededImage) => copies.find((c) => c.Name === image.name)!;
+  const [gone, drifted] = [copyOf(fresh[0]!), copyOf(fresh[1]!)];
+  await ec2.send(new DeregisterImageCommand({ ImageId: gone.ImageId }));
+  await ec2.send(
+    new ModifyImageAttributeCommand({ ImageId: drifted.ImageId, LaunchPermission: { Remove: [{ Group: 'all' }] } }),
+  );
+  await ec2.send(
+    new ModifySnapshotAttributeCommand({
+      SnapshotId: drifted.BlockDeviceMappings![0]!.Ebs!.SnapshotId!,
+      Attribute: 'createVolumePermission',
+      OperationType: 'remove',
+      GroupNames: ['all'],
+    }),
+  );
+  await ec2.send(
+    new CreateTagsCommand({ Resources: [drifted.ImageId!], Tags: [{ Key: TAG.series, Value: 'drifted' }] }),
+  );
+  await ec2.send(new DisableImageDeprecationCommand({ ImageId: drifted.ImageId }));
+  const parsed = freebsdProfile.parse(drifted.Name!);
+  if (parsed.managed)
+    await admin
+      .client(SSMClient, OTHER_REGION)
+      .send(
+        new DeleteParameterCommand({ Name: freebsdProfile.ssmParameterName(PROOF_CONFIG.publish.ssmPrefix, parsed) }),
+      );
+}
+
+/**
  * A week of the stack as deployed, run by the local engine with every function's handler in-process on a simulated
  * account in virtual time, each AWS call recorded with the state of what it authorizes: publish (with a copy that
- * fails once), the boot test it starts (with a regression alarm), prune with deletions, adopt, the sweeper finding
- * an instance an aborted run left, and the digest.
+ * fails once), the boot test it starts (with a regression alarm), the audit repairing a day's drift, prune with
+ * deletions, adopt, the sweeper finding an instance an aborted run left, and the digest.
  */
 export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek> {
   process.env.LOG_LEVEL ??= 'error';
@@ -200,12 +248,18 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
 
       await pipeline.publish({ pollSeconds: 60 }).done;
       await pipeline.settled();
+      await sim.clock.sleep(DAY);
+      await driftAfterPublishing(admin, fresh);
+      const audit = await pipeline.audit({ repair: true, pollSeconds: 60 }).done;
+      // The proof covers the repairs only if they took: a run that left findings ends failed.
+      if (audit.status !== 'SUCCEEDED')
+        throw new PipelineError(`the week's audit ${audit.status}: ${audit.error ?? ''} ${audit.cause ?? ''}`);
       await pipeline.prune({ execute: true }).done;
       await pipeline.engine.invoke('prune/adopt.ts', { execute: true });
 
       const sweeper = stack.functionOf('boot/sweep.ts');
       const tags = bootTestTags(PROOF_CONFIG.managedTag, 'aborted-run');
-      await admin.ec2(REGION).send(
+      await admin.client(EC2Client, REGION).send(
         new RunInstancesCommand({
           ImageId: fresh[0]!.imageId,
           InstanceType: 'c7i.large',

@@ -41,7 +41,6 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
   const managedPolicies: string[] = [];
   let functions = 0;
   let tablesWithoutRecovery = 0;
-  let bucketsWithoutLogging = 0;
   const distributions: Record<string, Json>[] = [];
   for (const id of ids) {
     const resource = resources[id];
@@ -52,14 +51,23 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
       managedPolicies.push(...list(resource.Properties.ManagedPolicyArns).map(nagName));
     }
     if (resource.Type === 'AWS::Lambda::Function') functions++;
-    if (resource.Type === 'AWS::S3::Bucket' && !resource.Properties?.LoggingConfiguration) bucketsWithoutLogging++;
     if (resource.Type === 'AWS::CloudFront::Distribution') distributions.push(resource.Properties.DistributionConfig);
     const recovery = resource.Properties?.PointInTimeRecoverySpecification as
       | { PointInTimeRecoveryEnabled?: boolean }
       | undefined;
     if (resource.Type === 'AWS::DynamoDB::Table' && !recovery?.PointInTimeRecoveryEnabled) tablesWithoutRecovery++;
   }
-  return { statements, managedPolicies, functions, tablesWithoutRecovery, bucketsWithoutLogging, distributions };
+  return { statements, managedPolicies, functions, tablesWithoutRecovery, distributions };
+}
+
+/** Why a bucket without access logs of its own is not another bucket's access-log destination, or undefined. */
+function accessLogDestination(stack: Stack, scope: IConstruct, resources: Resources): string | undefined {
+  const bucket = CfnResource.isCfnResource(scope.node.defaultChild) ? stack.getLogicalId(scope.node.defaultChild) : '';
+  if (resources[bucket]?.Type !== 'AWS::S3::Bucket') return 'not a bucket';
+  const logsHere = Object.values(resources).some(
+    (r) => r.Type === 'AWS::S3::Bucket' && r.Properties?.LoggingConfiguration?.DestinationBucketName?.Ref === bucket,
+  );
+  return logsHere ? undefined : 'no bucket sends its access logs there';
 }
 
 /** Why an acknowledgement is not true of the template, or undefined when it is. */
@@ -70,7 +78,7 @@ function falsehood(
   reason: string,
   resources: Resources,
 ): string | undefined {
-  const { statements, managedPolicies, functions, tablesWithoutRecovery, bucketsWithoutLogging, distributions } = iamOf(
+  const { statements, managedPolicies, functions, tablesWithoutRecovery, distributions } = iamOf(
     stack,
     scope,
     resources,
@@ -79,7 +87,6 @@ function falsehood(
   const finding = /^AwsSolutions-(\w+)\[(\w+)::(.*)\]$/.exec(id);
   if (!finding) {
     if (id === 'AwsSolutions-L1') return functions > 0 ? undefined : 'no Lambda function under it';
-    if (id === 'AwsSolutions-S1') return bucketsWithoutLogging > 0 ? undefined : 'every bucket under it logs access';
     const distributionRules: Record<string, [(d: Record<string, Json>) => boolean, string]> = {
       'AwsSolutions-CFR1': [(d) => !d.Restrictions, 'its distribution has a geo restriction'],
       'AwsSolutions-CFR2': [(d) => !d.WebACLId, 'its distribution has a web ACL'],
@@ -98,6 +105,7 @@ function falsehood(
     }
     if (id === 'AwsSolutions-DDB3')
       return tablesWithoutRecovery > 0 ? undefined : 'every table under it has point-in-time recovery';
+    if (id === 'AwsSolutions-S1') return accessLogDestination(stack, scope, resources);
     return 'an acknowledgement this test cannot check';
   }
   const [, rule, kind, subject] = finding;

@@ -16,6 +16,7 @@ describe('weekly digest', () => {
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
   const publishMachine = logicalId('AWS::StepFunctions::StateMachine', 'PublishStateMachine');
   const pruneMachine = logicalId('AWS::StepFunctions::StateMachine', 'PruneStateMachine');
+  const auditMachine = logicalId('AWS::StepFunctions::StateMachine', 'AuditStateMachine');
 
   describe('schedule', () => {
     test('a rule on schedules.digest starts the digest function', () => {
@@ -32,12 +33,13 @@ describe('weekly digest', () => {
       });
     });
 
-    test('the function is told the two state machines, the history table and the announcements topic', () => {
+    test('the function is told the three state machines, the history table and the announcements topic', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: {
           Variables: Match.objectLike({
             PUBLISH_STATE_MACHINE_ARN: { Ref: publishMachine },
             PRUNE_STATE_MACHINE_ARN: { Ref: pruneMachine },
+            AUDIT_STATE_MACHINE_ARN: { Ref: auditMachine },
             BOOT_HISTORY_TABLE: { Ref: logicalId('AWS::DynamoDB::Table', 'BootTestHistory') },
             DIGEST_TOPIC_ARN: { Ref: logicalId('AWS::SNS::Topic', 'NotificationsAnnouncements') },
           }),
@@ -67,16 +69,17 @@ describe('weekly digest', () => {
       );
     });
 
-    test('executions are listed, described and their history read for the publish and prune state machines only', () => {
+    test('executions are listed, described and their history read for the publish, prune and audit state machines only', () => {
       const list = statements.find((s) => s.Sid === 'ListExecutionsOfReportedWorkflows')!;
-      expect(list.Resource).toEqual([{ Ref: publishMachine }, { Ref: pruneMachine }]);
+      expect(list.Resource).toEqual([{ Ref: publishMachine }, { Ref: pruneMachine }, { Ref: auditMachine }]);
       const describe = statements.find((s) => s.Sid === 'DescribeExecutionsOfReportedWorkflows')!;
       expect(describe.Action).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory']);
       const resources = describe.Resource as unknown[];
-      expect(resources).toHaveLength(2);
+      expect(resources).toHaveLength(3);
       for (const [resource, machine] of [
         [resources[0], publishMachine],
         [resources[1], pruneMachine],
+        [resources[2], auditMachine],
       ] as const) {
         expect(JSON.stringify(resource)).toContain(':execution:');
         expect(resource).toMatchObject({

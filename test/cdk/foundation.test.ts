@@ -211,8 +211,9 @@ describe('pipeline stack with default configuration', () => {
 });
 
 describe('Lambda bundling', () => {
-  test('esbuild bundles a function locally into a minified file with a source map', () => {
-    // One function in a stack of its own: the bundling options are the construct's, the same for every function.
+  /** One function in a stack of its own, bundled as `cdk deploy` bundles it: its asset's directory and environment. */
+  function bundledRegionsFunction(): { assetDir: string; environment: Record<string, string> } {
+    // The bundling options are the construct's, the same for every function.
     const app = new App();
     const stack = new Stack(app, 'Bundled');
     new PipelineFunction(stack, 'Regions', {
@@ -225,15 +226,85 @@ describe('Lambda bundling', () => {
     const fn = Object.values(artifact.template.Resources as Record<string, { Type: string; Properties: never }>).find(
       (r) => r.Type === 'AWS::Lambda::Function',
     )!;
-    const assetHash = String((fn.Properties as { Code: { S3Key: string } }).Code.S3Key).replace(/\.zip$/, '');
-    const assetDir = join(assembly.directory, `asset.${assetHash}`);
+    const properties = fn.Properties as {
+      Code: { S3Key: string };
+      Environment: { Variables: Record<string, string> };
+    };
+    const assetHash = String(properties.Code.S3Key).replace(/\.zip$/, '');
+    return { assetDir: join(assembly.directory, `asset.${assetHash}`), environment: properties.Environment.Variables };
+  }
+  const { assetDir, environment } = bundledRegionsFunction();
 
+  test('esbuild bundles a function locally into a minified file with a source map', () => {
     const files = readdirSync(assetDir);
     expect(files).toEqual(expect.arrayContaining(['index.js', 'index.js.map']));
     const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
     const lines = code.split('\n').length;
     expect(statSync(join(assetDir, 'index.js')).size / lines).toBeGreaterThan(500);
     expect(code).toContain('exports');
+  });
+
+  test('the bundle holds only the SDK client the function names, tree-shaken from its ES modules', () => {
+    const { sources } = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8')) as { sources: string[] };
+    const clients = new Set(sources.map((s) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(s)?.[1]).filter(Boolean));
+    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
+
+    expect([...clients]).toEqual(['client-ec2']);
+    expect(sources.some((s) => s.includes('client-ec2/dist-es/'))).toBe(true);
+    // The function describes regions and never launches: a command it does not name is not in its bundle.
+    expect(code).toContain('DescribeRegionsCommand');
+    expect(code).not.toContain('RunInstancesCommand');
+  });
+
+  test('the bundle loads in a fresh Node.js process and exports its handler', () => {
+    const script = `const m = require(${JSON.stringify(join(assetDir, 'index.js'))}); process.stdout.write(typeof m.handler);`;
+
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+
+    expect(output).toBe('function');
+  });
+
+  test('the bundled handler runs: it asks EC2 for the enabled regions and answers with its selection', () => {
+    // A stand-in EC2 endpoint in the same fresh process, answering DescribeRegions as EC2 does.
+    const regions = ['us-east-1', 'eu-west-1']
+      .map((name) => `<item><regionName>${name}</regionName><optInStatus>opt-in-not-required</optInStatus></item>`)
+      .join('');
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><regionInfo>${regions}</regionInfo></DescribeRegionsResponse>`;
+    const script = `
+      const server = require('node:http').createServer((request, response) => {
+        request.resume();
+        request.on('end', () => response.writeHead(200, { 'content-type': 'text/xml' }).end(${JSON.stringify(xml)}));
+      });
+      server.listen(0, '127.0.0.1', async () => {
+        process.env.AWS_ENDPOINT_URL = 'http://127.0.0.1:' + server.address().port;
+        const { handler } = require(${JSON.stringify(join(assetDir, 'index.js'))});
+        const result = await handler({});
+        server.close();
+        process.stdout.write('result ' + JSON.stringify(result) + '\\n');
+      });`;
+
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        ...environment,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+
+    // The function's log lines share its standard output with the answer.
+    const answer = output.split('\n').find((line) => line.startsWith('result '))!;
+    expect(JSON.parse(answer.slice('result '.length))).toMatchObject({
+      buildRegion: 'us-east-1',
+      regions: ['eu-west-1', 'us-east-1'],
+    });
+    expect(output).toContain('"message":"regions selected"');
   });
 });
 

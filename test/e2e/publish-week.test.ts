@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ExecutionReport } from '../../bin/local/engine';
 import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import type { AnnounceSummary, RegionSummary } from '../../lambdas/aws/publish/service';
@@ -5,8 +6,9 @@ import type { PipelineConfigInput } from '../../lambdas/core/config';
 import type { ItemFailure } from '../../lambdas/core/errors';
 import { HISTORY_EVENT_CAP } from '../../lambdas/core/publish';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
+import { type AwsSim, runInVirtualTime } from '../../scripts/aws-sim';
 import type { LocalPipeline } from '../../bin/local/pipeline';
+import { freebsdAccount } from '../support/freebsd-week';
 import { finalState, simulatedPipeline } from '../support/sim-pipeline';
 
 // FreeBSD's week at AWS's pace: the publish workflow, as synthesized, on the local engine over the simulated AWS,
@@ -26,20 +28,6 @@ const IMAGES_A_WEEK = 42;
 const config: PipelineConfigInput = { buildRegion: BUILD_REGION, bootTest: { enabled: false } };
 /** Builder images are UFS only: a `builder ZFS` build is no managed series and is left alone. */
 const managed = (image: { name: string }) => !image.name.endsWith('builder ZFS');
-
-/** An account as FreeBSD's: the public AMI quota raised, image block public access off; copies of 5 to 60 minutes. */
-function freebsdAccount(seed: number): AwsSim {
-  return createAwsSim({
-    seed,
-    physics: {
-      images: {
-        copyMinutes: { lognormal: { median: 15, sigma: 0.8 }, min: 5, max: 60 },
-        publicImageQuota: 10_000,
-        blockPublicAccessDefault: 'unblocked',
-      },
-    },
-  });
-}
 
 interface Run {
   readonly report: ExecutionReport;
@@ -288,7 +276,7 @@ describe('snapshot block public access', () => {
           sim.setSnapshotBlockPublicAccess('eu-north-1', 'block-all-sharing');
           const allBlocked = await publish(world, sim, { imageIds: sources });
           const ledger = new DynamoLedger(
-            world.clients.dynamodb(BUILD_REGION),
+            world.clients.client(DynamoDBClient, BUILD_REGION),
             world.output(STACK_OUTPUTS.publishLedgerTable),
           );
           const rows = await ledger.inRegion('eu-north-1', sources);

@@ -1,15 +1,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeVolumesCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { CycleOutcome } from '../../bin/local/cycle';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
@@ -36,7 +38,7 @@ async function drain(clients: ClientFactory, queueUrl: string): Promise<{ Subjec
   const messages: { Subject?: string; Message: string }[] = [];
   for (;;) {
     const batch = await clients
-      .sqs(DEMO_BUILD_REGION)
+      .client(SQSClient, DEMO_BUILD_REGION)
       .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }));
     if (!batch.Messages?.length) return messages;
     messages.push(...batch.Messages.map((m) => JSON.parse(m.Body!) as { Subject?: string; Message: string }));
@@ -44,7 +46,7 @@ async function drain(clients: ClientFactory, queueUrl: string): Promise<{ Subjec
 }
 
 async function ownImages(clients: ClientFactory, region: string) {
-  return (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+  return (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 }
 
 describe('a whole weekly cycle on the emulator', () => {
@@ -67,6 +69,7 @@ describe('a whole weekly cycle on the emulator', () => {
     expect(first.executions.map((e) => [e.workflow, e.status])).toEqual([
       ['publish', 'SUCCEEDED'],
       ['boot-test', 'SUCCEEDED'],
+      ['audit', 'SUCCEEDED'],
       ['prune', 'SUCCEEDED'],
     ]);
     expect(first.digestError).toBeUndefined();
@@ -79,12 +82,12 @@ describe('a whole weekly cycle on the emulator', () => {
         const copy = images.find((i) => i.Name === fresh.name);
         expect(copy).toBeDefined();
         const launch = await clients
-          .ec2(region)
+          .client(EC2Client, region)
           .send(new DescribeImageAttributeCommand({ ImageId: copy!.ImageId!, Attribute: 'launchPermission' }));
         expect(launch.LaunchPermissions).toContainEqual({ Group: 'all' });
         const snapshotId = String(copy!.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId);
         const volume = await clients
-          .ec2(region)
+          .client(EC2Client, region)
           .send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' }));
         expect(volume.CreateVolumePermissions).toContainEqual({ Group: 'all' });
       }
@@ -95,7 +98,7 @@ describe('a whole weekly cycle on the emulator', () => {
     for (const region of DEMO_REGIONS) {
       const images = await ownImages(clients, region);
       const parameters = await clients
-        .ssm(region)
+        .client(SSMClient, region)
         .send(new GetParametersByPathCommand({ Path: world.config.publish.ssmPrefix, Recursive: true }));
       for (const fresh of world.fresh) {
         const parsed = freebsdProfile.parse(fresh.name) as ParsedImageName;
@@ -124,7 +127,10 @@ describe('a whole weekly cycle on the emulator', () => {
   });
 
   test('boot-tests each new build on every instance type of its architecture and flags only the slow series', async () => {
-    const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), world.pipeline.bootHistoryTable);
+    const history = new DynamoBootHistory(
+      clients.client(DynamoDBClient, DEMO_BUILD_REGION),
+      world.pipeline.bootHistoryTable,
+    );
     const fresh = new Set(world.fresh.map((i) => i.imageId));
     const rows = (await history.list()).filter((r) => fresh.has(r.imageId));
     const types = world.config.bootTest.instanceTypes;
@@ -148,7 +154,7 @@ describe('a whole weekly cycle on the emulator', () => {
   });
 
   test('leaves no test instance or volume behind', async () => {
-    const ec2 = clients.ec2(DEMO_BUILD_REGION);
+    const ec2 = clients.client(EC2Client, DEMO_BUILD_REGION);
     const instances = await ec2.send(new DescribeInstancesCommand({}));
     const live = (instances.Reservations ?? [])
       .flatMap((r) => r.Instances ?? [])
@@ -180,7 +186,10 @@ describe('a whole weekly cycle on the emulator', () => {
     `the boot-performance page of the week’s history draws every plot, rings the regression, loads nothing and logs no error in Chromium${chromiumPath() ? '' : ` (${NO_CHROMIUM})`}`,
     async () => {
       // Prepare: the page of the history the cycle left, as the demo writes it
-      const history = new DynamoBootHistory(clients.dynamodb(DEMO_BUILD_REGION), world.pipeline.bootHistoryTable);
+      const history = new DynamoBootHistory(
+        clients.client(DynamoDBClient, DEMO_BUILD_REGION),
+        world.pipeline.bootHistoryTable,
+      );
       const dir = join(__dirname, '..', '..', 'test-artifacts', 'boot-report');
       mkdirSync(dir, { recursive: true });
       const file = join(dir, 'index.html');
@@ -224,7 +233,7 @@ describe('a whole weekly cycle on the emulator', () => {
     },
   );
 
-  test('a second run in the same week publishes, boots and prunes nothing', async () => {
+  test('a second run in the same week publishes, boots, repairs and prunes nothing', async () => {
     const before = (await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length;
 
     const second = await cycle();
@@ -232,13 +241,15 @@ describe('a whole weekly cycle on the emulator', () => {
 
     expect(runs.map((e) => [e.workflow, e.status])).toEqual([
       ['publish', 'SUCCEEDED'],
+      ['audit', 'SUCCEEDED'],
       ['prune', 'SUCCEEDED'],
     ]);
     expect(runs[0]!.output).toMatchObject({ count: 0 });
-    expect(runs[1]!.output).toMatchObject({ summary: { summary: { imagesDeregistered: 0 } } });
+    expect(runs[1]!.output).toMatchObject({ summary: { summary: { found: 0 } } });
+    expect(runs[2]!.output).toMatchObject({ summary: { summary: { imagesDeregistered: 0 } } });
     expect((await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length).toBe(before);
     const ledger = new DynamoLedger(
-      clients.dynamodb(DEMO_BUILD_REGION),
+      clients.client(DynamoDBClient, DEMO_BUILD_REGION),
       world.pipeline.output(STACK_OUTPUTS.publishLedgerTable),
     );
     const rows = await ledger.rowsOf(world.fresh.map((i) => i.imageId));

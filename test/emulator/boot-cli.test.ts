@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import type { BootHistoryRow } from '../../lambdas/core/boot/result';
@@ -36,8 +37,8 @@ function row(seriesKey: string, instanceType: string, buildDate: string, bootSec
 }
 
 beforeAll(async () => {
-  await createBootHistoryTable(clients.dynamodb('us-east-1'), TABLE);
-  const history = new DynamoBootHistory(clients.dynamodb('us-east-1'), TABLE);
+  await createBootHistoryTable(clients.client(DynamoDBClient, 'us-east-1'), TABLE);
+  const history = new DynamoBootHistory(clients.client(DynamoDBClient, 'us-east-1'), TABLE);
   await history.put(row('15.0-CURRENT/arm64/base/zfs', 'c7g.large', '2026-11-19', 8.2));
   await history.put(row('15.0-CURRENT/arm64/base/zfs', 'c7g.large', '2026-11-26', 25.1));
   await history.put(row('14.3-STABLE/amd64/base/ufs', 'c7i.large', '2026-11-26', 11.2));
@@ -162,7 +163,7 @@ describe('boot-test command', () => {
         'sg-1',
       ),
     ).rejects.toThrow(/is amd64 but c7g.large is arm64/);
-    const instances = await clients.ec2('us-east-1').send(new DescribeInstancesCommand({}));
+    const instances = await clients.client(EC2Client, 'us-east-1').send(new DescribeInstancesCommand({}));
     expect(instances.Reservations ?? []).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { App, Stack } from 'aws-cdk-lib';
 import { hotplugCheck, stopCheck } from '../../lambdas/aws/boot/checks';
@@ -77,7 +78,7 @@ async function emulatorFor(name: FunctionName) {
   const factory = (credentials: AwsCredentialIdentity) =>
     new ClientFactory({ endpoint: emulator.server.endpoint, credentials, maxAttempts: 1 });
   const admin = factory(emulator.admin);
-  const ec2 = admin.ec2(region);
+  const ec2 = admin.client(EC2Client, region);
   const vpc = await ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
   const subnet = await ec2.send(
     new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: '10.20.1.0/24', AvailabilityZone: `${region}a` }),
@@ -113,7 +114,14 @@ async function emulatorFor(name: FunctionName) {
     if (outcome.status !== 'launched') throw new Error(outcome.reason);
     return outcome;
   };
-  return { admin, restricted: factory(emulator.users.get(name)!).ec2(region), spec, network, launch, region };
+  return {
+    admin,
+    restricted: factory(emulator.users.get(name)!).client(EC2Client, region),
+    spec,
+    network,
+    launch,
+    region,
+  };
 }
 
 describe('synthesized boot test grants cover every call each function makes', () => {
@@ -203,9 +211,9 @@ describe('synthesized boot test grants cover every call each function makes', ()
   test('run table: each function reads and writes only what its step needs', async () => {
     const factory = (credentials: AwsCredentialIdentity) =>
       new ClientFactory({ endpoint: emulator.server.endpoint, credentials, maxAttempts: 1 });
-    await createBootRunTable(factory(emulator.admin).dynamodb(REGION), 'runs');
+    await createBootRunTable(factory(emulator.admin).client(DynamoDBClient, REGION), 'runs');
     const table = (name: FunctionName | (typeof TABLE_ONLY)[number]) =>
-      new BootRunTable(factory(emulator.users.get(name)!).dynamodb(REGION), 'runs', realClock);
+      new BootRunTable(factory(emulator.users.get(name)!).client(DynamoDBClient, REGION), 'runs', realClock);
     const address = { batch: 0, slot: 1 };
     const spec = { key: 'ami-1/c7i.large/0', imageId: 'ami-1', instanceType: 'c7i.large', round: 0 } as never;
     const launched = {

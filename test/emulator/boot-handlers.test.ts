@@ -1,11 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   DescribeInstancesCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createServer, type Server } from 'node:net';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { BootRunTable, RunAlreadyStartedError } from '../../lambdas/aws/boot/runs';
@@ -27,7 +29,7 @@ import { createBootHistoryTable, createBootRunTable } from '../support/boot-hist
 
 const REGION = 'us-east-1';
 const clients = new ClientFactory({ maxAttempts: 1 });
-const ec2 = clients.ec2(REGION);
+const ec2 = clients.client(EC2Client, REGION);
 const TABLE = 'handler-boot-history';
 const RUN_TABLE = 'handler-boot-runs';
 let queueUrl: string;
@@ -37,7 +39,7 @@ async function published(): Promise<string[]> {
   const messages: string[] = [];
   for (;;) {
     const page = await clients
-      .sqs(REGION)
+      .client(SQSClient, REGION)
       .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
     if (!page.Messages?.length) return messages;
     messages.push(...page.Messages.map((m) => JSON.parse(m.Body!).Message as string));
@@ -60,16 +62,16 @@ beforeAll(async () => {
   const sg = await ec2.send(
     new CreateSecurityGroupCommand({ GroupName: 'boot', Description: 'boot', VpcId: vpc.Vpc!.VpcId! }),
   );
-  await createBootHistoryTable(clients.dynamodb(REGION), TABLE);
-  await createBootRunTable(clients.dynamodb(REGION), RUN_TABLE);
-  const topic = await clients.sns(REGION).send(new CreateTopicCommand({ Name: 'alarms' }));
-  const queue = await clients.sqs(REGION).send(new CreateQueueCommand({ QueueName: 'alarms-inbox' }));
+  await createBootHistoryTable(clients.client(DynamoDBClient, REGION), TABLE);
+  await createBootRunTable(clients.client(DynamoDBClient, REGION), RUN_TABLE);
+  const topic = await clients.client(SNSClient, REGION).send(new CreateTopicCommand({ Name: 'alarms' }));
+  const queue = await clients.client(SQSClient, REGION).send(new CreateQueueCommand({ QueueName: 'alarms-inbox' }));
   queueUrl = queue.QueueUrl!;
   const arn = await clients
-    .sqs(REGION)
+    .client(SQSClient, REGION)
     .send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
   await clients
-    .sns(REGION)
+    .client(SNSClient, REGION)
     .send(new SubscribeCommand({ TopicArn: topic.TopicArn!, Protocol: 'sqs', Endpoint: arn.Attributes!.QueueArn! }));
   Object.assign(process.env, {
     [CONFIG_ENV]: JSON.stringify({
@@ -136,7 +138,7 @@ describe('boot test handlers, chained as the state machine chains them', () => {
     expect(watched).toMatchObject({ finished: true, seenRunning: 1 });
     expect(observation).toMatchObject({ outcome: 'open', banner: 'SSH-2.0-OpenSSH_9.9 FreeBSD-20250219' });
     expect(judged).toEqual({ key: `${imageId}/c7i.large/0`, status: 'passed' });
-    const stored = await new BootRunTable(clients.dynamodb(REGION), RUN_TABLE, realClock).launch(
+    const stored = await new BootRunTable(clients.client(DynamoDBClient, REGION), RUN_TABLE, realClock).launch(
       planned.runId,
       address,
     );
@@ -146,7 +148,7 @@ describe('boot test handlers, chained as the state machine chains them', () => {
     // Inspect ended its own instance; the cleanup finds nothing left running.
     expect(cleaned).toMatchObject({ terminated: 0 });
     expect(await liveInstances()).toEqual([]);
-    const rows = await new DynamoBootHistory(clients.dynamodb(REGION), TABLE).list();
+    const rows = await new DynamoBootHistory(clients.client(DynamoDBClient, REGION), TABLE).list();
     expect(rows).toHaveLength(1);
   });
 
@@ -161,7 +163,7 @@ describe('boot test handlers, chained as the state machine chains them', () => {
   });
 
   test('a regression is sent to the alarms topic with the revision range', async () => {
-    const history = new DynamoBootHistory(clients.dynamodb(REGION), TABLE);
+    const history = new DynamoBootHistory(clients.client(DynamoDBClient, REGION), TABLE);
     const row = (buildDate: string, bootSeconds: number, revision: string) => ({
       seriesKey: '14.3-STABLE/arm64/base/zfs',
       instanceType: 'c7g.large',
@@ -196,7 +198,7 @@ describe('boot test handlers, chained as the state machine chains them', () => {
       checks: [],
     };
 
-    const runs = new BootRunTable(clients.dynamodb(REGION), RUN_TABLE, realClock);
+    const runs = new BootRunTable(clients.client(DynamoDBClient, REGION), RUN_TABLE, realClock);
     const spec = { key: 'k', imageId: 'ami-new', instanceType: 'c7g.large', round: 0 } as never;
     await runs.putPlan({ runId: 'weekly-2', request: {}, skippedImages: [], batchSizes: [1], plannedAt: Date.now() }, [
       [spec],

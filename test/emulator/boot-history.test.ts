@@ -1,10 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoBootHistory, emitBootMetrics } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import type { BootHistoryRow } from '../../lambdas/core/boot/result';
 import { createBootHistoryTable } from '../support/boot-history-table';
 
 const clients = new ClientFactory({ maxAttempts: 1 });
-const dynamodb = clients.dynamodb('us-east-1');
+const dynamodb = clients.client(DynamoDBClient, 'us-east-1');
 const TABLE = 'boot-history';
 
 function row(
@@ -88,6 +89,10 @@ describe('boot history in DynamoDB', () => {
       PendingToRunningSeconds: 4.9,
       BootFailed: 0,
       Network: 'isolated',
+      BuildDate: '2026-11-26',
+      Status: 'passed',
     });
+    expect(record.ImageId).toBe('ami-2026-11-26');
+    expect(record).not.toHaveProperty('service');
   });
 });

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateSecurityGroupCommand,
   CreateVolumeCommand,
@@ -5,7 +6,7 @@ import {
   CreateVpcCommand,
   DescribeInstancesCommand,
   DescribeVolumesCommand,
-  type EC2Client,
+  EC2Client,
   type Instance,
   RunInstancesCommand,
   TerminateInstancesCommand,
@@ -89,7 +90,7 @@ const config = parseConfig({
 async function setUp() {
   await resetEmulator();
   const clients = new ClientFactory({ maxAttempts: 1 });
-  const ec2 = clients.ec2(REGION);
+  const ec2 = clients.client(EC2Client, REGION);
   const network = await testNetwork(ec2);
   const fleet = weeklyFleet({
     regions: [REGION],
@@ -159,7 +160,10 @@ function sweep(ec2: EC2Client, bound: Date) {
 
 // Whatever a test did or injected, nothing it launched or created may outlive it.
 afterEach(async () => {
-  expect(await leftovers(new ClientFactory({ maxAttempts: 1 }).ec2(REGION))).toEqual({ instances: [], volumes: [] });
+  expect(await leftovers(new ClientFactory({ maxAttempts: 1 }).client(EC2Client, REGION))).toEqual({
+    instances: [],
+    volumes: [],
+  });
 });
 
 const SERIES = [
@@ -265,7 +269,10 @@ describe('the boot test workflow on the local engine over the emulator', () => {
   });
 
   test('repeats run in batches one after the other, the cold first run is left out of the median, a regression is reported', async () => {
-    const history = new DynamoBootHistory(harness.world.clients.dynamodb(REGION), harness.pipeline.bootHistoryTable);
+    const history = new DynamoBootHistory(
+      harness.world.clients.client(DynamoDBClient, REGION),
+      harness.pipeline.bootHistoryTable,
+    );
     // Eight weeks at 0.01 s make today's loopback boot (>= 0.06 s) a regression under a tiny absolute threshold.
     for (let week = 1; week <= 8; week++)
       await history.put({
@@ -464,8 +471,8 @@ describe('boot test adapters against the emulator', () => {
 
   test('the batch poller records pending -> running with one DescribeInstances call for all pending instances', async () => {
     const { clients, ec2, network, images } = await setUp();
-    await createBootRunTable(clients.dynamodb(REGION), 'runs');
-    const runs = new BootRunTable(clients.dynamodb(REGION), 'runs', realClock);
+    await createBootRunTable(clients.client(DynamoDBClient, REGION), 'runs');
+    const runs = new BootRunTable(clients.client(DynamoDBClient, REGION), 'runs', realClock);
     const instances = await launchUntagged(ec2, network, images, 3);
     const specs = planRun(images, 'poll').rounds[0]!.slice(0, 3);
     await runs.putPlan({ runId: 'poll', request: {}, skippedImages: [], batchSizes: [3], plannedAt: 0 }, [specs]);

@@ -1,5 +1,5 @@
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { localStepFunctionsPlugin } from '../../bin/local/sfn-api';
 import type { LocalPipeline } from '../../bin/local/pipeline';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
@@ -30,6 +30,7 @@ async function deployOutputs(clients: ClientFactory, pipeline: LocalPipeline): P
     [STACK_OUTPUTS.publishStateMachine]: machine('publish'),
     [STACK_OUTPUTS.bootTestStateMachine]: machine('boot-test'),
     [STACK_OUTPUTS.pruneStateMachine]: machine('prune'),
+    [STACK_OUTPUTS.auditStateMachine]: machine('audit'),
   };
   await clients.client(CloudFormationClient, 'us-east-1').send(
     new CreateStackCommand({
@@ -96,7 +97,7 @@ describe('the deployed workflows: start and status', () => {
     expect(stderr).toMatch(/^publish eu-west-1: 0\/2 images, copying, \d+s elapsed$/m);
     expect(stderr).toMatch(/^publish eu-west-1: 2\/2 images, published, \d+s elapsed$/m);
     expect(stderr).toMatch(/^publish: 2\/2 images, succeeded, \d+s elapsed$/m);
-    const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const europe = await clients.client(EC2Client, 'eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(europe.Images).toHaveLength(2);
   });
 

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
 import { runCli } from '../support/cli';
@@ -56,7 +56,7 @@ describe('ami-pipeline cycle', () => {
     expect(output).toContain('1 new image published to 2 regions (2 copies made), announced on the mailing list.');
     expect(output).toContain('    FreeBSD 14.3-RELEASE-amd64 base UFS');
     expect(output).toContain('Prune (dry-run: nothing was deleted)');
-    const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const europe = await clients.client(EC2Client, 'eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(europe.Images).toHaveLength(5);
   });
 

@@ -1,5 +1,11 @@
-import { CreateStateMachineCommand, DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStateMachineCommand,
+  DescribeExecutionCommand,
+  StartExecutionCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { App, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -64,7 +70,7 @@ describe('synthesized digest grants cover every call the digest makes', () => {
     await emulator!.server.configure({ stepfunctions: { execute_state_machine: true } });
     const machine = async (name: string, definition: string) =>
       (
-        await admin.sfn(REGION).send(
+        await admin.client(SFNClient, REGION).send(
           new CreateStateMachineCommand({
             name,
             definition,
@@ -88,24 +94,24 @@ describe('synthesized digest grants cover every call the digest makes', () => {
       'prune',
       JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } }),
     );
-    const { executionArn } = await admin.sfn(REGION).send(
+    const { executionArn } = await admin.client(SFNClient, REGION).send(
       new StartExecutionCommand({
         stateMachineArn: publishArn,
         name: 'weekly',
         input: JSON.stringify(publishRunOutput()),
       }),
     );
-    let described = await admin.sfn(REGION).send(new DescribeExecutionCommand({ executionArn }));
+    let described = await admin.client(SFNClient, REGION).send(new DescribeExecutionCommand({ executionArn }));
     for (let i = 0; i < 100 && described.status === 'RUNNING'; i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      described = await admin.sfn(REGION).send(new DescribeExecutionCommand({ executionArn }));
+      described = await admin.client(SFNClient, REGION).send(new DescribeExecutionCommand({ executionArn }));
     }
-    await createBootHistoryTable(admin.dynamodb(REGION), 'history');
+    await createBootHistoryTable(admin.client(DynamoDBClient, REGION), 'history');
     const now = new Date(described.startDate!.getTime() + 60_000);
-    await new DynamoBootHistory(admin.dynamodb(REGION), 'history').put(
+    await new DynamoBootHistory(admin.client(DynamoDBClient, REGION), 'history').put(
       historyRow(new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10), 11),
     );
-    const topic = await admin.sns(REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
+    const topic = await admin.client(SNSClient, REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
     await admin.client(S3Client, REGION).send(new CreateBucketCommand({ Bucket: 'reports' }));
     return { publishArn, pruneArn, topicArn: topic.TopicArn!, now };
   }
@@ -122,7 +128,7 @@ describe('synthesized digest grants cover every call the digest makes', () => {
       now: world.now,
       publishStateMachineArn: world.publishArn,
       pruneStateMachineArn: world.pruneArn,
-      history: new DynamoBootHistory(restricted.dynamodb(REGION), 'history'),
+      history: new DynamoBootHistory(restricted.client(DynamoDBClient, REGION), 'history'),
       topicArn: world.topicArn,
       bootPage: { bucket: 'reports', url: 'https://reports.example/' },
     });

@@ -1,11 +1,13 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   type ExecutionStatus,
   StartExecutionCommand,
+  SFNClient,
 } from '@aws-sdk/client-sfn';
-import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { DIGEST_ENV } from '../../lambdas/aws/digest/env';
@@ -18,7 +20,7 @@ import { createBootHistoryTable } from '../support/boot-history-table';
 const REGION = 'us-east-1';
 const TABLE = 'boot-history';
 const clients = new ClientFactory({ maxAttempts: 1 });
-const sfn = clients.sfn(REGION);
+const sfn = clients.client(SFNClient, REGION);
 const DAY_MS = 86_400_000;
 
 /** A state machine whose one Pass state hands its input on: the execution's output is exactly what we start it with. */
@@ -68,16 +70,16 @@ async function runExecution(
 async function prepareWorld(publishDefinition = passThrough): Promise<World> {
   await resetEmulator();
   await configureEmulator({ stepfunctions: { execute_state_machine: true }, lambda: { use_docker: false } });
-  await createBootHistoryTable(clients.dynamodb(REGION), TABLE);
-  const topic = await clients.sns(REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
-  const queue = await clients.sqs(REGION).send(new CreateQueueCommand({ QueueName: 'digest-reader' }));
+  await createBootHistoryTable(clients.client(DynamoDBClient, REGION), TABLE);
+  const topic = await clients.client(SNSClient, REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
+  const queue = await clients.client(SQSClient, REGION).send(new CreateQueueCommand({ QueueName: 'digest-reader' }));
   const queueArn = (
     await clients
-      .sqs(REGION)
+      .client(SQSClient, REGION)
       .send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes!.QueueArn!;
   await clients
-    .sns(REGION)
+    .client(SNSClient, REGION)
     .send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
   const world = {
     publishArn: await createMachine('publish', publishDefinition),
@@ -94,7 +96,7 @@ async function prepareWorld(publishDefinition = passThrough): Promise<World> {
 /** The one mail that reached the topic, read back from its SQS subscriber. */
 async function mailedDigest(queueUrl: string): Promise<{ Subject: string; Message: string }> {
   const received = await clients
-    .sqs(REGION)
+    .client(SQSClient, REGION)
     .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
   expect(received.Messages).toHaveLength(1);
   return JSON.parse(received.Messages![0]!.Body!) as { Subject: string; Message: string };
@@ -105,7 +107,7 @@ const isoDate = (at: Date, daysBefore: number) =>
 
 /** Eight weekly ~11 s boots before `end`, a 23 s boot two days before it, and one row tested long ago. */
 async function seedHistory(end: Date): Promise<void> {
-  const history = new DynamoBootHistory(clients.dynamodb(REGION), TABLE);
+  const history = new DynamoBootHistory(clients.client(DynamoDBClient, REGION), TABLE);
   for (let week = 8; week >= 1; week--) {
     const date = isoDate(end, 2 + week * 7);
     await history.put(historyRow(date, 11 + (week % 2) * 0.2));

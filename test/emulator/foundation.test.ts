@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { discoverRegions } from '../../lambdas/aws/regions';
 import { isRegionName, partitionOf } from '../../lambdas/core/regions';
@@ -51,14 +51,14 @@ describe('fleet seeding helper', () => {
     expect(seeded).toHaveLength(2 * 3 * 4);
     expect(seeded[0]!.name).toBe('FreeBSD 15.0-CURRENT-amd64-20261120 base UFS');
     expect(seeded[0]!.description).toMatch(/^FreeBSD\/amd64 main@[0-9a-f]{8}$/);
-    const inEurope = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const inEurope = await clients.client(EC2Client, 'eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(inEurope.Images).toHaveLength(12);
     const tagged = inEurope.Images!.filter((i) =>
       i.Tags?.some((t) => t.Key === 'ami-pipeline:managed-by' && t.Value === 'ami-pipeline'),
     );
     expect(tagged).toHaveLength(12);
     const snapshots = await clients
-      .ec2('eu-west-1')
+      .client(EC2Client, 'eu-west-1')
       .send(new DescribeSnapshotsCommand({ SnapshotIds: seeded.find((s) => s.region === 'eu-west-1')!.snapshotIds }));
     expect(snapshots.Snapshots?.[0]?.Tags).toEqual(
       expect.arrayContaining([{ Key: 'ami-pipeline:managed-by', Value: 'ami-pipeline' }]),

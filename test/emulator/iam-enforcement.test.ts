@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { type IamEnforcingEmulator, startIamEnforcingEmulator } from '../support/iam';
 
@@ -16,8 +16,8 @@ describe('IAM-enforcing emulator used to prove synthesized grants', () => {
       maxAttempts: 1,
     });
 
-    const regions = await clients.ec2('us-east-1').send(new DescribeRegionsCommand({}));
-    const images = clients.ec2('us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const regions = await clients.client(EC2Client, 'us-east-1').send(new DescribeRegionsCommand({}));
+    const images = clients.client(EC2Client, 'us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
 
     expect(regions.Regions?.length).toBeGreaterThan(0);
     await expect(images).rejects.toMatchObject({ name: expect.stringMatching(/UnauthorizedOperation|AccessDenied/) });
@@ -30,7 +30,7 @@ describe('IAM-enforcing emulator used to prove synthesized grants', () => {
       maxAttempts: 1,
     });
 
-    const images = await admin.ec2('us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const images = await admin.client(EC2Client, 'us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
 
     expect(images.Images).toEqual([]);
   });

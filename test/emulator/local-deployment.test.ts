@@ -1,5 +1,5 @@
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { ListTopicsCommand } from '@aws-sdk/client-sns';
+import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { deployLocally, resolveValue } from '../../bin/local/deployment';
 import type { StackTemplate } from '../../bin/local/template';
 import { ClientFactory } from '../../lambdas/aws/clients';
@@ -41,7 +41,7 @@ describe('a local deployment of the resources the functions refer to', () => {
     expect(again.ref('ReportsBucketA1B2C3D4')).toBe(bucket);
     await expect(s3.send(new HeadBucketCommand({ Bucket: bucket }))).resolves.toBeDefined();
     expect(resolveValue({ 'Fn::GetAtt': ['ReportsBucketA1B2C3D4', 'Arn'] }, first)).toBe(`arn:aws:s3:::${bucket}`);
-    const topics = await clients.sns(REGION).send(new ListTopicsCommand({}));
+    const topics = await clients.client(SNSClient, REGION).send(new ListTopicsCommand({}));
     expect(topics.Topics?.map((t) => t.TopicArn)).toContain(first.ref('AlarmsTopic1234'));
   });
 

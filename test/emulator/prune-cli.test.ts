@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { seedFleet, weeklyFleet } from '../../scripts/fleet';
 import { emulatorEndpoint } from '../support/emulator';
@@ -19,7 +19,7 @@ const retention = [
 describe('ami-pipeline prune and adopt', () => {
   const clients = new ClientFactory({ maxAttempts: 1 });
   const images = async () =>
-    (await clients.ec2('sa-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    (await clients.client(EC2Client, 'sa-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 
   beforeAll(async () => {
     await seedFleet(

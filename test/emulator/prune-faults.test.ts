@@ -5,6 +5,7 @@ import {
   type DescribeImagesCommandOutput,
   DescribeSnapshotsCommand,
   ModifyImageAttributeCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
@@ -25,7 +26,7 @@ const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
 
 async function state(clients: ClientFactory, region: string) {
-  const ec2 = clients.ec2(region);
+  const ec2 = clients.client(EC2Client, region);
   const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
   const snapshots = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [];
   return { images: new Set(images.map((i) => i.ImageId!)), snapshots: new Set(snapshots.map((s) => s.SnapshotId!)) };
@@ -48,7 +49,7 @@ describe('prune under injected faults', () => {
     const [protectedImage, protectedLater, inUse, goneImage, goneSnapshot] = east.slice(-5);
     // Standard retry mode: adaptive mode's client-side rate limiting would stretch this storm to a minute of waiting.
     const clients = new ClientFactory({ maxAttempts: 8, retryMode: 'standard' });
-    const ec2 = clients.ec2('us-east-1');
+    const ec2 = clients.client(EC2Client, 'us-east-1');
     const throttled = new Set<string>();
     let throttles = 0;
     intercept(ec2, 'deserialize', async (command, input, next) => {
@@ -71,10 +72,12 @@ describe('prune under injected faults', () => {
         throw awsError('InvalidSnapshot.InUse', `The snapshot ${inUse!.snapshotIds[0]} is currently in use`);
       }
       if (command === 'DeregisterImageCommand' && input.ImageId === goneImage!.imageId) {
-        await admin.ec2('us-east-1').send(new DeregisterImageCommand({ ImageId: goneImage!.imageId }));
+        await admin.client(EC2Client, 'us-east-1').send(new DeregisterImageCommand({ ImageId: goneImage!.imageId }));
       }
       if (command === 'DeleteSnapshotCommand' && input.SnapshotId === goneSnapshot!.snapshotIds[0]) {
-        await admin.ec2('us-east-1').send(new DeleteSnapshotCommand({ SnapshotId: goneSnapshot!.snapshotIds[0] }));
+        await admin
+          .client(EC2Client, 'us-east-1')
+          .send(new DeleteSnapshotCommand({ SnapshotId: goneSnapshot!.snapshotIds[0] }));
       }
       const result = await next();
       if (command === 'DescribeImagesCommand') {
@@ -84,7 +87,7 @@ describe('prune under injected faults', () => {
       }
       return result;
     });
-    intercept(clients.ec2('us-west-2'), 'initialize', async () => {
+    intercept(clients.client(EC2Client, 'us-west-2'), 'initialize', async () => {
       throw awsError('UnauthorizedOperation', 'You are not authorized to perform this operation.');
     });
 
@@ -147,7 +150,7 @@ describe('adopt', () => {
     expect(dry.executed).toBe(false);
     expect(dry.plan.regions[0]!.entries.filter((e) => e.action === 'tag')).toHaveLength(3);
     expect(applied.tagged).toHaveLength(6);
-    const ec2 = admin.ec2('ca-central-1');
+    const ec2 = admin.client(EC2Client, 'ca-central-1');
     const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!;
     const snapshots = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots!;
     const managed = (tags: { Key?: string; Value?: string }[] | undefined) =>
@@ -172,7 +175,7 @@ describe('soft delete', () => {
       admin,
       weeklyFleet({ regions: ['us-west-1'], series: SERIES.slice(0, 1), weeks: 3, newestBuildDate: newest }),
     );
-    const ec2 = admin.ec2('us-west-1');
+    const ec2 = admin.client(EC2Client, 'us-west-1');
     for (const image of seededImages) {
       await ec2.send(
         new ModifyImageAttributeCommand({ ImageId: image.imageId, LaunchPermission: { Add: [{ Group: 'all' }] } }),
@@ -204,7 +207,7 @@ describe('soft delete', () => {
       admin,
       weeklyFleet({ regions: ['us-east-2'], series: SERIES.slice(0, 1), weeks: 2, newestBuildDate: newest }),
     );
-    const ec2 = admin.ec2('us-east-2');
+    const ec2 = admin.client(EC2Client, 'us-east-2');
     const old = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!.find(
       (i) => i.ImageId !== image!.imageId,
     )!;

@@ -1,5 +1,5 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import { parseConfig } from '../../lambdas/core/config';
@@ -62,7 +62,7 @@ describe('synthesized prune grants cover every call the functions make', () => {
         tags,
       }),
     );
-    await admin.ssm('us-east-1').send(
+    await admin.client(SSMClient, 'us-east-1').send(
       new PutParameterCommand({
         Name: '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT',
         Value: 'ami-12345678',
@@ -86,7 +86,7 @@ describe('synthesized prune grants cover every call the functions make', () => {
 
     expect(result.report.regions[0]).toMatchObject({ imagesDeregistered: 2, snapshotsDeleted: 2, failures: [] });
     expect(result.report.regions[0]!.error).toBeUndefined();
-    const left = await admin.ec2('us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const left = await admin.client(EC2Client, 'us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(left.Images).toHaveLength(1);
   });
 

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { handler as adopt } from '../../lambdas/prune/adopt';
 import { handler as executeBatch } from '../../lambdas/prune/execute';
@@ -55,7 +55,8 @@ describe('prune Lambda handlers, as the state machine chains them', () => {
     expect(summed).toMatchObject({ imagesDeregistered: 5, snapshotsDeleted: 5, gibReclaimed: 75, failedCount: 0 });
     const left = await Promise.all(
       ['eu-north-1', 'eu-west-3'].map(
-        async (r) => (await clients.ec2(r).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!.length,
+        async (r) =>
+          (await clients.client(EC2Client, r).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images!.length,
       ),
     );
     expect(left[0]! + left[1]!).toBe(12 - 5);
@@ -134,7 +135,8 @@ describe('a development line past its end of life, in the prune functions', () =
     const retired = { line: '13-STABLE', endOfLife: '2020-01-01', images: 3, snapshots: 3, gib: 45, imagesDeleted: 3 };
     expect(planned.report.retiredLines).toEqual([{ ...retired, keptByReason: {} }]);
     expect(summed).toMatchObject({ imagesDeregistered: 3, failedCount: 0, retiredLines: [retired] });
-    const left = (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    const left =
+      (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
     expect(left.map((i) => i.Name).sort()).toEqual(expect.arrayContaining([expect.stringContaining('14.3-STABLE')]));
     expect(left.filter((i) => i.Name?.includes('13.5-STABLE'))).toEqual([]);
     expect(left).toHaveLength(3);
@@ -149,7 +151,7 @@ describe('the prune execute function on its own', () => {
     safety: { dryRun: false, maxDeleteShare: 1 },
   };
   const images = async () =>
-    (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 
   /** Runs the execute handler as the stack's function, with a limiter that records every token taken. */
   function asFunction(event: unknown, taken: string[] = []) {

@@ -1,5 +1,10 @@
-import { DescribeImagesCommand, type DescribeImagesCommandOutput, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  DescribeImagesCommand,
+  type DescribeImagesCommandOutput,
+  DescribeSnapshotsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runPrune } from '../../lambdas/aws/prune';
 import { type Clock, unlimited } from '../../lambdas/aws/rate-limiter';
@@ -91,7 +96,7 @@ function isSsmTarget(image: SeededImage): boolean {
 async function survivors(clients: ClientFactory) {
   const state: Record<string, { images: string[]; snapshots: string[] }> = {};
   for (const region of REGIONS) {
-    const ec2 = clients.ec2(region);
+    const ec2 = clients.client(EC2Client, region);
     const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
     const snapshots = (await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [];
     state[region] = {
@@ -115,7 +120,7 @@ describe('prune against the emulator: 3 regions x 12 weeks x 8 series', () => {
    */
   function clientsWithSharedSnapshot(): ClientFactory {
     const clients = new ClientFactory({ maxAttempts: 3 });
-    intercept(clients.ec2('us-east-1'), 'initialize', async (command, _input, next) => {
+    intercept(clients.client(EC2Client, 'us-east-1'), 'initialize', async (command, _input, next) => {
       const result = await next();
       if (command === 'DescribeImagesCommand') {
         for (const image of (result.output as DescribeImagesCommandOutput).Images ?? []) {
@@ -138,7 +143,7 @@ describe('prune against the emulator: 3 regions x 12 weeks x 8 series', () => {
     for (const region of REGIONS) {
       const target = seeded.find((s) => s.region === region && isSsmTarget(s))!;
       await admin
-        .ssm(region)
+        .client(SSMClient, region)
         .send(new PutParameterCommand({ Name: SSM_PARAMETER, Value: target.imageId, Type: 'String' }));
     }
     const east = seeded.filter((s) => s.region === 'us-east-1');
@@ -204,7 +209,7 @@ describe('prune against the emulator: 3 regions x 12 weeks x 8 series', () => {
     let deletions = 0;
     const k = 5;
     for (const region of REGIONS) {
-      intercept(crashing.ec2(region), 'initialize', async (command, _input, next) => {
+      intercept(crashing.client(EC2Client, region), 'initialize', async (command, _input, next) => {
         const mutating = command === 'DeregisterImageCommand' || command === 'DeleteSnapshotCommand';
         if (!mutating) return next();
         if (deletions >= k) throw Object.assign(new Error('invocation killed'), { name: 'Killed' });
@@ -274,7 +279,7 @@ describe('prune against the emulator: 3 regions x 12 weeks x 8 series', () => {
     const clients = clientsWithSharedSnapshot();
     const calls: string[] = [];
     for (const region of REGIONS) {
-      intercept(clients.ec2(region), 'initialize', async (command, _input, next) => {
+      intercept(clients.client(EC2Client, region), 'initialize', async (command, _input, next) => {
         calls.push(command);
         return next();
       });

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { type FleetImage, seedFleet } from '../../scripts/fleet';
 import { emulatorEndpoint } from '../support/emulator';
@@ -44,7 +44,7 @@ describe('ami-pipeline publish', () => {
     expect(dry.plan.regions.map((r) => r.region)).toEqual(['eu-west-1', 'us-east-1', 'us-west-2']);
     const copies = dry.plan.regions.flatMap((r) => r.images).filter((i) => i.copy.action === 'copy');
     expect(copies).toHaveLength(4);
-    const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const europe = await clients.client(EC2Client, 'eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(europe.Images).toEqual([]);
   });
 
@@ -56,12 +56,12 @@ describe('ami-pipeline publish', () => {
     for (const region of REGIONS.split(',')) {
       expect(output).toMatch(new RegExp(`${region}\\s+published\\s+2\\s+2\\s+0`));
     }
-    const europe = await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const europe = await clients.client(EC2Client, 'eu-west-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     expect(europe.Images?.map((i) => i.Name).sort()).toEqual(releases.map((r) => r.name).sort());
   });
 
   test('--ami re-checks named images: nothing left to plan, and unknown ids are reported', async () => {
-    const sources = await clients.ec2('us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
+    const sources = await clients.client(EC2Client, 'us-east-1').send(new DescribeImagesCommand({ Owners: ['self'] }));
     const ids = sources.Images!.map((i) => i.ImageId!);
 
     const output = await runCli('publish', '--dry-run', '--ami', ...ids, 'ami-0000000000000dead', ...privateRun);

@@ -1,6 +1,6 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
-import { CreateTopicCommand } from '@aws-sdk/client-sns';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { DynamoLedger, LEDGER_KEYS } from '../../lambdas/aws/publish/ledger';
 import {
@@ -72,13 +72,13 @@ function adminContext(emulator: IamEnforcingEmulator) {
     config,
     clients,
     limiter: unlimited,
-    ledger: new DynamoLedger(clients.dynamodb('us-east-1'), LEDGER_TABLE),
+    ledger: new DynamoLedger(clients.client(DynamoDBClient, 'us-east-1'), LEDGER_TABLE),
   });
 }
 
 async function seed(emulator: IamEnforcingEmulator): Promise<string[]> {
   const ctx = adminContext(emulator);
-  await ctx.clients.dynamodb('us-east-1').send(
+  await ctx.clients.client(DynamoDBClient, 'us-east-1').send(
     new CreateTableCommand({
       TableName: LEDGER_TABLE,
       KeySchema: [
@@ -170,11 +170,11 @@ describe('grants synthesized for the publish handlers cover every call they make
     });
     const handler = loadHandler('poll', emulator);
     const failed = prepared.copies[0]!.imageId!;
-    const admin = adminContext(emulator).clients.ec2('eu-west-1');
+    const admin = adminContext(emulator).clients.client(EC2Client, 'eu-west-1');
     const described = await admin.send(new DescribeImagesCommand({ ImageIds: [failed] }));
     const failedSnapshots = described.Images![0]!.BlockDeviceMappings!.map((m) => m.Ebs!.SnapshotId!);
     // The emulator's copies never fail; this one is reported failed, as EC2 reports a broken copy.
-    handler.clients.ec2('eu-west-1').middlewareStack.add(
+    handler.clients.client(EC2Client, 'eu-west-1').middlewareStack.add(
       (next) => async (args) => {
         const result = await next(args);
         const output = result.output as { Images?: { ImageId?: string; State?: string }[] };
@@ -191,7 +191,7 @@ describe('grants synthesized for the publish handlers cover every call they make
     expect(retried.imageId).not.toBe(failed);
     expect(next.copies.filter((c) => c.state === 'available')).toHaveLength(1);
     const left = await adminContext(emulator)
-      .clients.ec2('eu-west-1')
+      .clients.client(EC2Client, 'eu-west-1')
       .send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [failed] }] }));
     expect(left.Images).toEqual([]);
     const snapshotsLeft = await admin.send(
@@ -233,7 +233,9 @@ describe('grants synthesized for the publish handlers cover every call they make
     emulator = await startIamEnforcingEmulator(statementsOf(synth.workflow.announceFunction));
     const images = await seed(emulator);
     const admin = adminContext(emulator);
-    const topic = await admin.clients.sns('us-east-1').send(new CreateTopicCommand({ Name: 'announcements' }));
+    const topic = await admin.clients
+      .client(SNSClient, 'us-east-1')
+      .send(new CreateTopicCommand({ Name: 'announcements' }));
     const outcomes = [];
     for (const region of REGIONS) {
       const finalized = await finalizeRegion(admin, await copiedProgress(emulator, images, region));

@@ -1,12 +1,14 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeImagesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
   type Image,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
+import { SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ExecutionReport } from '../../bin/local/engine';
 import type { ClientFactory, ClientPlugin } from '../../lambdas/aws/clients';
 import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
@@ -73,7 +75,7 @@ function regionOf(output: PublishOutput, region: string): RegionSummary & { erro
 
 function ledgerOf(world: EmulatorPipeline): DynamoLedger {
   return new DynamoLedger(
-    world.clients.dynamodb(BUILD_REGION),
+    world.clients.client(DynamoDBClient, BUILD_REGION),
     world.pipeline.output(STACK_OUTPUTS.publishLedgerTable),
   );
 }
@@ -89,11 +91,11 @@ async function seedSources(clients: ClientFactory, newestBuildDate = '2026-11-20
 }
 
 async function ownImages(clients: ClientFactory, region: string): Promise<Image[]> {
-  return (await clients.ec2(region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+  return (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 }
 
 async function snapshotIsShared(clients: ClientFactory, region: string, image: Image): Promise<boolean> {
-  const permission = await clients.ec2(region).send(
+  const permission = await clients.client(EC2Client, region).send(
     new DescribeSnapshotAttributeCommand({
       SnapshotId: image.BlockDeviceMappings![0]!.Ebs!.SnapshotId!,
       Attribute: 'createVolumePermission',
@@ -103,19 +105,21 @@ async function snapshotIsShared(clients: ClientFactory, region: string, image: I
 }
 
 async function announcementQueue(clients: ClientFactory, topicArn: string): Promise<string> {
-  const queue = await clients.sqs(BUILD_REGION).send(new CreateQueueCommand({ QueueName: 'announcements' }));
+  const queue = await clients
+    .client(SQSClient, BUILD_REGION)
+    .send(new CreateQueueCommand({ QueueName: 'announcements' }));
   const attributes = await clients
-    .sqs(BUILD_REGION)
+    .client(SQSClient, BUILD_REGION)
     .send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }));
   await clients
-    .sns(BUILD_REGION)
+    .client(SNSClient, BUILD_REGION)
     .send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: attributes.Attributes!.QueueArn }));
   return queue.QueueUrl!;
 }
 
 async function receiveAll(clients: ClientFactory, queueUrl: string): Promise<{ Subject: string; Message: string }[]> {
   const received = await clients
-    .sqs(BUILD_REGION)
+    .client(SQSClient, BUILD_REGION)
     .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
   return (received.Messages ?? []).map((m) => JSON.parse(m.Body!));
 }
@@ -191,7 +195,9 @@ describe('publishing 8 new images from the build region to 5 regions', () => {
         });
         expect(await snapshotIsShared(clients, region, image)).toBe(true);
         const snapshotId = image.BlockDeviceMappings![0]!.Ebs!.SnapshotId!;
-        const snapshot = await clients.ec2(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
+        const snapshot = await clients
+          .client(EC2Client, region)
+          .send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
         expect(tagRecord(snapshot.Snapshots![0]!.Tags)[TAG.sourceImage]).toBe(source.imageId);
       }
     }
@@ -209,7 +215,7 @@ describe('publishing 8 new images from the build region to 5 regions', () => {
   test('writes one aws:ec2:image SSM parameter per series in every region, pointing at that region’s image', async () => {
     for (const region of REGIONS) {
       const parameters = await clients
-        .ssm(region)
+        .client(SSMClient, region)
         .send(new GetParametersByPathCommand({ Path: '/ami-pipeline/freebsd', Recursive: true }));
       const images = await ownImages(clients, region);
       expect(parameters.Parameters).toHaveLength(8);

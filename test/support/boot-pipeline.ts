@@ -1,4 +1,5 @@
-import { DescribeInstancesCommand, DescribeVolumesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ExecutionReport } from '../../bin/local/engine';
 import type { LocalPipelineOptions } from '../../bin/local/pipeline';
 import type { PortProbe } from '../../lambdas/aws/boot/tcp-probe';
@@ -88,12 +89,16 @@ export class BootWorkflowHarness {
   }
 
   get ec2(): EC2Client {
-    return this.world.clients.ec2(BOOT_REGION);
+    return this.world.clients.client(EC2Client, BOOT_REGION);
   }
 
   /** The run table of the stack, read with the emulator's own clients. */
   get runs(): BootRunTable {
-    return new BootRunTable(this.world.clients.dynamodb(BOOT_REGION), this.pipeline.bootRunTable, realClock);
+    return new BootRunTable(
+      this.world.clients.client(DynamoDBClient, BOOT_REGION),
+      this.pipeline.bootRunTable,
+      realClock,
+    );
   }
 
   /** Runs the workflow and reads back what the run recorded: per-launch results and its history rows. */
@@ -102,7 +107,10 @@ export class BootWorkflowHarness {
     await this.pipeline.settled();
     const run = await this.runs.run(runId).catch(() => undefined);
     const results = run ? (await this.runs.launches(runId)).flatMap((r) => completedResult(r) ?? []) : [];
-    const history = new DynamoBootHistory(this.world.clients.dynamodb(BOOT_REGION), this.pipeline.bootHistoryTable);
+    const history = new DynamoBootHistory(
+      this.world.clients.client(DynamoDBClient, BOOT_REGION),
+      this.pipeline.bootHistoryTable,
+    );
     const rows = (await history.list()).filter((row) => row.runId === runId);
     return { report, run, results, rows };
   }

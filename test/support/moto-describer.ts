@@ -6,7 +6,7 @@ import {
   DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
   DescribeVolumesCommand,
-  type EC2Client,
+  EC2Client,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import type { ClientFactory } from '../../lambdas/aws/clients';
@@ -156,7 +156,7 @@ export function ec2Describer(
   return async (refs: readonly ResourceRef[]) => {
     const states: ResourceState[] = [];
     const read = async (region: string, wanted: readonly ResourceRef[]) => {
-      const ec2 = admin.ec2(region);
+      const ec2 = admin.client(EC2Client, region);
       const byPrefix = new Map<string, string[]>();
       for (const ref of wanted) {
         const prefix = ref.id.split('-')[0]!;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { type BootPoint, detectRegression, seriesLabel } from '../../lambdas/core/boot/regression';
+import { type BootPoint, detectRegression, revisionOf, seriesLabel } from '../../lambdas/core/boot/regression';
 import { defaultConfig } from '../../lambdas/core/config';
 
 const policy = defaultConfig().bootTest.regression;
@@ -130,5 +130,104 @@ describe('boot time regression detector', () => {
         },
       ),
     );
+  });
+});
+
+describe('boot time regression detector boundaries', () => {
+  const at = (buildDate: string, bootSeconds: number, extra: Partial<BootPoint> = {}): BootPoint => ({
+    seriesKey: SERIES,
+    instanceType: 'c7i.large',
+    buildDate,
+    bootSeconds,
+    ...extra,
+  });
+
+  test('the baseline window holds builds from exactly K weeks before, not the day before that nor the same day', () => {
+    // Prepare: 8 weeks before 2026-11-26 is 2026-10-01.
+    const history = [at('2026-09-30', 100), at('2026-10-01', 10), at('2026-11-26', 100)];
+
+    // Act
+    const verdict = detectRegression(current(30), history, policy);
+
+    // Assess
+    expect(verdict).toMatchObject({ regressed: true, baselineSeconds: 10, samples: 1 });
+  });
+
+  test('another series on the same instance type is not part of the baseline', () => {
+    // Prepare
+    const history = [
+      ...weekly([10, 10]),
+      ...weekly([30, 30, 30]).map((p) => ({ ...p, seriesKey: '14.3-STABLE/amd64/base/ufs' })),
+    ];
+
+    // Act
+    const verdict = detectRegression(current(30), history, policy);
+
+    // Assess
+    expect(verdict).toMatchObject({ regressed: true, baselineSeconds: 10, samples: 2 });
+  });
+
+  test('the median of an even number of builds is the mean of the middle two; of an odd number, the middle one', () => {
+    // Act
+    const even = detectRegression(current(10), weekly([10, 30, 20, 40]), policy);
+    const odd = detectRegression(current(10), weekly([60, 10, 20]), policy);
+
+    // Assess
+    expect(even.baselineSeconds).toBe(25);
+    expect(odd.baselineSeconds).toBe(20);
+  });
+
+  test('a boot exactly at the ratio, or exactly the absolute delta slower, is no regression', () => {
+    // Act
+    const atRatio = detectRegression(current(12.5), weekly([10, 10]), { ...policy, ratio: 1.25, absoluteSeconds: 2 });
+    const atDelta = detectRegression(current(15), weekly([10, 10]), { ...policy, ratio: 1.25, absoluteSeconds: 5 });
+
+    // Assess
+    expect(atRatio).toMatchObject({ regressed: false, reason: expect.stringContaining('within 1.25x') });
+    expect(atDelta).toMatchObject({
+      regressed: false,
+      reason: expect.stringContaining('within +5 s though above 1.25x'),
+    });
+  });
+
+  test('compares the whole boot when earlier builds lack the running time, even if this one has it', () => {
+    // Act
+    const verdict = detectRegression({ ...current(30), runningToOpenSeconds: 5 }, weekly([10, 10]), policy);
+
+    // Assess
+    expect(verdict).toMatchObject({
+      regressed: true,
+      baselineSeconds: 10,
+      reason: expect.stringMatching(/^boot 30\.0 s/),
+    });
+  });
+
+  test('names the newest earlier build in the range, however the history is ordered', () => {
+    // Prepare
+    const history = [
+      at('2026-11-19', 10, { revision: 'main@newest' }),
+      at('2026-11-05', 10, { revision: 'main@older' }),
+    ];
+
+    // Act
+    const verdict = detectRegression(current(30, 'main@current'), history, policy);
+
+    // Assess
+    expect(verdict.message).toContain('between main@newest and main@current');
+  });
+
+  test('with only one side described, the range names the two build dates', () => {
+    // Act
+    const verdict = detectRegression(current(30, 'main@current'), [at('2026-11-19', 10)], policy);
+
+    // Assess
+    expect(verdict.message).toContain('between the builds of 2026-11-19 and 2026-11-26');
+  });
+
+  test('a revision is branch@commit from the description; a series key without an architecture is shown as it is', () => {
+    // Assess
+    expect(revisionOf({ gitBranch: 'stable/14', gitRevision: 'a1b2c3d' })).toBe('stable/14@a1b2c3d');
+    expect(revisionOf(undefined)).toBeUndefined();
+    expect(seriesLabel('custom')).toBe('custom');
   });
 });

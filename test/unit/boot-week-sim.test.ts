@@ -1,4 +1,5 @@
-import { DescribeInstancesCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeInstancesCommand, DescribeVolumesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ExecutionReport } from '../../bin/local/engine';
 import { LocalPipeline } from '../../bin/local/pipeline';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
@@ -10,6 +11,7 @@ import { TAG } from '../../lambdas/core/tags';
 import { type AwsSim, BOOT_PROFILES, createAwsSim } from '../../scripts/aws-sim';
 import { runInVirtualTime } from '../../scripts/aws-sim/virtual-time';
 import type { SeededImage } from '../../scripts/fleet';
+import { BOOT_TESTED_SERIES, percentile } from '../support/freebsd-week';
 import { simulatedPipeline } from '../support/sim-pipeline';
 
 // FreeBSD's week at full size on the simulated AWS, in virtual time: 48 images, each on the three instance types of
@@ -22,13 +24,6 @@ const REGION = 'us-east-1';
 const LAST_WEEK = '2026-02-26';
 const THIS_WEEK = '2026-03-05';
 const SLOW = /^FreeBSD 15\.0-CURRENT-arm64-20260305 base ZFS$/;
-const SERIES = ['15.0-CURRENT', '14.3-STABLE', '13.5-STABLE', '14.2-STABLE'].flatMap((line) =>
-  ['amd64', 'arm64'].flatMap((arch) =>
-    ['base/ufs', 'base/zfs', 'cloud-init/ufs', 'cloud-init/zfs', 'small/ufs', 'small/zfs'].map(
-      (variant) => `${line}/${arch}/${variant}`,
-    ),
-  ),
-);
 const RUNS = {
   lastWeek: 'weekly-20260227',
   thisWeek: 'weekly-20260306',
@@ -71,8 +66,8 @@ beforeAll(async () => {
     clock: sim.clock,
     services: (f) => (f.entry === 'boot/probe.ts' ? { probe: sim.probe } : {}),
   });
-  const table = new BootRunTable(clients.dynamodb(REGION), pipeline.bootRunTable, sim.clock);
-  const history = new DynamoBootHistory(clients.dynamodb(REGION), pipeline.bootHistoryTable);
+  const table = new BootRunTable(clients.client(DynamoDBClient, REGION), pipeline.bootRunTable, sim.clock);
+  const history = new DynamoBootHistory(clients.client(DynamoDBClient, REGION), pipeline.bootHistoryTable);
   const boot = async (runId: string, images: readonly SeededImage[]) => {
     const report = await pipeline.bootTest({ imageIds: images.map((i) => i.imageId) }, runId).done;
     await pipeline.settled();
@@ -82,7 +77,12 @@ beforeAll(async () => {
   };
   await runInVirtualTime(
     async () => {
-      const fleet = sim.seed.fleet({ regions: [REGION], series: SERIES, weeks: 2, newestBuildDate: THIS_WEEK });
+      const fleet = sim.seed.fleet({
+        regions: [REGION],
+        series: BOOT_TESTED_SERIES,
+        weeks: 2,
+        newestBuildDate: THIS_WEEK,
+      });
       const lastWeek = fleet.filter((i) => i.name.includes(LAST_WEEK.replaceAll('-', '')));
       const thisWeek = fleet.filter((i) => i.name.includes(THIS_WEEK.replaceAll('-', '')));
       sim.configure({ boot: { profiles: [BOOT_PROFILES.slowSeries(SLOW, 3)] } });
@@ -136,7 +136,7 @@ beforeAll(async () => {
 
       // Instances still shutting down end within a minute; what remains after that was never cleaned up.
       await sim.clock.sleep(120_000);
-      const ec2 = clients.ec2(REGION);
+      const ec2 = clients.client(EC2Client, REGION);
       const testResources = [{ Name: 'tag-key', Values: [TAG.bootTest] }];
       const instances = (await ec2.send(new DescribeInstancesCommand({ Filters: testResources }))).Reservations ?? [];
       const volumes = (await ec2.send(new DescribeVolumesCommand({ Filters: testResources }))).Volumes ?? [];
@@ -153,7 +153,6 @@ beforeAll(async () => {
 }, 600_000);
 
 const run = (runId: string) => runs.get(runId)!;
-const p95 = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.ceil(values.length * 0.95) - 1]!;
 
 describe('a full week of boot tests on the simulated AWS, in virtual time', () => {
   test('boots 48 images on the 3 types of their architecture, 144 launches a week, in batches of at most 40', () => {
@@ -206,7 +205,7 @@ describe('a full week of boot tests on the simulated AWS, in virtual time', () =
         if (runId !== RUNS.thisWeek) expect(result.timeline!.probeStartedAt!).toBeLessThan(truth.networkUpAt!);
       }
     expect(errors.length).toBeGreaterThan(400);
-    expect(p95(errors)).toBeLessThanOrEqual(100);
+    expect(percentile(errors, 0.95)).toBeLessThanOrEqual(100);
   });
 
   test('only the series that is slow this week is flagged, on each of its three types, and only this week', () => {

@@ -23,6 +23,13 @@ describe('the input a manual start gives', () => {
     });
   });
 
+  test('audit: the deployed audit.repair decides unless --repair; the regions named', () => {
+    expect(startInput('audit', {}, undefined)).toEqual({});
+    expect(startInput('audit', { repair: true }, ['eu-west-1'])).toEqual({ repair: true, regions: ['eu-west-1'] });
+    expect(() => startInput('prune', { repair: true }, undefined)).toThrow('--repair applies to audit only');
+    expect(() => startInput('audit', { ami: ['ami-1'] }, undefined)).toThrow('--ami does not apply to audit');
+  });
+
   test('options that do not apply to a workflow are refused, not ignored', () => {
     expect(() => startInput('publish', { execute: true }, undefined)).toThrow('--execute applies to prune only');
     expect(() => startInput('boot-test', {}, undefined)).toThrow('start boot-test needs the images to test');

@@ -1,5 +1,8 @@
 import { Readable } from 'node:stream';
-import { DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { ClientFactory, RETRY_DEFAULTS } from '../../lambdas/aws/clients';
 
 const THROTTLED = `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>r</RequestID></Response>`;
@@ -30,8 +33,8 @@ describe('client factory', () => {
   test('gives every client the same adaptive, bounded retry policy', async () => {
     const clients = new ClientFactory({ credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 
-    const ec2 = clients.ec2('eu-west-1');
-    const ssm = clients.ssm('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
+    const ssm = clients.client(SSMClient, 'eu-west-1');
 
     expect(await ec2.config.maxAttempts()).toBe(RETRY_DEFAULTS.maxAttempts);
     expect((await ssm.config.retryStrategy()) as { mode?: string }).toMatchObject({ mode: 'adaptive' });
@@ -41,8 +44,22 @@ describe('client factory', () => {
   test('caches one client per service and region', () => {
     const clients = new ClientFactory({ credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
 
-    expect(clients.ec2('us-east-1')).toBe(clients.ec2('us-east-1'));
-    expect(clients.ec2('us-east-1')).not.toBe(clients.ec2('us-west-2'));
+    expect(clients.client(EC2Client, 'us-east-1')).toBe(clients.client(EC2Client, 'us-east-1'));
+    expect(clients.client(EC2Client, 'us-east-1')).not.toBe(clients.client(EC2Client, 'us-west-2'));
+  });
+
+  test("tells plug-ins each new client's service by the SDK's own name, once per service and region", () => {
+    const seen: string[] = [];
+    const clients = new ClientFactory({
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      plugins: [(_stack, info) => seen.push(`${info.service}@${info.region}`)],
+    });
+
+    clients.client(DynamoDBClient, 'eu-west-1');
+    clients.client(DynamoDBClient, 'eu-west-1');
+    clients.withPlugins().client(SFNClient, 'us-east-1');
+
+    expect(seen).toEqual(['dynamodb@eu-west-1', 'sfn@us-east-1']);
   });
 
   test('retries RequestLimitExceeded through an injected request handler until it succeeds', async () => {
@@ -54,7 +71,7 @@ describe('client factory', () => {
       maxAttempts: 4,
     });
 
-    const response = await clients.ec2('us-east-1').send(new DescribeRegionsCommand({}));
+    const response = await clients.client(EC2Client, 'us-east-1').send(new DescribeRegionsCommand({}));
 
     expect(response.Regions?.[0]?.RegionName).toBe('us-east-1');
     expect(ec2.seen).toHaveLength(3);
@@ -69,7 +86,7 @@ describe('client factory', () => {
       maxAttempts: 2,
     });
 
-    await expect(clients.ec2('us-east-1').send(new DescribeRegionsCommand({}))).rejects.toMatchObject({
+    await expect(clients.client(EC2Client, 'us-east-1').send(new DescribeRegionsCommand({}))).rejects.toMatchObject({
       name: 'RequestLimitExceeded',
     });
     expect(ec2.seen).toHaveLength(2);

@@ -1,4 +1,9 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { MappedDeployment } from '../../bin/local/deployment';
 import { AWS_LIMITS, LocalEngine, type LocalEngineOptions } from '../../bin/local/engine';
 import { localStepFunctionsPlugin } from '../../bin/local/sfn-api';
@@ -359,13 +364,15 @@ describe('the local engine runs a synthesized definition with the functions in-p
 
     await engine.start('work', {}, 'parent').done;
     const reports = await engine.settled();
-    const listed = await clients.sfn(REGION).send(new ListExecutionsCommand({ stateMachineArn: machineArn }));
+    const listed = await clients
+      .client(SFNClient, REGION)
+      .send(new ListExecutionsCommand({ stateMachineArn: machineArn }));
     const child = listed.executions!.find((e) => e.name !== 'parent')!;
     const described = await clients
-      .sfn(REGION)
+      .client(SFNClient, REGION)
       .send(new DescribeExecutionCommand({ executionArn: child.executionArn }));
     const history = await clients
-      .sfn(REGION)
+      .client(SFNClient, REGION)
       .send(new GetExecutionHistoryCommand({ executionArn: child.executionArn, reverseOrder: true, maxResults: 5 }));
 
     expect(reports.map((r) => r.status)).toEqual(['SUCCEEDED', 'FAILED']);

@@ -751,7 +751,7 @@ describe('planPrune properties over random fleets', () => {
           inv.flatMap((r) => [...r.images.map((i) => i.imageId), ...r.snapshots.map((s) => s.snapshotId)]).sort();
         expect(ids(state)).toEqual(ids(oneRun));
       }),
-      { numRuns: 500 },
+      { numRuns: Math.ceil(RUNS / 4) },
     );
   });
 });

@@ -251,6 +251,50 @@ describe('publish planner', () => {
     });
   });
 
+  describe('public snapshots', () => {
+    const withSnapshots = (snapshotIds: string[], publicSnapshotIds: string[], encrypted = false) =>
+      planRegion({
+        sources: [SOURCES[0]!],
+        inventory: {
+          region: 'eu-west-1',
+          images: [bareImage('ami-40000000000000001', SOURCES[0]!.name, { snapshotIds, publicSnapshotIds, encrypted })],
+          ssm: {},
+        },
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+        snapshotSharing: 'unblocked',
+      }).images[0]!;
+    const shared = (plan: ReturnType<typeof withSnapshots>) =>
+      plan.actions.flatMap((a) => (a.kind === 'snapshot-permission' ? [a.snapshotId] : []));
+
+    test('makes every snapshot of an image public, not only its first', () => {
+      // Act
+      const plan = withSnapshots(['snap-root', 'snap-data', 'snap-swap'], []);
+
+      // Assess
+      expect(shared(plan)).toEqual(['snap-root', 'snap-data', 'snap-swap']);
+    });
+
+    test('plans permission only for the snapshots not yet public', () => {
+      // Act
+      const plan = withSnapshots(['snap-root', 'snap-data'], ['snap-root']);
+
+      // Assess
+      expect(shared(plan)).toEqual(['snap-data']);
+    });
+
+    test('an encrypted image is made neither public nor its snapshots, and the plan says why', () => {
+      // Act
+      const plan = withSnapshots(['snap-root'], [], true);
+
+      // Assess
+      expect(plan.actions.map((a) => a.kind)).not.toContain('snapshot-permission');
+      expect(plan.actions.map((a) => a.kind)).not.toContain('launch-permission');
+      expect(plan.reason).toContain('encrypted, so it cannot be made public');
+    });
+  });
+
   describe('SSM parameters move only forward', () => {
     const name = SOURCES[0]!.name;
     const parameter = '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT';

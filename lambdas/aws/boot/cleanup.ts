@@ -108,6 +108,16 @@ export async function deleteVolume(
 /** A test volume that could not be deleted in time; the sweeper will try again. */
 export class VolumeCleanupError extends PipelineError {}
 
+/** Which test resources a cleanup or sweep looks at: those carrying `tagKey` (the value is the run id). */
+export interface TestResourceScope {
+  readonly tagKey: string;
+  /** Narrows a run's cleanup further, e.g. to one check's resources. */
+  readonly filters?: readonly Filter[];
+}
+
+/** The boot test's instances and volumes. */
+export const BOOT_TEST_SCOPE: TestResourceScope = { tagKey: TAG.bootTest };
+
 /** A tagged test resource found by a cleanup or the sweeper. */
 export interface TestResource {
   readonly id: string;
@@ -130,6 +140,7 @@ async function findTestResources(
   limiter: RateLimiter,
   region: string,
   filters: Filter[],
+  tagKey: string,
 ): Promise<TestResource[]> {
   const found: TestResource[] = [];
   let token: string | undefined;
@@ -147,7 +158,7 @@ async function findTestResources(
         found.push({
           id: instance.InstanceId!,
           kind: 'instance',
-          runId: instance.Tags?.find((t) => t.Key === TAG.bootTest)?.Value,
+          runId: instance.Tags?.find((t) => t.Key === tagKey)?.Value,
           createdAt: instance.LaunchTime?.toISOString(),
           state: instance.State?.Name,
         });
@@ -163,7 +174,7 @@ async function findTestResources(
         found.push({
           id: volume.VolumeId!,
           kind: 'volume',
-          runId: volume.Tags?.find((t) => t.Key === TAG.bootTest)?.Value,
+          runId: volume.Tags?.find((t) => t.Key === tagKey)?.Value,
           createdAt: volume.CreateTime?.toISOString(),
           state: volume.State,
         });
@@ -205,12 +216,15 @@ export async function cleanupRun(
   managed: ManagedTag,
   runId: string,
   waits: WaitOptions,
+  scope: TestResourceScope = BOOT_TEST_SCOPE,
 ): Promise<CleanupReport> {
   const filters = [
     { Name: `tag:${managed.key}`, Values: [managed.value] },
-    { Name: `tag:${TAG.bootTest}`, Values: [runId] },
+    { Name: `tag:${scope.tagKey}`, Values: [runId] },
+    ...(scope.filters ?? []),
   ];
-  return removeAll(ec2, limiter, clock, region, await findTestResources(ec2, limiter, region, filters), waits);
+  const found = await findTestResources(ec2, limiter, region, filters, scope.tagKey);
+  return removeAll(ec2, limiter, clock, region, found, waits);
 }
 
 /** Terminates tagged test instances and deletes tagged test volumes created before `olderThan`, and reports them. */
@@ -222,12 +236,14 @@ export async function sweepTestResources(
   managed: ManagedTag,
   olderThan: Date,
   waits: WaitOptions,
+  scope: TestResourceScope = BOOT_TEST_SCOPE,
 ): Promise<CleanupReport> {
   const filters = [
     { Name: `tag:${managed.key}`, Values: [managed.value] },
-    { Name: 'tag-key', Values: [TAG.bootTest] },
+    { Name: 'tag-key', Values: [scope.tagKey] },
+    ...(scope.filters ?? []),
   ];
-  const all = await findTestResources(ec2, limiter, region, filters);
+  const all = await findTestResources(ec2, limiter, region, filters, scope.tagKey);
   const stale = all.filter((r) => r.createdAt !== undefined && Date.parse(r.createdAt) < olderThan.getTime());
   return removeAll(ec2, limiter, clock, region, stale, waits);
 }

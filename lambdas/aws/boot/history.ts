@@ -1,3 +1,4 @@
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   type AttributeValue,
   type DynamoDBClient,
@@ -6,7 +7,8 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { BootHistoryRow } from '../../core/boot/result';
-import { emfRecord } from '../../core/boot/result';
+import { BOOT_METRIC_DIMENSIONS, BOOT_METRIC_NAMESPACE, bootMetrics } from '../../core/boot/result';
+import type { Logger } from '../../shared/logger';
 
 /** Partition and sort key names of the boot history table. */
 export const HISTORY_KEYS = { partition: 'seriesType', sort: 'buildImage' } as const;
@@ -112,7 +114,45 @@ export class MemoryBootHistory implements BootHistoryStore {
   }
 }
 
-/** Writes one CloudWatch embedded-metric-format line per row; Lambda's log stream turns them into metrics. */
-export function emitBootMetrics(rows: readonly BootHistoryRow[], write: (line: string) => void, nowMs: number): void {
-  for (const row of rows) write(JSON.stringify(emfRecord(row, nowMs)));
+/**
+ * Writes one CloudWatch embedded-metric-format line per row (Powertools Metrics); Lambda's log stream turns them into
+ * metrics by series and instance type, and without dimensions. The image, build date, network and status ride along
+ * as properties, for finding the run behind a point.
+ */
+export function emitBootMetrics(
+  rows: readonly BootHistoryRow[],
+  write: (line: string) => void,
+  nowMs: number,
+  logger?: Logger,
+): void {
+  const metrics = new Metrics({
+    namespace: BOOT_METRIC_NAMESPACE,
+    logger: {
+      debug: () => undefined,
+      info: () => undefined,
+      // Only a simulated clock strays outside the window CloudWatch accepts; say so without alarming anyone.
+      warn: (message: string) => logger?.debug('boot metrics', { detail: message }),
+      error: (message: string) => logger?.error('boot metrics', { detail: message }),
+    },
+  });
+  // Powertools adds a `service` dimension by default; the dashboard and alarms read the series and type only.
+  metrics.clearDefaultDimensions();
+  for (const row of rows) {
+    const dimensions: Record<(typeof BOOT_METRIC_DIMENSIONS)[number], string> = {
+      Series: row.seriesKey,
+      InstanceType: row.instanceType,
+    };
+    for (const name of BOOT_METRIC_DIMENSIONS) metrics.addDimension(name, dimensions[name]);
+    metrics.addDimensions({});
+    metrics.addMetadata('ImageId', row.imageId);
+    metrics.addMetadata('BuildDate', row.buildDate);
+    metrics.addMetadata('Network', row.network);
+    metrics.addMetadata('Status', row.status);
+    for (const metric of bootMetrics(row)) metrics.addMetric(metric.name, metric.unit, metric.value);
+    metrics.setTimestamp(nowMs);
+    write(JSON.stringify(metrics.serializeMetrics()));
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    metrics.clearMetadata();
+  }
 }

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { type ConsoleVerdict, classifyConsole, consoleFails } from '../../core/boot/console';
 import {
   type BootImage,
@@ -233,7 +233,7 @@ export async function recordResults(
     }
     await deps.history?.put(row);
   }
-  emitBootMetrics(rows, deps.emitMetric ?? (() => undefined), deps.now.getTime());
+  emitBootMetrics(rows, deps.emitMetric ?? (() => undefined), deps.now.getTime(), deps.logger);
   return { rows, regressions };
 }
 
@@ -245,7 +245,7 @@ async function describeBootImages(
   imageIds: readonly string[],
 ): Promise<BootImage[]> {
   if (imageIds.length === 0) return [];
-  const ec2 = clients.ec2(region);
+  const ec2 = clients.client(EC2Client, region);
   const images: BootImage[] = [];
   let token: string | undefined;
   try {

@@ -3,12 +3,13 @@ import {
   type ExecutionListItem,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
-  type SFNClient,
+  SFNClient,
 } from '@aws-sdk/client-sfn';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { PipelineConfig } from '../../core/config';
 import type { Digest } from '../../core/digest';
 import {
+  auditSummaryFromExecutions,
   bootTestSummaryFromHistory,
   type DigestWindow,
   digestWindow,
@@ -20,9 +21,12 @@ import {
   renderWeeklyDigest,
 } from '../../core/digest-week';
 import { describeError, PipelineError } from '../../core/errors';
+import { type DigestSection, type ReportLocation, reproDigestSection } from '../../core/repro/digest';
 import { type Logger, silentLogger } from '../../shared/logger';
 import type { BootHistoryRow } from '../../core/boot/result';
 import { bootReportModel, renderBootReportPage } from '../../core/report';
+import { bootPageDigestSection } from '../../core/report/digest';
+import type { ReproHistoryStore } from '../repro/history';
 import type { BootHistoryStore } from '../boot/history';
 import { BOOT_PAGE_KEY, putBootReport } from '../report/boot-page';
 import type { ClientFactory } from '../clients';
@@ -36,12 +40,16 @@ export interface DigestOptions {
   /** State machines whose executions are reported; a part without one is said to be missing. */
   readonly publishStateMachineArn?: string;
   readonly pruneStateMachineArn?: string;
+  /** The audit state machine; without it the digest has no audit part. */
+  readonly auditStateMachineArn?: string;
   /** Boot history; without it the boot-test part is said to be missing. */
   readonly history?: BootHistoryStore;
   /** Where the digest is published; without it the digest is only returned. */
   readonly topicArn?: string;
   /** Writes the boot-performance page to this bucket (`boot/index.html`) and links `url` in the mail. */
   readonly bootPage?: { readonly bucket: string; readonly url: string };
+  /** Reproducibility history and where the checks' outputs are; without it the digest has no such section. */
+  readonly repro?: { readonly history: ReproHistoryStore; readonly location: ReportLocation };
 }
 
 export interface DigestResult {
@@ -61,7 +69,7 @@ export async function executionsInWindow(
   stateMachineArn: string,
   window: DigestWindow,
 ): Promise<ExecutionRecord[]> {
-  const sfn = clients.sfn(stateMachineArn.split(':')[3] ?? '');
+  const sfn = clients.client(SFNClient, stateMachineArn.split(':')[3] ?? '');
   const listed: ExecutionListItem[] = [];
   let nextToken: string | undefined;
   do {
@@ -107,7 +115,7 @@ async function failStateInput(sfn: SFNClient, executionArn: string): Promise<str
 }
 
 /**
- * The weekly report: reads the week's publish and prune executions and the boot history, renders one digest and
+ * The weekly report: reads the week's publish, audit and prune executions and the boot history, renders one digest and
  * publishes it. A part with no data is said in the digest; a part that cannot be read is named in it, and the
  * digest is still sent.
  */
@@ -140,6 +148,12 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
         pruneSummaryFromExecutions(await executionsInWindow(clients, pruneArn, window), window),
       )
     : missing('prune state machine');
+  const auditArn = options.auditStateMachineArn;
+  const audit = auditArn
+    ? await read('audit executions', { notes: [] }, async () =>
+        auditSummaryFromExecutions(await executionsInWindow(clients, auditArn, window), window),
+      )
+    : undefined;
   const history = options.history;
   let rows: BootHistoryRow[] | undefined;
   const bootTest = history
@@ -148,7 +162,7 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
         return bootTestSummaryFromHistory(rows, window, config.bootTest.regression);
       })
     : missing('boot history table');
-  let bootPageUrl: string | undefined;
+  const sections: DigestSection[] = [];
   const page = options.bootPage;
   if (page && rows) {
     const history = rows;
@@ -157,10 +171,21 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
         bootReportModel(history, config.bootTest.regression, { generatedAt: options.now }),
       );
       await putBootReport(clients, { bucket: page.bucket, region: config.buildRegion, html });
-      bootPageUrl = page.url;
+      sections.push(bootPageDigestSection(page.url));
       logger.info('boot page written', { bucket: page.bucket, key: BOOT_PAGE_KEY, bytes: html.length });
       return { notes: [] };
     });
+  }
+
+  const repro = options.repro;
+  if (repro) {
+    try {
+      sections.push(reproDigestSection(await repro.history.list(), window, repro.location));
+    } catch (error) {
+      const { message } = describeError(error);
+      logger.error('digest part unreadable', { part: 'reproducibility history', error: message });
+      unreadable.push(`reproducibility history: ${message}`);
+    }
   }
 
   const digest = renderWeeklyDigest({
@@ -169,13 +194,14 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
     publish,
     bootTest,
     prune,
+    audit,
     unreadable,
-    ...(bootPageUrl !== undefined && { bootPageUrl }),
+    sections,
   });
   let messageId: string | undefined;
   if (options.topicArn) {
     const sent = await clients
-      .sns(options.topicArn.split(':')[3] ?? config.buildRegion)
+      .client(SNSClient, options.topicArn.split(':')[3] ?? config.buildRegion)
       .send(new PublishCommand({ TopicArn: options.topicArn, Subject: digest.subject, Message: digest.text }));
     messageId = sent.MessageId;
   }

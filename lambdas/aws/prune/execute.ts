@@ -3,6 +3,7 @@ import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   ModifyImageAttributeCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
 import { describeError, type ItemFailure } from '../../core/errors';
 import type { DeletedSnapshot, RegionExecution, RegionPlan, SnapshotPlanEntry } from '../../core/prune';
@@ -42,7 +43,7 @@ export async function executeRegionPlan(
   const limiter = options.limiter ?? unlimited;
   const clock = options.clock ?? realClock;
   const logger = (options.logger ?? silentLogger).with({ region });
-  const ec2 = clients.ec2(region);
+  const ec2 = clients.client(EC2Client, region);
   const result = {
     region,
     deregistered: [] as string[],

@@ -1,6 +1,12 @@
-import { DescribeImagesCommand, DescribeSnapshotsCommand, type Image, type Snapshot } from '@aws-sdk/client-ec2';
-import { GetParametersByPathCommand } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import {
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  type Image,
+  type Snapshot,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { PipelineError } from '../../core/errors';
 import type { InventoryImage, InventorySnapshot, RegionInventory } from '../../core/prune';
 import { tagRecord } from '../../core/tags';
@@ -19,7 +25,7 @@ export interface InventoryOptions {
 
 /** The account the clients act as. */
 export async function callerAccount(clients: ClientFactory, region: string): Promise<string> {
-  const identity = await clients.sts(region).send(new GetCallerIdentityCommand({}));
+  const identity = await clients.client(STSClient, region).send(new GetCallerIdentityCommand({}));
   if (!identity.Account) throw new InventoryError(`STS returned no account id in ${region}`);
   return identity.Account;
 }
@@ -64,7 +70,7 @@ export async function readRegionInventory(
   options: InventoryOptions,
 ): Promise<RegionInventory> {
   const limiter = options.limiter ?? unlimited;
-  const ec2 = clients.ec2(region);
+  const ec2 = clients.client(EC2Client, region);
   try {
     const accountId = options.accountId ?? (await callerAccount(clients, region));
     const images: InventoryImage[] = [];
@@ -105,7 +111,7 @@ export async function readRegionInventory(
     } while (token);
 
     const ssmReferences: Record<string, string[]> = {};
-    const ssm = clients.ssm(region);
+    const ssm = clients.client(SSMClient, region);
     token = undefined;
     do {
       const page = await limiter.run(region, 'GetParametersByPath', () =>

@@ -16,7 +16,7 @@ import { type Logger, silentLogger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
 import { type Clock, RateLimiter, realClock } from '../rate-limiter';
 import { resolveRegions } from '../regions';
-import { CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
 import { readRegionInventory } from './inventory';
 import { mapLimit } from '../../shared/concurrency';
@@ -159,7 +159,7 @@ export async function runAdopt(options: AdoptRunOptions): Promise<AdoptRunResult
   if (execute) {
     const { key, value } = options.config.managedTag;
     await mapLimit(plan.regions, options.config.safety.regionConcurrency, async ({ region, entries }) => {
-      const ec2 = options.clients.ec2(region);
+      const ec2 = options.clients.client(EC2Client, region);
       for (const entry of entries.filter((e) => e.action === 'tag')) {
         try {
           await limiter.run(region, 'CreateTags', () =>

@@ -1,4 +1,4 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AnnouncedImage, renderAnnouncements } from '../../core/announce';
 import { describeError, type ItemFailure } from '../../core/errors';
 import type { SourceImage } from '../../core/publish/model';
@@ -64,7 +64,7 @@ export async function announce(
   const announcements = renderAnnouncements(images, { subjectPrefix: ctx.config.notifications.subjectPrefix });
   for (const message of announcements) {
     try {
-      const sent = await ctx.clients.sns(buildRegion).send(
+      const sent = await ctx.clients.client(SNSClient, buildRegion).send(
         new PublishCommand({
           TopicArn: topicArn,
           Subject: message.subject,

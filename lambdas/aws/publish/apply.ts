@@ -3,8 +3,9 @@ import {
   EnableImageDeprecationCommand,
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describeError } from '../../core/errors';
 import type { PublishAction } from '../../core/publish/model';
 import { mapLimit } from '../../shared/concurrency';
@@ -25,7 +26,7 @@ export function targetOf(action: PublishAction): string {
 }
 
 async function applyOne(ctx: PublishContext, region: string, action: PublishAction): Promise<void> {
-  const ec2 = ctx.clients.ec2(region);
+  const ec2 = ctx.clients.client(EC2Client, region);
   switch (action.kind) {
     case 'tag':
       await ctx.limiter.run(region, 'CreateTags', () =>
@@ -65,7 +66,7 @@ async function applyOne(ctx: PublishContext, region: string, action: PublishActi
       );
       return;
     case 'ssm':
-      await ctx.clients.ssm(region).send(
+      await ctx.clients.client(SSMClient, region).send(
         new PutParameterCommand({
           Name: action.parameter,
           Value: action.imageId,

@@ -1,11 +1,12 @@
-import { DescribeImagesCommand, type DescribeImagesRequest, type Image } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, type DescribeImagesRequest, type Image, EC2Client } from '@aws-sdk/client-ec2';
 import type { PipelineConfig } from '../../core/config';
 import type { NamingProfile } from '../../core/naming/types';
-import type { PublishOptions } from '../../core/publish/model';
 import type { Logger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
 import type { RateLimiter } from '../rate-limiter';
 import type { PublishLedger } from './ledger';
+
+export { publishOptions } from '../../core/publish/options';
 
 /** What every publish step runs with; handlers and the CLI build it the same way. */
 export interface PublishContext {
@@ -17,18 +18,6 @@ export interface PublishContext {
   readonly now: () => Date;
   /** Completion per (source, region). */
   readonly ledger: PublishLedger;
-}
-
-/** The planner's options, read from the configuration. */
-export function publishOptions(config: PipelineConfig): PublishOptions {
-  return {
-    buildRegion: config.buildRegion,
-    makeAmiPublic: config.publish.makeAmiPublic,
-    makeSnapshotPublic: config.publish.makeSnapshotPublic,
-    deprecateAfterDays: config.publish.deprecateAfterDays,
-    ssmPrefix: config.publish.ssmPrefix,
-    managedTag: config.managedTag,
-  };
 }
 
 /** Images per DescribeImages page (AWS allows 5 to 1,000). */
@@ -48,7 +37,7 @@ export async function describeAllImages(
   let token: string | undefined;
   do {
     const page = await ctx.limiter.run(region, 'DescribeImages', () =>
-      ctx.clients.ec2(region).send(new DescribeImagesCommand({ ...paged, NextToken: token })),
+      ctx.clients.client(EC2Client, region).send(new DescribeImagesCommand({ ...paged, NextToken: token })),
     );
     images.push(...(page.Images ?? []));
     token = page.NextToken;

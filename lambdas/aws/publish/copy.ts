@@ -4,6 +4,7 @@ import {
   DeregisterImageCommand,
   type Image,
   type Tag,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
 import { PipelineError } from '../../core/errors';
 import { copyClientToken } from '../../core/publish/copies';
@@ -35,7 +36,7 @@ export async function startCopy(
 ): Promise<string> {
   try {
     const copied = await ctx.limiter.run(region, 'CopyImage', () =>
-      ctx.clients.ec2(region).send(
+      ctx.clients.client(EC2Client, region).send(
         new CopyImageCommand({
           Name: source.name,
           Description: source.description,
@@ -125,7 +126,7 @@ export async function deregisterCopy(
   imageId: string,
   knownSnapshotIds?: readonly string[],
 ): Promise<void> {
-  const ec2 = ctx.clients.ec2(region);
+  const ec2 = ctx.clients.client(EC2Client, region);
   const snapshotIds =
     knownSnapshotIds ??
     snapshotsOf(

@@ -1,15 +1,17 @@
-import { DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, type Image } from '@aws-sdk/client-ec2';
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, type Image, EC2Client } from '@aws-sdk/client-ec2';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { tagRecord } from '../../core/tags';
 import type { RegionImage, RegionInventory, SourceImage, SsmPointer } from '../../core/publish/model';
 import { chunks, mapLimit } from '../../shared/concurrency';
 import { describeAllImages, type PublishContext } from './context';
 
-function snapshotIdsOf(image: Image): string[] {
+/** The EBS snapshots of an image's block device mappings. */
+export function snapshotIdsOf(image: Image): string[] {
   return (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));
 }
 
-async function snapshotTags(
+/** Tags of each snapshot, by id (DescribeSnapshots by id, paginated). */
+export async function snapshotTags(
   ctx: PublishContext,
   region: string,
   snapshotIds: readonly string[],
@@ -19,7 +21,7 @@ async function snapshotTags(
     let token: string | undefined;
     do {
       const page = await ctx.limiter.run(region, 'DescribeSnapshots', () =>
-        ctx.clients.ec2(region).send(
+        ctx.clients.client(EC2Client, region).send(
           new DescribeSnapshotsCommand({
             Filters: [{ Name: 'snapshot-id', Values: ids }],
             MaxResults: 1000,
@@ -34,7 +36,8 @@ async function snapshotTags(
   return tags;
 }
 
-async function publicSnapshots(
+/** The snapshots among `snapshotIds` that grant `createVolumePermission` to group `all`. */
+export async function publicSnapshots(
   ctx: PublishContext,
   region: string,
   snapshotIds: readonly string[],
@@ -43,7 +46,7 @@ async function publicSnapshots(
   await mapLimit(snapshotIds, 10, async (snapshotId) => {
     const attribute = await ctx.limiter.run(region, 'DescribeSnapshotAttribute', () =>
       ctx.clients
-        .ec2(region)
+        .client(EC2Client, region)
         .send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' })),
     );
     if (attribute.CreateVolumePermissions?.some((p) => p.Group === 'all')) open.add(snapshotId);
@@ -59,7 +62,7 @@ async function ssmPointers(
 ): Promise<Record<string, SsmPointer>> {
   const values: Record<string, string> = {};
   for (const names of chunks(parameters, 10)) {
-    const answer = await ctx.clients.ssm(region).send(new GetParametersCommand({ Names: names }));
+    const answer = await ctx.clients.client(SSMClient, region).send(new GetParametersCommand({ Names: names }));
     for (const parameter of answer.Parameters ?? []) {
       if (parameter.Name && parameter.Value) values[parameter.Name] = parameter.Value;
     }

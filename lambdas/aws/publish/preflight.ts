@@ -3,6 +3,7 @@ import {
   GetEbsEncryptionByDefaultCommand,
   GetImageBlockPublicAccessStateCommand,
   GetSnapshotBlockPublicAccessStateCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
 import { describeError } from '../../core/errors';
 import type { SnapshotSharing } from '../../core/publish/model';
@@ -21,7 +22,7 @@ export async function readSnapshotSharing(
 ): Promise<{ readonly state: SnapshotSharing; readonly error?: string }> {
   try {
     const answer = await ctx.limiter.run(region, 'GetSnapshotBlockPublicAccessState', () =>
-      ctx.clients.ec2(region).send(new GetSnapshotBlockPublicAccessStateCommand({})),
+      ctx.clients.client(EC2Client, region).send(new GetSnapshotBlockPublicAccessStateCommand({})),
     );
     const state = answer.State ?? 'unknown';
     return SHARING_STATES.includes(state)
@@ -62,7 +63,7 @@ export async function preflightRegion(
   const { publish, buildRegion } = ctx.config;
   const problems: string[] = [];
   const notes: string[] = [];
-  const ec2 = ctx.clients.ec2(region);
+  const ec2 = ctx.clients.client(EC2Client, region);
   if (!publish.makeAmiPublic && !publish.makeSnapshotPublic) {
     return { region, ok: true, blockPublicAccess: 'not checked', problems, notes: ['images stay private'] };
   }

@@ -1,4 +1,4 @@
-import { GetParametersCommand } from '@aws-sdk/client-ssm';
+import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { PipelineConfig } from '../../core/config';
 import { describeError, type ItemFailure } from '../../core/errors';
 import { namingProfile } from '../../core/naming';
@@ -241,7 +241,11 @@ export async function discoverStep(
   };
 }
 
-async function startQueued(
+/**
+ * Starts the copies of `start` (source ids) through `startCopy`, each with its run's ClientToken and the tags publish
+ * gives, and records each start or the error that stopped it.
+ */
+export async function startQueued(
   ctx: PublishContext,
   region: string,
   runId: string,
@@ -291,7 +295,8 @@ async function planRegionNow(
   return { sources, plan };
 }
 
-function copyLimits(ctx: PublishContext): CopyLimits {
+/** The copy limits of a run, from the publish configuration. */
+export function copyLimits(ctx: PublishContext): CopyLimits {
   const { publish } = ctx.config;
   return {
     now: ctx.now(),
@@ -552,7 +557,9 @@ export async function verifyParameters(ctx: PublishContext, result: FinalizeResu
   const values = new Map<string, string>();
   const names = [...new Set(verify.parameters.map((p) => p.parameter))];
   for (let i = 0; i < names.length; i += 10) {
-    const answer = await ctx.clients.ssm(region).send(new GetParametersCommand({ Names: names.slice(i, i + 10) }));
+    const answer = await ctx.clients
+      .client(SSMClient, region)
+      .send(new GetParametersCommand({ Names: names.slice(i, i + 10) }));
     for (const parameter of answer.Parameters ?? []) {
       if (parameter.Name && parameter.Value) values.set(parameter.Name, parameter.Value);
     }

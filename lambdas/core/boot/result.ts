@@ -160,36 +160,29 @@ export function toBootPoint(row: BootHistoryRow): BootPoint | undefined {
 /** CloudWatch namespace of the boot metrics. */
 export const BOOT_METRIC_NAMESPACE = 'AmiPipeline/BootTest';
 
-/** A CloudWatch embedded-metric-format record of a history row: one JSON log line becomes metrics. */
-export function emfRecord(row: BootHistoryRow, timestampMs: number): Record<string, unknown> {
-  const metrics: Record<string, number> = {};
+/** Dimensions of the boot metrics; each metric is also published without dimensions, for one alarm over all. */
+export const BOOT_METRIC_DIMENSIONS = ['Series', 'InstanceType'] as const;
+
+/** One boot metric of a history row: CloudWatch name, unit and value. */
+export interface BootMetric {
+  readonly name: string;
+  readonly unit: 'Seconds' | 'Count';
+  readonly value: number;
+}
+
+/** The metrics a history row publishes: the median intervals it measured, and whether the boot failed. */
+export function bootMetrics(row: BootHistoryRow): BootMetric[] {
   const m = row.median;
-  if (m.bootSeconds !== undefined) metrics.BootSeconds = m.bootSeconds;
-  metrics.RunInstancesSeconds = m.runInstancesSeconds;
-  if (m.pendingToRunningSeconds !== undefined) metrics.PendingToRunningSeconds = m.pendingToRunningSeconds;
-  if (m.runningToClosedSeconds !== undefined) metrics.RunningToPortClosedSeconds = m.runningToClosedSeconds;
-  if (m.closedToOpenSeconds !== undefined) metrics.PortClosedToOpenSeconds = m.closedToOpenSeconds;
-  metrics.BootFailed = row.status === 'failed' || row.status === 'timeout' ? 1 : 0;
-  return {
-    _aws: {
-      Timestamp: timestampMs,
-      CloudWatchMetrics: [
-        {
-          Namespace: BOOT_METRIC_NAMESPACE,
-          // The empty set also publishes each metric without dimensions, which one alarm can watch for all series.
-          Dimensions: [['Series', 'InstanceType'], []],
-          Metrics: Object.keys(metrics).map((Name) => ({ Name, Unit: Name === 'BootFailed' ? 'Count' : 'Seconds' })),
-        },
-      ],
-    },
-    Series: row.seriesKey,
-    InstanceType: row.instanceType,
-    ImageId: row.imageId,
-    BuildDate: row.buildDate,
-    Network: row.network,
-    Status: row.status,
-    ...metrics,
-  };
+  const seconds = (name: string, value: number | undefined): BootMetric[] =>
+    value === undefined ? [] : [{ name, unit: 'Seconds', value }];
+  return [
+    ...seconds('BootSeconds', m.bootSeconds),
+    ...seconds('RunInstancesSeconds', m.runInstancesSeconds),
+    ...seconds('PendingToRunningSeconds', m.pendingToRunningSeconds),
+    ...seconds('RunningToPortClosedSeconds', m.runningToClosedSeconds),
+    ...seconds('PortClosedToOpenSeconds', m.closedToOpenSeconds),
+    { name: 'BootFailed', unit: 'Count', value: row.status === 'failed' || row.status === 'timeout' ? 1 : 0 },
+  ];
 }
 
 export { bootIntervals };

@@ -1,5 +1,5 @@
 import type { PipelineConfig } from '../config';
-import { compareBuilds, namingProfile, type ParsedImageName } from '../naming';
+import { compareBuilds, type ImageNameParse, namingProfile, type ParsedImageName } from '../naming';
 import { TAG } from '../tags';
 import type {
   BreakerDecision,
@@ -130,6 +130,13 @@ function releaseSince(image: InventoryImage): string | undefined {
   return isoDate(image.tags[TAG.publishedAt]) ?? isoDate(image.creationDate);
 }
 
+/** Appends in place: a line holds a build a week for years, and copying its list on each append is quadratic. */
+function appendTo<T>(lists: Map<string, T[]>, key: string, value: T): void {
+  const list = lists.get(key);
+  if (list) list.push(value);
+  else lists.set(key, [value]);
+}
+
 function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, now: Date): Map<string, Verdict> {
   const verdicts = new Map<string, Verdict>();
   const superseded = supersededCurrentLines(parsed);
@@ -138,7 +145,7 @@ function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, 
   const releases = new Map<string, string>();
   for (const entry of parsed) {
     const { parsed: p } = entry;
-    if (p.kind === 'snapshot') lines.set(p.lineKey, [...(lines.get(p.lineKey) ?? []), entry]);
+    if (p.kind === 'snapshot') appendTo(lines, p.lineKey, entry);
     if (p.kind === 'release') {
       const key = `${p.version} ${p.lineKey}`;
       const since = releaseSince(entry.image) ?? now.toISOString().slice(0, 10);
@@ -250,8 +257,12 @@ function protection(
   return undefined;
 }
 
-function ownership(image: InventoryImage, region: RegionInventory, policy: PrunePolicy): Verdict | ParsedImageName {
-  const parsed = policy.profile.parse(image.name);
+function ownership(
+  image: InventoryImage,
+  parsed: ImageNameParse,
+  region: RegionInventory,
+  policy: PrunePolicy,
+): Verdict | ParsedImageName {
   if (!parsed.managed) return keep('unmanaged-name', `name not understood: ${parsed.reason}`);
   if (image.ownerId !== region.accountId) return keep('not-owned', `owned by ${image.ownerId}`);
   if (image.tags[policy.managedTag.key] !== policy.managedTag.value) {
@@ -274,7 +285,7 @@ function planImages(region: RegionInventory, policy: PrunePolicy, now: Date): Dr
       parsedAll.push({ image, parsed });
       parsedById.set(image.imageId, parsed);
     }
-    const owned = ownership(image, region, policy);
+    const owned = ownership(image, parsed, region, policy);
     if ('delete' in owned) early.set(image.imageId, owned);
   }
   // Every parsed build counts toward its line's newest builds, tagged or not, so adopting later changes nothing.
@@ -365,7 +376,7 @@ function planOrphan(snapshot: InventorySnapshot, region: RegionInventory, policy
 function planSnapshots(region: RegionInventory, images: readonly DraftImage[], policy: PrunePolicy, now: Date) {
   const users = new Map<string, string[]>();
   for (const image of region.images) {
-    for (const id of image.snapshotIds) users.set(id, [...(users.get(id) ?? []), image.imageId]);
+    for (const id of image.snapshotIds) appendTo(users, id, image.imageId);
   }
   const actionOf = new Map(images.map((i) => [i.imageId, i.action]));
   const drafts: DraftSnapshot[] = [];

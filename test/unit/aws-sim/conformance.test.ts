@@ -14,10 +14,11 @@ import {
   RegisterImageCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
-import { CreateTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
-import { GetParametersByPathCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { CreateTopicCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ClientFactory } from '../../../lambdas/aws/clients';
 import { createAwsSim } from '../../../scripts/aws-sim';
 import { type MotoServer, startMoto } from '../../../scripts/emulator';
@@ -59,8 +60,8 @@ function imageView(image: Image | undefined) {
  * both the emulator and the model implement is compared (the emulator's known gaps are in DESIGN.md section 4).
  */
 async function script(clients: ClientFactory): Promise<Normalized> {
-  const ec2 = clients.ec2(SOURCE);
-  const target = clients.ec2(TARGET);
+  const ec2 = clients.client(EC2Client, SOURCE);
+  const target = clients.client(EC2Client, TARGET);
   const out: Normalized = {};
   const registered = await ec2.send(
     new RegisterImageCommand({
@@ -126,7 +127,7 @@ async function script(clients: ClientFactory): Promise<Normalized> {
     ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshotId, Attribute: 'createVolumePermission' })),
     (r) => r.CreateVolumePermissions,
   );
-  const account = (await clients.sts(SOURCE).send(new GetCallerIdentityCommand({}))).Account!;
+  const account = (await clients.client(STSClient, SOURCE).send(new GetCallerIdentityCommand({}))).Account!;
   out.account = account;
   out.snapshots = await outcome(
     ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'owner-id', Values: [account] }] })),
@@ -182,7 +183,7 @@ async function script(clients: ClientFactory): Promise<Normalized> {
   out.terminating = terminated.TerminatingInstances?.map((t) => t.PreviousState?.Name);
   out.afterTerminate = await running([{ Name: 'instance-id', Values: [instance.InstanceId!] }]);
 
-  const ssm = clients.ssm(SOURCE);
+  const ssm = clients.client(SSMClient, SOURCE);
   await ssm.send(
     new PutParameterCommand({
       Name: '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT',
@@ -212,7 +213,7 @@ async function script(clients: ClientFactory): Promise<Normalized> {
     (r) => r.Parameters?.map((p) => p.Name),
   );
 
-  const sns = clients.sns(SOURCE);
+  const sns = clients.client(SNSClient, SOURCE);
   const topic = await sns.send(new CreateTopicCommand({ Name: 'ami-pipeline-announce' }));
   out.topic = topic.TopicArn?.replace(account, '<account>');
   out.published = await outcome(

@@ -12,6 +12,7 @@ import {
   ModifyImageAttributeCommand,
   ModifySnapshotAttributeCommand,
   RegisterImageCommand,
+  EC2Client,
 } from '@aws-sdk/client-ec2';
 import { buildName, HOUR, MINUTE, outcomes, rejection, simulated, virtually } from './helpers';
 
@@ -37,10 +38,11 @@ describe('simulated AWS: copies', () => {
 
     const states = await virtually(async () => {
       const [source] = sim.seed.images([{ region: SOURCE_REGION, name: buildName('amd64') }]);
-      const fast = await clients.ec2('eu-west-1').send(copyRequest(source!.imageId, source!.name));
-      const slow = await clients.ec2('sa-east-1').send(copyRequest(source!.imageId, source!.name));
+      const fast = await clients.client(EC2Client, 'eu-west-1').send(copyRequest(source!.imageId, source!.name));
+      const slow = await clients.client(EC2Client, 'sa-east-1').send(copyRequest(source!.imageId, source!.name));
       const stateOf = async (region: string, imageId: string) =>
-        (await clients.ec2(region).send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]?.State;
+        (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0]
+          ?.State;
       const seen: string[] = [];
       for (const minutes of [19, 2, 40]) {
         await sim.clock.sleep(minutes * MINUTE);
@@ -60,7 +62,9 @@ describe('simulated AWS: copies', () => {
         Array.from({ length: 200 }, (_, i) => ({ region: SOURCE_REGION, name: `${buildName('amd64')} ${i}` })),
       );
       const started = sim.clock.now();
-      await Promise.all(sources.map((s) => clients.ec2('ap-south-1').send(copyRequest(s.imageId, s.name))));
+      await Promise.all(
+        sources.map((s) => clients.client(EC2Client, 'ap-south-1').send(copyRequest(s.imageId, s.name))),
+      );
       return sim.inspect.images('ap-south-1').map((i) => (i.availableAt - started) / MINUTE);
     });
 
@@ -79,13 +83,14 @@ describe('simulated AWS: copies', () => {
 
     const { image, snapshot } = await virtually(async () => {
       const [source] = sim.seed.images([{ region: SOURCE_REGION, name: buildName('arm64') }]);
-      const copy = await clients.ec2('eu-west-1').send(copyRequest(source!.imageId, source!.name));
+      const copy = await clients.client(EC2Client, 'eu-west-1').send(copyRequest(source!.imageId, source!.name));
       await sim.clock.sleep(2 * HOUR);
-      const image = (await clients.ec2('eu-west-1').send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] })))
-        .Images![0]!;
+      const image = (
+        await clients.client(EC2Client, 'eu-west-1').send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))
+      ).Images![0]!;
       const snapshot = (
         await clients
-          .ec2('eu-west-1')
+          .client(EC2Client, 'eu-west-1')
           .send(new DescribeSnapshotsCommand({ SnapshotIds: [image.BlockDeviceMappings![0]!.Ebs!.SnapshotId!] }))
       ).Snapshots![0]!;
       return { image, snapshot };
@@ -104,9 +109,11 @@ describe('simulated AWS: copies', () => {
       const sources = sim.seed.images(
         Array.from({ length: 302 }, (_, i) => ({ region: SOURCE_REGION, name: `${buildName('amd64')} ${i}` })),
       );
-      const ec2 = clients.ec2('eu-central-1');
+      const ec2 = clients.client(EC2Client, 'eu-central-1');
       const first = await outcomes(sources.slice(0, 301).map((s) => ec2.send(copyRequest(s.imageId, s.name))));
-      const elsewhere = await clients.ec2('eu-west-3').send(copyRequest(sources[0]!.imageId, sources[0]!.name));
+      const elsewhere = await clients
+        .client(EC2Client, 'eu-west-3')
+        .send(copyRequest(sources[0]!.imageId, sources[0]!.name));
       await sim.clock.sleep(2 * HOUR);
       const afterwards = await ec2.send(copyRequest(sources[301]!.imageId, sources[301]!.name));
       return { first, elsewhere, afterwards };
@@ -121,7 +128,7 @@ describe('simulated AWS: copies', () => {
 
   test('a ClientToken returns the first copy, even once deregistered; other parameters are a mismatch', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const result = await virtually(async () => {
       const [source, other] = sim.seed.images([
@@ -146,7 +153,7 @@ describe('simulated AWS: copies', () => {
 
   test('a name already taken answers InvalidAMIName.Duplicate; deregistration frees it', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const result = await virtually(async () => {
       const [source] = sim.seed.images([{ region: SOURCE_REGION, name: buildName('amd64') }]);
@@ -165,7 +172,7 @@ describe('simulated AWS: copies', () => {
 describe('simulated AWS: deregistration and snapshots', () => {
   test('a deregistered image is listed as `deregistered` for a while, then not at all; acting on it is Unavailable', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const result = await virtually(async () => {
       const [image] = sim.seed.images([{ region: 'eu-west-1', name: buildName('amd64') }]);
@@ -190,7 +197,7 @@ describe('simulated AWS: deregistration and snapshots', () => {
 
   test('DeleteAssociatedSnapshots deletes unshared snapshots and reports the shared ones as skipped', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const result = await virtually(async () => {
       const [image] = sim.seed.images([{ region: 'eu-west-1', name: buildName('amd64'), volumeSizeGiB: 10 }]);
@@ -218,7 +225,7 @@ describe('simulated AWS: deregistration and snapshots', () => {
 
   test('DeleteSnapshot answers InUse while an image uses it and NotFound once it is gone', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const result = await virtually(async () => {
       const [image] = sim.seed.images([{ region: 'eu-west-1', name: buildName('amd64') }]);
@@ -238,7 +245,7 @@ describe('simulated AWS: deregistration and snapshots', () => {
 describe('simulated AWS: sharing', () => {
   test('image block public access is on by default; after a disable, making an AMI public fails for 10 minutes', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('ca-central-1');
+    const ec2 = clients.client(EC2Client, 'ca-central-1');
 
     const result = await virtually(async () => {
       const [image] = sim.seed.images([{ region: 'ca-central-1', name: buildName('amd64') }]);
@@ -249,8 +256,9 @@ describe('simulated AWS: sharing', () => {
       const stillBlocked = await rejection(ec2.send(makePublic(image!.imageId)));
       await sim.clock.sleep(2 * MINUTE);
       const after = await ec2.send(new GetImageBlockPublicAccessStateCommand({}));
+      const madePublicAt = sim.clock.now();
       await ec2.send(makePublic(image!.imageId));
-      return { blocked, reported, stillBlocked, after };
+      return { blocked, reported, stillBlocked, after, madePublicAt, imageId: image!.imageId };
     });
 
     expect(result.blocked).toMatchObject({ name: 'OperationNotPermitted' });
@@ -258,11 +266,13 @@ describe('simulated AWS: sharing', () => {
     expect(result.stillBlocked.name).toBe('OperationNotPermitted');
     expect(result.after.ImageBlockPublicAccessState).toBe('unblocked');
     expect(sim.inspect.publicImageCount('ca-central-1')).toBe(1);
+    // The refused attempts left no mark: the image became public when the accepted call arrived.
+    expect(sim.inspect.image('ca-central-1', result.imageId)?.publicAt).toBe(result.madePublicAt);
   });
 
   test('snapshot block public access: new sharing fails in both modes; block-all-sharing hides what says `all`', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-2');
+    const ec2 = clients.client(EC2Client, 'eu-west-2');
     const share = (snapshotId: string) =>
       ec2.send(
         new ModifySnapshotAttributeCommand({
@@ -307,7 +317,7 @@ describe('simulated AWS: sharing', () => {
       sim.setImageBlockPublicAccess('ap-northeast-1', 'unblocked');
       sim.setEncryptionByDefault('ap-northeast-1', true);
       const [source] = sim.seed.images([{ region: SOURCE_REGION, name: buildName('amd64') }]);
-      const ec2 = clients.ec2('ap-northeast-1');
+      const ec2 = clients.client(EC2Client, 'ap-northeast-1');
       const copy = await ec2.send(copyRequest(source!.imageId, source!.name));
       await sim.clock.sleep(2 * HOUR);
       return rejection(ec2.send(makePublic(copy.ImageId!)));
@@ -318,7 +328,7 @@ describe('simulated AWS: sharing', () => {
 
   test('the public AMI quota (5 per region by default) answers ResourceLimitExceeded', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-south-1');
+    const ec2 = clients.client(EC2Client, 'eu-south-1');
 
     const result = await virtually(async () => {
       sim.setImageBlockPublicAccess('eu-south-1', 'unblocked');
@@ -337,7 +347,7 @@ describe('simulated AWS: sharing', () => {
 describe('simulated AWS: describing images', () => {
   test('pages with MaxResults and NextToken, returns everything without MaxResults, and counts both', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('us-west-2');
+    const ec2 = clients.client(EC2Client, 'us-west-2');
 
     const result = await virtually(async () => {
       sim.seed.images(Array.from({ length: 2500 }, (_, i) => ({ region: 'us-west-2', name: `image ${i}` })));
@@ -368,7 +378,7 @@ describe('simulated AWS: describing images', () => {
 
   test('filters on name wildcards, state, tags, tag keys and is-public; an unknown filter is invalid', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const result = await virtually(async () => {
       sim.seed.images([
@@ -405,7 +415,7 @@ describe('simulated AWS: describing images', () => {
 
   test('a deprecation time is rounded to the minute and shown by DescribeImages', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
 
     const image = await virtually(async () => {
       const [seeded] = sim.seed.images([{ region: 'eu-west-1', name: buildName('amd64') }]);

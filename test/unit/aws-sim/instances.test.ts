@@ -5,7 +5,7 @@ import {
   DescribeInstancesCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
-  type EC2Client,
+  EC2Client,
   GetConsoleOutputCommand,
   RunInstancesCommand,
   StopInstancesCommand,
@@ -46,7 +46,7 @@ function seedImages(sim: AwsSim) {
 describe('simulated AWS: boots', () => {
   test('an instance is pending, then running; the probe sees port 22 refused, then accepted, as the truth says', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { arm64 } = seedImages(sim);
@@ -88,7 +88,7 @@ describe('simulated AWS: boots', () => {
         },
       },
     });
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const truths = await virtually(async () => {
       const images = sim.seed.images(
@@ -124,7 +124,7 @@ describe('simulated AWS: boots', () => {
 
   test('the console shows the boot so far with Latest on Nitro, a capture minutes old otherwise', async () => {
     const { sim, clients } = simulated({ physics: { boot: { profiles: [BOOT_PROFILES.panic(/amd64/)] } } });
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { amd64, arm64 } = seedImages(sim);
@@ -153,7 +153,7 @@ describe('simulated AWS: boots', () => {
 describe('simulated AWS: launches', () => {
   test('a ClientToken returns the first launch; other parameters are a mismatch', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { amd64 } = seedImages(sim);
@@ -173,7 +173,7 @@ describe('simulated AWS: launches', () => {
 
     const error = await virtually(async () => {
       const { amd64 } = seedImages(sim);
-      return rejection(launch(clients.ec2(REGION), amd64, 'c7g.large'));
+      return rejection(launch(clients.client(EC2Client, REGION), amd64, 'c7g.large'));
     });
 
     expect(error.name).toBe('InvalidParameterValue');
@@ -187,7 +187,7 @@ describe('simulated AWS: launches', () => {
       },
       ONE_SHOT,
     );
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { amd64 } = seedImages(sim);
@@ -205,7 +205,7 @@ describe('simulated AWS: launches', () => {
 
   test('VcpuLimitExceeded once running vCPUs would pass the limit; terminated instances free theirs', async () => {
     const { sim, clients } = simulated({ physics: { instances: { vcpuLimits: { standard: 4 } } } }, ONE_SHOT);
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { amd64 } = seedImages(sim);
@@ -224,7 +224,7 @@ describe('simulated AWS: launches', () => {
 
   test('DescribeInstances filters by tag and state and pages with MaxResults', async () => {
     const { sim, clients } = simulated({ physics: { throttling: false } });
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { amd64 } = seedImages(sim);
@@ -257,7 +257,7 @@ describe('simulated AWS: launches', () => {
 
   test('terminated instances shut down, then stay listed as terminated for an hour; stops take the OS its time', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { arm64 } = seedImages(sim);
@@ -285,14 +285,18 @@ describe('simulated AWS: launches', () => {
     expect(result.states).toEqual(['terminated', 'stopped']);
     expect(result.volumes.Volumes).toEqual([]);
     expect(result.gone.name).toBe('InvalidInstanceID.NotFound');
-    expect(sim.inspect.instanceSeconds()['c7g.large']).toBeGreaterThan(100);
+    const seconds = sim.inspect.instanceSeconds()['c7g.large']!;
+    expect(seconds).toBeGreaterThan(100);
+    // Billed, each instance counts at least its minimum.
+    expect(sim.inspect.instanceSeconds({ billedMinimumSeconds: 3600 })['c7g.large']).toBe(2 * 3600);
+    expect(sim.inspect.instanceSeconds({ billedMinimumSeconds: 1 })['c7g.large']).toBe(seconds);
   });
 });
 
 describe('simulated AWS: volumes', () => {
   test('create, attach, detach and delete move through their states; past the hot-plug limit an attach never completes', async () => {
     const { sim, clients } = simulated({ physics: { boot: { profiles: [{ hotplugLimit: 2 }] } } });
-    const ec2 = clients.ec2(REGION);
+    const ec2 = clients.client(EC2Client, REGION);
 
     const result = await virtually(async () => {
       const { amd64 } = seedImages(sim);

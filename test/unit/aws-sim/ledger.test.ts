@@ -1,4 +1,4 @@
-import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoLedger, LEDGER_KEYS } from '../../../lambdas/aws/publish/ledger';
 import type { PairRecord } from '../../../lambdas/core/publish';
 import { rejection, simulated, START, virtually } from './helpers';
@@ -22,7 +22,7 @@ describe('the publish ledger on the simulated DynamoDB', () => {
   test('writes rows in batches of 25 and reads them back by source and by region in batches of 100', async () => {
     const { sim, clients } = simulated();
     sim.seed.table(REGION, TABLE, { partition: LEDGER_KEYS.partition, sort: LEDGER_KEYS.sort });
-    const ledger = new DynamoLedger(clients.dynamodb(REGION), TABLE);
+    const ledger = new DynamoLedger(clients.client(DynamoDBClient, REGION), TABLE);
     const rows = Array.from({ length: 130 }, (_, i) => queued(i, i % 2 ? 'eu-west-1' : 'ap-south-1'));
 
     const { bySource, inEurope } = await virtually(async () => {
@@ -45,7 +45,7 @@ describe('the publish ledger on the simulated DynamoDB', () => {
   test('keeps when a pair was taken on and which run published it, and forgets that run once the pair fails', async () => {
     const { sim, clients } = simulated();
     sim.seed.table(REGION, TABLE, { partition: LEDGER_KEYS.partition, sort: LEDGER_KEYS.sort });
-    const ledger = new DynamoLedger(clients.dynamodb(REGION), TABLE);
+    const ledger = new DynamoLedger(clients.client(DynamoDBClient, REGION), TABLE);
     const pair = queued(1, 'eu-west-1');
     const at = (minutes: number) => new Date(START.getTime() + minutes * 60_000);
     const update = (status: 'published' | 'failed', runId: string, minutes: number, error?: string) =>
@@ -74,7 +74,7 @@ describe('the publish ledger on the simulated DynamoDB', () => {
 
     const error = await virtually(() =>
       rejection(
-        clients.dynamodb(REGION).send(
+        clients.client(DynamoDBClient, REGION).send(
           new UpdateItemCommand({
             TableName: TABLE,
             Key: { source: { S: 'ami-1' }, region: { S: REGION } },

@@ -1,4 +1,4 @@
-import { DescribeImagesCommand, DescribeSnapshotsCommand } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { COMMERCIAL_REGIONS, createAwsSim, runInVirtualTime } from '../../../scripts/aws-sim';
 import { DEFAULT_FLEET_SERIES } from '../../../scripts/fleet';
 import { START } from './helpers';
@@ -30,7 +30,7 @@ describe('simulated AWS at FreeBSD scale', () => {
         lap('seedMs');
         const listed = await Promise.all(
           REGIONS.map(async (region) => {
-            const ec2 = clients.ec2(region);
+            const ec2 = clients.client(EC2Client, region);
             let images = 0;
             let snapshots = 0;
             let token: string | undefined;

@@ -1,13 +1,14 @@
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { CreateTableCommand, DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
-import { CopyImageCommand, DescribeImagesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
-import { InvalidParameterException, PublishCommand } from '@aws-sdk/client-sns';
+import { PutMetricDataCommand, CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CreateTableCommand, DynamoDBServiceException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CopyImageCommand, DescribeImagesCommand, DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { InvalidParameterException, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   GetParameterHistoryCommand,
   GetParametersByPathCommand,
   GetParametersCommand,
   ParameterAlreadyExists,
   PutParameterCommand,
+  SSMClient,
 } from '@aws-sdk/client-ssm';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ListTopicsCommand } from '@aws-sdk/client-sns';
@@ -23,14 +24,14 @@ const putImage = (name: string, value: string) =>
 describe('simulated AWS: Parameter Store', () => {
   test('an aws:ec2:image write returns a version at once but is applied only if its image is available when validated', async () => {
     const { sim, clients } = simulated();
-    const ssm = clients.ssm('eu-west-1');
+    const ssm = clients.client(SSMClient, 'eu-west-1');
     const name = '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT';
 
     const result = await virtually(async () => {
       const [available] = sim.seed.images([{ region: 'eu-west-1', name: buildName('amd64', '20260226') }]);
       const [source] = sim.seed.images([{ region: 'us-east-1', name: buildName('amd64') }]);
       const pending = await clients
-        .ec2('eu-west-1')
+        .client(EC2Client, 'eu-west-1')
         .send(new CopyImageCommand({ Name: source!.name, SourceImageId: source!.imageId, SourceRegion: 'us-east-1' }));
       const first = await ssm.send(putImage(name, available!.imageId));
       const beforeValidation = await ssm.send(new GetParametersCommand({ Names: [name] }));
@@ -67,7 +68,7 @@ describe('simulated AWS: Parameter Store', () => {
 
   test('PutParameter without Overwrite on an existing name answers ParameterAlreadyExists', async () => {
     const { clients } = simulated();
-    const ssm = clients.ssm('eu-west-1');
+    const ssm = clients.client(SSMClient, 'eu-west-1');
 
     const error = await virtually(async () => {
       await ssm.send(new PutParameterCommand({ Name: '/p', Value: 'a', Type: 'String' }));
@@ -79,7 +80,7 @@ describe('simulated AWS: Parameter Store', () => {
 
   test('GetParametersByPath pages ten at a time, recursively only when asked', async () => {
     const { sim, clients } = simulated();
-    const ssm = clients.ssm('eu-west-1');
+    const ssm = clients.client(SSMClient, 'eu-west-1');
 
     const result = await virtually(async () => {
       sim.seed.parameters(
@@ -110,7 +111,7 @@ describe('simulated AWS: Parameter Store', () => {
 describe('simulated AWS: SNS', () => {
   test('Publish refuses a subject of 100 characters or with a line break, an oversized message, and JSON without default', async () => {
     const { sim, clients } = simulated();
-    const sns = clients.sns('us-east-1');
+    const sns = clients.client(SNSClient, 'us-east-1');
 
     const result = await virtually(async () => {
       const topic = sim.seed.topic('us-east-1', 'announce');
@@ -140,7 +141,7 @@ describe('simulated AWS: SNS', () => {
 describe('simulated AWS: DynamoDB, STS, regions', () => {
   test('the boot history table works as the project reads and writes it', async () => {
     const { sim, clients } = simulated();
-    const history = new DynamoBootHistory(clients.dynamodb('us-east-1'), 'boot-history');
+    const history = new DynamoBootHistory(clients.client(DynamoDBClient, 'us-east-1'), 'boot-history');
     const row = (buildDate: string, imageId: string): BootHistoryRow => ({
       seriesKey: '15.0-CURRENT/amd64/base/ufs',
       instanceType: 'c7i.large',
@@ -168,7 +169,7 @@ describe('simulated AWS: DynamoDB, STS, regions', () => {
       const window = await history.query('15.0-CURRENT/amd64/base/ufs', 'c7i.large', '2026-02-20', '2026-03-05');
       const all = await history.list();
       const exists = await rejection(
-        clients.dynamodb('us-east-1').send(
+        clients.client(DynamoDBClient, 'us-east-1').send(
           new CreateTableCommand({
             TableName: 'boot-history',
             KeySchema: [{ AttributeName: 'k', KeyType: 'HASH' }],
@@ -187,7 +188,7 @@ describe('simulated AWS: DynamoDB, STS, regions', () => {
 
   test('regions: 29 enabled by default, opt-in status reported, disabled ones refuse calls', async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('us-east-1');
+    const ec2 = clients.client(EC2Client, 'us-east-1');
 
     const result = await virtually(async () => {
       const enabled = await ec2.send(new DescribeRegionsCommand({}));
@@ -196,7 +197,7 @@ describe('simulated AWS: DynamoDB, STS, regions', () => {
         new DescribeRegionsCommand({ Filters: [{ Name: 'opt-in-status', Values: ['opted-in'] }] }),
       );
       const selection = await discoverRegions(clients, 'us-east-1', { allow: [], deny: ['ap-east-1'] });
-      const refused = await rejection(clients.ec2('mx-central-1').send(new DescribeImagesCommand({})));
+      const refused = await rejection(clients.client(EC2Client, 'mx-central-1').send(new DescribeImagesCommand({})));
       return { enabled, all, optedIn, selection, refused };
     });
 
@@ -212,7 +213,7 @@ describe('simulated AWS: DynamoDB, STS, regions', () => {
 describe('simulated AWS: faults and gaps', () => {
   test('an injected fault fails the matching calls the given number of times, then the model answers', async () => {
     const { sim, clients } = simulated({}, { maxAttempts: 1 });
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
     const fault = sim.fail({
       service: 'ec2',
       operation: 'DescribeImages',
@@ -242,13 +243,13 @@ describe('simulated AWS: faults and gaps', () => {
     const { sim, clients } = simulated();
 
     const dryRun = await virtually(async () => {
-      await clients.cloudwatch('us-east-1').send(
+      await clients.client(CloudWatchClient, 'us-east-1').send(
         new PutMetricDataCommand({
           Namespace: 'AmiPipeline/BootTest',
           MetricData: [{ MetricName: 'BootSeconds', Value: 14.2 }],
         }),
       );
-      return rejection(clients.ec2('us-east-1').send(new DescribeImagesCommand({ DryRun: true })));
+      return rejection(clients.client(EC2Client, 'us-east-1').send(new DescribeImagesCommand({ DryRun: true })));
     });
 
     expect(dryRun.name).toBe('DryRunOperation');
@@ -260,7 +261,9 @@ describe('simulated AWS: faults and gaps', () => {
   test('a call the model lacks fails loudly as a simulation gap; other services pass through untouched', async () => {
     const { clients } = simulated();
 
-    const gap = await virtually(() => rejection(clients.sns('us-east-1').send(new ListTopicsCommand({}))));
+    const gap = await virtually(() =>
+      rejection(clients.client(SNSClient, 'us-east-1').send(new ListTopicsCommand({}))),
+    );
     const sfn = clients.client(SFNClient, 'us-east-1');
 
     expect(gap).toBeInstanceOf(SimulationGapError);

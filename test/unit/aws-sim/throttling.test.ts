@@ -1,6 +1,12 @@
-import { DescribeImagesCommand, EC2ServiceException, RunInstancesCommand, CopyImageCommand } from '@aws-sdk/client-ec2';
-import { PublishCommand, ThrottledException } from '@aws-sdk/client-sns';
-import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import {
+  DescribeImagesCommand,
+  EC2ServiceException,
+  RunInstancesCommand,
+  CopyImageCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { PublishCommand, ThrottledException, SNSClient } from '@aws-sdk/client-sns';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { snsBucket } from '../../../scripts/aws-sim/physics';
 import { buildName, outcomes, rejection, simulated, virtually } from './helpers';
 
@@ -12,7 +18,7 @@ const ONE_SHOT = { maxAttempts: 1, retryMode: 'standard' } as const;
 describe('simulated AWS: request buckets', () => {
   test('EC2 answers RequestLimitExceeded past a non-mutating bucket of 100, refilled at 20 per second', async () => {
     const { sim, clients } = simulated({ physics: NO_LATENCY }, ONE_SHOT);
-    const ec2 = clients.ec2('eu-west-1');
+    const ec2 = clients.client(EC2Client, 'eu-west-1');
     const describe = () => ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
 
     const { burst, refill, throttle } = await virtually(async () => {
@@ -43,7 +49,7 @@ describe('simulated AWS: request buckets', () => {
     const { sim, clients } = simulated({ physics: NO_LATENCY }, ONE_SHOT);
     const copy = (region: string, sourceImageId: string, index: number) =>
       clients
-        .ec2(region)
+        .client(EC2Client, region)
         .send(new CopyImageCommand({ Name: `copy ${index}`, SourceImageId: sourceImageId, SourceRegion: 'us-east-1' }));
 
     const result = await virtually(async () => {
@@ -69,7 +75,7 @@ describe('simulated AWS: request buckets', () => {
       const [image] = sim.seed.images([{ region: 'us-east-1', name: buildName('arm64'), architecture: 'arm64' }]);
       const launch = () =>
         clients
-          .ec2('us-east-1')
+          .client(EC2Client, 'us-east-1')
           .send(
             new RunInstancesCommand({ ImageId: image!.imageId, InstanceType: 'c7g.large', MinCount: 1, MaxCount: 1 }),
           );
@@ -87,7 +93,7 @@ describe('simulated AWS: request buckets', () => {
 
   test("the SDK's adaptive retries get 130 describe calls through in the seconds the bucket needs", async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('ap-south-1');
+    const ec2 = clients.client(EC2Client, 'ap-south-1');
 
     const { pages, elapsed } = await virtually(async () => {
       const started = sim.clock.now();
@@ -108,7 +114,7 @@ describe('simulated AWS: request buckets', () => {
 
   test("past the SDK's retry quota, throttling reaches the caller as it would on AWS", async () => {
     const { sim, clients } = simulated();
-    const ec2 = clients.ec2('ap-south-1');
+    const ec2 = clients.client(EC2Client, 'ap-south-1');
 
     const result = await virtually(() =>
       outcomes(Array.from({ length: 400 }, () => ec2.send(new DescribeImagesCommand({ Owners: ['self'] })))),
@@ -122,7 +128,7 @@ describe('simulated AWS: request buckets', () => {
 
   test('Parameter Store throttles PutParameter at 3 per second with ThrottlingException', async () => {
     const { clients } = simulated({ physics: NO_LATENCY }, ONE_SHOT);
-    const ssm = clients.ssm('us-east-1');
+    const ssm = clients.client(SSMClient, 'us-east-1');
 
     const result = await virtually(() =>
       outcomes(
@@ -148,7 +154,7 @@ describe('simulated AWS: request buckets', () => {
       { physics: { ...NO_LATENCY, snsBucket: () => ({ burst: 10, perSecond: 10 }) } },
       ONE_SHOT,
     );
-    const sns = clients.sns('eu-north-1');
+    const sns = clients.client(SNSClient, 'eu-north-1');
 
     const { result, error } = await virtually(async () => {
       const topic = sim.seed.topic('eu-north-1', 'announce');
@@ -166,7 +172,9 @@ describe('simulated AWS: request buckets', () => {
     const { sim, clients } = simulated({ physics: 'off' }, { maxAttempts: 1 });
 
     const result = await virtually(() =>
-      outcomes(Array.from({ length: 300 }, () => clients.ec2('us-east-1').send(new DescribeImagesCommand({})))),
+      outcomes(
+        Array.from({ length: 300 }, () => clients.client(EC2Client, 'us-east-1').send(new DescribeImagesCommand({}))),
+      ),
     );
 
     expect(result.errors).toEqual([]);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { DescribeRegionsCommand, EC2ServiceException } from '@aws-sdk/client-ec2';
+import { DescribeRegionsCommand, EC2ServiceException, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory, type ClientPlugin } from '../../../lambdas/aws/clients';
 import { RateLimiter } from '../../../lambdas/aws/rate-limiter';
 import {
@@ -148,7 +148,7 @@ describe('virtual time', () => {
     const once = () =>
       runInVirtualTime(
         async () => {
-          const response = await clients().ec2('us-east-1').send(new DescribeRegionsCommand({}));
+          const response = await clients().client(EC2Client, 'us-east-1').send(new DescribeRegionsCommand({}));
           return response.$metadata;
         },
         { start: START, seedMathRandom: 7 },

@@ -1,0 +1,93 @@
+import { runPrune } from '../../lambdas/aws/prune';
+import type { Clock } from '../../lambdas/aws/rate-limiter';
+import { parseConfig, type PipelineConfigInput } from '../../lambdas/core/config';
+import { TAG } from '../../lambdas/core/tags';
+import { createAwsSim } from '../../scripts/aws-sim';
+import { runInVirtualTime } from '../../scripts/aws-sim/virtual-time';
+
+// One region of 16 weekly builds of one series on the simulated AWS: with the defaults (newest 4, 90 days) the
+// 4 oldest builds are due, a share of 25 %, under the breaker's 50 %.
+const REGION = 'us-east-1';
+const NOW = new Date('2026-03-07T06:00:00Z');
+const DUE = 4;
+
+async function pruneOnce(configInput: PipelineConfigInput, options: { execute?: boolean; budgetMs?: number } = {}) {
+  const sim = createAwsSim({ physics: 'off' });
+  const clients = sim.clientFactory();
+  const run = await runInVirtualTime(
+    async () => {
+      sim.seed.fleet({
+        regions: [REGION],
+        series: ['15.0-CURRENT/amd64/base/ufs'],
+        weeks: 16,
+        newestBuildDate: '2026-03-01',
+      });
+      // A clock that moves only when told to: the budget is then the only thing that ends the batch.
+      const clock: Clock = { now: () => 1_000, sleep: async () => undefined };
+      return runPrune({ config: parseConfig(configInput), clients, now: NOW, regions: [REGION], clock, ...options });
+    },
+    { start: NOW, seedMathRandom: 1 },
+  );
+  return { result: run.result, images: sim.inspect.images(REGION) };
+}
+
+describe('a prune run', () => {
+  test('only plans while safety.dryRun is on, and says it was a dry run', async () => {
+    // Act
+    const { result, images } = await pruneOnce({ safety: { dryRun: true } });
+
+    // Assess
+    expect(result.executed).toBe(false);
+    expect(result.executions).toEqual([]);
+    expect(result.report.dryRun).toBe(true);
+    expect(result.plan.regions[0]!.images.filter((i) => i.action === 'deregister')).toHaveLength(DUE);
+    expect(images).toHaveLength(16);
+  });
+
+  test('deletes once safety.dryRun is off, and an explicit execute overrides the dry run', async () => {
+    // Act
+    const configured = await pruneOnce({ safety: { dryRun: false } });
+    const forced = await pruneOnce({ safety: { dryRun: true } }, { execute: true });
+
+    // Assess
+    for (const { result, images } of [configured, forced]) {
+      expect(result.executed).toBe(true);
+      expect(result.report.dryRun).toBe(false);
+      expect(result.executions[0]!.deregistered).toHaveLength(DUE);
+      expect(images).toHaveLength(16 - DUE);
+      expect(result.complete).toBe(true);
+    }
+  });
+
+  test('an explicit dry run wins over safety.dryRun off', async () => {
+    // Act
+    const { result, images } = await pruneOnce({ safety: { dryRun: false } }, { execute: false });
+
+    // Assess
+    expect(result.executed).toBe(false);
+    expect(images).toHaveLength(16);
+  });
+
+  test('a spent time budget starts no deletion and leaves the run incomplete; a budget left lets it finish', async () => {
+    // Act
+    const spent = await pruneOnce({ safety: { dryRun: false } }, { budgetMs: 0 });
+    const left = await pruneOnce({ safety: { dryRun: false } }, { budgetMs: 500 });
+
+    // Assess
+    expect(spent.result.complete).toBe(false);
+    expect(spent.result.executions[0]!.deregistered).toEqual([]);
+    expect(spent.images).toHaveLength(16);
+    expect(left.result.complete).toBe(true);
+    expect(left.images).toHaveLength(16 - DUE);
+  });
+
+  test('soft-deleted images are tagged with the day their grace ends', async () => {
+    // Act
+    const { result, images } = await pruneOnce({ safety: { dryRun: false }, retention: { softDeleteGraceDays: 10 } });
+
+    // Assess
+    expect(result.executions[0]!.softDeleted).toHaveLength(DUE);
+    const due = images.flatMap((i) => (i.tags[TAG.deleteAfter] ? [i.tags[TAG.deleteAfter]] : []));
+    expect(due).toEqual(Array(DUE).fill('2026-03-17'));
+  });
+});
