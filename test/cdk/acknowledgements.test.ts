@@ -129,14 +129,14 @@ describe('cdk-nag acknowledgements', () => {
   test.each([
     ['default configuration', {}],
     [
-      'outbound internet, soft delete and region lists',
+      'outbound internet, soft delete, region lists and a public boot-performance page',
       {
         bootTest: { internetAccess: true },
         retention: { softDeleteGraceDays: 7 },
         regions: { allow: ['us-east-1', 'eu-west-1'], deny: ['ap-southeast-2'] },
+        report: { public: true },
       },
     ],
-    ['a public boot-performance page', { report: { public: true } }],
   ])('are each true of the template synthesized with %s', (_, config) => {
     const { stack, template } = synthesizePipeline(config);
     const resources = template.toJSON().Resources as Resources;
