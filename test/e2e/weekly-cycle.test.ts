@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
@@ -29,7 +30,6 @@ import {
 } from '../../scripts/demo-world';
 import { resetEmulator } from '../support/emulator';
 import { chromiumPath, NO_CHROMIUM, visitPage } from '../support/browser';
-import { bootReportHtml } from '../../lambdas/aws/report/boot-page';
 
 const DAY = 86_400_000;
 
@@ -109,7 +109,7 @@ describe('a whole weekly cycle on the emulator', () => {
     }
   });
 
-  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest", async () => {
+  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest, linking the boot page", async () => {
     const digests = mail.filter((m) => m.Subject === first.digest?.subject);
     const announced = new Set<string>();
     for (const message of mail.filter((m) => m.Subject !== first.digest?.subject)) {
@@ -119,6 +119,9 @@ describe('a whole weekly cycle on the emulator', () => {
     }
 
     expect(digests).toHaveLength(1);
+    expect(digests[0]!.Message).toContain(
+      `Boot-performance page (every build, every week)\n  ${world.pipeline.output(STACK_OUTPUTS.bootPageUrl)}`,
+    );
     for (const region of DEMO_REGIONS) {
       const images = await ownImages(clients, region);
       for (const fresh of world.fresh)
@@ -185,15 +188,15 @@ describe('a whole weekly cycle on the emulator', () => {
   browserTest(
     `the boot-performance page of the week’s history draws every plot, rings the regression, loads nothing and logs no error in Chromium${chromiumPath() ? '' : ` (${NO_CHROMIUM})`}`,
     async () => {
-      // Prepare: the page of the history the cycle left, as the demo writes it
-      const history = new DynamoBootHistory(
-        clients.client(DynamoDBClient, DEMO_BUILD_REGION),
-        world.pipeline.bootHistoryTable,
-      );
+      // Prepare: the page the cycle's digest wrote to the stack's report bucket from the week's history
+      const bucket = world.pipeline.output(STACK_OUTPUTS.reportBucket);
+      const written = await clients
+        .client(S3Client, DEMO_BUILD_REGION)
+        .send(new GetObjectCommand({ Bucket: bucket, Key: 'boot/index.html' }));
       const dir = join(__dirname, '..', '..', 'test-artifacts', 'boot-report');
       mkdirSync(dir, { recursive: true });
       const file = join(dir, 'index.html');
-      writeFileSync(file, await bootReportHtml(history, world.config, world.now));
+      writeFileSync(file, await written.Body!.transformToString());
 
       // Act
       const visit = await visitPage<{ panel: string; width: number; boots: number; regressions: string[] }[]>(
