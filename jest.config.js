@@ -1,10 +1,26 @@
 // Tests are transformed by @swc/jest (no type check, fast); `npm test` type-checks with tsc 5.x first.
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }] };
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
+  // Vega, Vega-Lite and their d3 modules ship as ES modules only: turned into CommonJS for jest's loader.
+  '^.+\\.m?js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+};
+const ESM_PACKAGES = [
+  'vega',
+  'vega-[a-z-]+',
+  'd3-[a-z-]+',
+  'internmap',
+  'delaunator',
+  'robust-predicates',
+  'json-stringify-pretty-compact',
+];
 // A mutation run's sandbox (.stryker-tmp) is a copy of the project: kept out of jest's module map.
 const common = {
   transform,
+  transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],
+  // vega-canvas's Node build awaits an optional package at the top level, which CommonJS cannot load.
+  moduleNameMapper: { '^vega-canvas$': '<rootDir>/lambdas/core/report/no-canvas.ts' },
   testEnvironment: 'node',
-  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
 };
 

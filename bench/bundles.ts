@@ -30,6 +30,11 @@ export function esbuildOptions(bundling: {
     mainFields: bundling.mainFields ? [...bundling.mainFields] : undefined,
     external: [...(bundling.externalModules ?? [])],
     define: bundling.define ? { ...bundling.define } : undefined,
+    alias: Object.fromEntries(
+      Object.entries(bundling.esbuildArgs ?? {})
+        .filter(([flag]) => flag.startsWith('--alias:'))
+        .map(([flag, target]) => [flag.slice('--alias:'.length), String(target)]),
+    ),
     logLevel: 'error',
   };
 }

@@ -26,6 +26,9 @@ export const FUNCTION_BUNDLING = {
   mainFields: ['module', 'main'] as string[],
   // The SDK is bundled rather than taken from the runtime so that what runs is what the tests ran.
   externalModules: [] as string[],
+  // vega-canvas's Node build awaits an optional package at the top level, which a CommonJS bundle cannot hold;
+  // SVG output needs no canvas (lambdas/core/report/no-canvas.ts says why).
+  esbuildArgs: { '--alias:vega-canvas': './lambdas/core/report/no-canvas.ts' },
   forceDockerBundling: false,
 } as const;
 

@@ -9,7 +9,8 @@ import { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
 import { PruneWorkflow } from './prune-workflow';
 import { PublishWorkflow } from './publish-workflow';
-import { ReportBucket } from './report-bucket';
+import { REPORT_PREFIXES, ReportBucket } from './report-bucket';
+import { ReportSite } from './report-site';
 import { ReproWorkflow } from './repro-workflow';
 import { WeeklyDigest } from './weekly-digest';
 
@@ -31,6 +32,7 @@ export const STACK_OUTPUTS = {
   digestFunction: 'DigestFunctionName',
   sweepFunction: 'SweepFunctionName',
   reportBucket: 'ReportBucketName',
+  bootPageUrl: 'BootPageUrl',
   reproStateMachine: 'ReproStateMachineArn',
   reproHistoryTable: 'ReproHistoryTableName',
   reproSweepFunction: 'ReproSweepFunctionName',
@@ -48,6 +50,8 @@ export class PipelineStack extends Stack {
   readonly audit: AuditWorkflow;
   /** What people read: the boot-performance page and the reproducibility checks. */
   readonly reports: ReportBucket;
+  /** The public boot-performance page, with `report.public`. */
+  readonly reportSite?: ReportSite;
   /** Weekly reproducibility checks of the builder images; absent when `repro.enabled` is false. */
   readonly repro?: ReproWorkflow;
 
@@ -97,6 +101,12 @@ export class PipelineStack extends Stack {
         notifications: this.notifications,
         reports: this.reports,
       });
+    this.reportSite = this.config.report.public
+      ? new ReportSite(this, 'ReportSite', { reports: this.reports })
+      : undefined;
+    const bootPageUrl =
+      this.reportSite?.url ??
+      `https://s3.console.aws.amazon.com/s3/object/${this.reports.bucket.bucketName}?region=${this.region}&prefix=${REPORT_PREFIXES.bootPage}index.html`;
     const digest = new WeeklyDigest(this, 'Digest', {
       config: this.config,
       notifications: this.notifications,
@@ -104,7 +114,9 @@ export class PipelineStack extends Stack {
       pruneStateMachine: this.prune.stateMachine,
       auditStateMachine: this.audit.stateMachine,
       bootHistory: this.bootTest.history,
-      repro: this.repro && { history: this.repro.history, reportBucket: this.reports.bucket },
+      reports: this.reports,
+      bootPageUrl,
+      repro: this.repro && { history: this.repro.history },
     });
     this.addOutputs({
       [STACK_OUTPUTS.announcementsTopic]: this.notifications.announcements.topicArn,
@@ -119,6 +131,7 @@ export class PipelineStack extends Stack {
       [STACK_OUTPUTS.digestFunction]: digest.digestFunction.functionName,
       [STACK_OUTPUTS.sweepFunction]: this.bootTest.sweepFunction.functionName,
       [STACK_OUTPUTS.reportBucket]: this.reports.bucket.bucketName,
+      [STACK_OUTPUTS.bootPageUrl]: bootPageUrl,
       ...(this.repro && {
         [STACK_OUTPUTS.reproStateMachine]: this.repro.stateMachine.stateMachineArn,
         [STACK_OUTPUTS.reproHistoryTable]: this.repro.history.tableName,

@@ -139,6 +139,7 @@ export class PruneWorkflow extends Construct {
           'execute.$': '$.plan.execute',
           'results.$': results,
           'failedRegions.$': '$.plan.failedRegions',
+          'retiredLines.$': '$.plan.report.retiredLines',
         }),
         resultSelector: { 'failedCount.$': '$.Payload.failedCount', 'summary.$': '$.Payload' },
         resultPath: '$.summary',

@@ -1,5 +1,5 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
@@ -65,9 +65,25 @@ export class ReportBucket extends Construct {
     });
   }
 
-  /** Lets `grantee` put objects under `prefix` only (no read, no delete, no other prefix). */
+  /**
+   * Lets `grantee` put objects under `prefix` only: s3:PutObject and nothing else (no read, no delete, no tagging,
+   * retention or legal hold, no other prefix).
+   */
   grantPutUnder(grantee: iam.IGrantable, prefix: (typeof REPORT_PREFIXES)[keyof typeof REPORT_PREFIXES]): void {
-    this.bucket.grantPut(grantee, `${prefix}*`);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: `PutUnder${prefix.replace(/\W/g, '')}`,
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${prefix}*`)],
+      }),
+    );
+    if (grantee.grantPrincipal instanceof iam.Role) {
+      const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+      Validations.of(grantee.grantPrincipal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
+        reason: `Object keys under ${prefix} of the report bucket only: the writer owns that prefix, the keys below it change with what it writes.`,
+      });
+    }
   }
 
   /** Lets `grantee` read objects under `prefix` only. */

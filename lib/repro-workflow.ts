@@ -414,7 +414,8 @@ export class ReproWorkflow extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::snapshot/*]`,
     });
     const bucketLogicalId = stack.getLogicalId(props.reports.bucket.node.defaultChild as never);
-    for (const grantee of [f.poll.role!, f.finish.role!, this.instanceRole])
+    // The instance role's put under repro/ is acknowledged by the grant itself (ReportBucket.grantPutUnder).
+    for (const grantee of [f.poll.role!, f.finish.role!])
       Validations.of(grantee).acknowledge({
         reason: 'Objects under repro/ only: the key prefix of the reproducibility outputs in the report bucket.',
         id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/repro/*]`,
@@ -425,10 +426,5 @@ export class ReproWorkflow extends Construct {
           reason: 'The read grant of the report bucket: objects under repro/ and the bucket itself, nothing else.',
           id: `AwsSolutions-IAM5[Action::${action}]`,
         });
-    Validations.of(this.instanceRole).acknowledge({
-      reason:
-        'The put grant of the report bucket (PutObject and its tagging, legal hold, retention, abort) under repro/.',
-      id: 'AwsSolutions-IAM5[Action::s3:Abort*]',
-    });
   }
 }

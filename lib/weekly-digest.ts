@@ -4,13 +4,13 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { DIGEST_ENV } from '../lambdas/aws/digest/env';
 import type { PipelineConfig } from '../lambdas/core/config';
 import type { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
+import { REPORT_PREFIXES, type ReportBucket } from './report-bucket';
 
 export interface WeeklyDigestProps {
   readonly config: PipelineConfig;
@@ -21,14 +21,19 @@ export interface WeeklyDigestProps {
   readonly auditStateMachine?: sfn.StateMachine;
   /** The boot-test history table (lambdas/aws/boot/history.ts). */
   readonly bootHistory: dynamodb.ITable;
-  /** The reproducibility history and the bucket its outputs are in, for the digest's section and links. */
-  readonly repro?: { readonly history: dynamodb.ITable; readonly reportBucket: s3.IBucket };
+  /** Where the boot-performance page is written (`boot/index.html`). */
+  readonly reports: ReportBucket;
+  /** The page's address for the mail: its CloudFront URL when public, else the S3 console's view of the object. */
+  readonly bootPageUrl: string;
+  /** The reproducibility history, for the digest's section and its links into the report bucket. */
+  readonly repro?: { readonly history: dynamodb.ITable };
 }
 
 /**
  * The weekly report: a function started on `schedules.digest` that reads the week's publish, audit and prune executions
- * and the boot history, and mails one digest to the announcements topic. It may only list, describe and read the
- * history of executions of those three state machines, read the history table and publish to that one topic.
+ * and the boot history, writes the boot-performance page to the report bucket and mails one digest, linking the page,
+ * to the announcements topic. It may only list, describe and read the history of executions of those three state
+ * machines, read the history tables, put objects under the bucket's `boot/` prefix and publish to that one topic.
  */
 export class WeeklyDigest extends Construct {
   readonly digestFunction: PipelineFunction;
@@ -49,13 +54,12 @@ export class WeeklyDigest extends Construct {
         ...(props.auditStateMachine && { [DIGEST_ENV.auditStateMachine]: props.auditStateMachine.stateMachineArn }),
         [DIGEST_ENV.historyTable]: props.bootHistory.tableName,
         [DIGEST_ENV.topic]: notifications.announcements.topicArn,
-        ...(props.repro
-          ? {
-              [DIGEST_ENV.reproHistoryTable]: props.repro.history.tableName,
-              [DIGEST_ENV.reportBucket]: props.repro.reportBucket.bucketName,
-            }
-          : {}),
+        [DIGEST_ENV.reportBucket]: props.reports.bucket.bucketName,
+        [DIGEST_ENV.reportPageUrl]: props.bootPageUrl,
+        ...(props.repro && { [DIGEST_ENV.reproHistoryTable]: props.repro.history.tableName }),
       },
+      // Drawing the page's plots takes a few hundred megabytes for a year of history.
+      memorySize: 1024,
     });
     // Reads are retried by the SDK and an unreadable part is reported in the mail; the function fails only after
     // mailing (so the alarm fires), where an asynchronous retry would mail the list a second and third time.
@@ -124,6 +128,7 @@ export class WeeklyDigest extends Construct {
         }),
       );
     props.notifications.announcements.grantPublish(this.digestFunction);
+    props.reports.grantPutUnder(this.digestFunction, REPORT_PREFIXES.bootPage);
 
     const role = this.digestFunction.role!;
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;

@@ -9,6 +9,7 @@ import { ClientFactory } from '../lambdas/aws/clients';
 import { detectRegression } from '../lambdas/core/boot/regression';
 import { toBootPoint } from '../lambdas/core/boot/result';
 import { renderBootTimePlot } from '../lambdas/core/plot';
+import { bootReportHtml } from '../lambdas/aws/report/boot-page';
 import { createDemoWorld, DEMO_BUILD_REGION, DEMO_SLOW_SERIES, type DemoWorld, runDemoCycle } from './demo-world';
 import { emulatorEnvironment, startMoto } from './emulator';
 
@@ -24,7 +25,10 @@ function printCycle(result: CycleOutcome): void {
   }
 }
 
-/** Writes the boot-time plot of the slow series and one x86 type, the digest, and every execution's report. */
+/**
+ * Writes the boot-performance page of the demo's history (`report/index.html`), the boot-time plot of the slow series
+ * and one x86 type, the digest, and every execution's report.
+ */
 async function writeOutputs(world: DemoWorld, clients: ClientFactory, result: CycleOutcome): Promise<void> {
   mkdirSync(OUTPUT_DIR, { recursive: true });
   const history = new DynamoBootHistory(
@@ -54,10 +58,12 @@ async function writeOutputs(world: DemoWorld, clients: ClientFactory, result: Cy
     join(OUTPUT_DIR, 'boot-times.svg'),
     renderBootTimePlot(lines, { title: 'Boot time to sshd on the emulator (simulated hosts)' }),
   );
+  mkdirSync(join(OUTPUT_DIR, 'report'), { recursive: true });
+  writeFileSync(join(OUTPUT_DIR, 'report', 'index.html'), await bootReportHtml(history, world.config, world.now));
   if (result.digest)
     writeFileSync(join(OUTPUT_DIR, 'digest.txt'), `Subject: ${result.digest.subject}\n\n${result.digest.text}`);
   writeFileSync(join(OUTPUT_DIR, 'cycle.json'), JSON.stringify(result, null, 2));
-  say(`wrote boot-times.svg, digest.txt and cycle.json in ${OUTPUT_DIR}\n`);
+  say(`wrote report/index.html, boot-times.svg, digest.txt and cycle.json in ${OUTPUT_DIR}\n`);
 }
 
 /**

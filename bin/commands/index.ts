@@ -7,6 +7,7 @@ import { registerCycle } from './cycle';
 import { registerPrune } from './prune';
 import { registerPublish } from './publish';
 import { registerRegions } from './regions';
+import { registerReport } from './report';
 import { registerRepro } from './repro';
 import { registerStart } from './start';
 import { registerStatus } from './status';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly ((program: Command, context: () => CliContext) =
   registerBootTest,
   registerAudit,
   registerPrune,
+  registerReport,
   registerRepro,
   registerCycle,
   registerStatus,

@@ -83,6 +83,29 @@ function reportTable(report: PruneReport): string {
   ]);
 }
 
+function retiredLinesTable(report: PruneReport): string[] {
+  if (report.retiredLines.length === 0) return [];
+  return [
+    '',
+    renderTable(report.retiredLines, [
+      { header: 'RETIRED LINE', value: (r) => r.line },
+      { header: 'END OF LIFE', value: (r) => r.endOfLife },
+      { header: 'IMAGES', value: (r) => r.images, align: 'right' },
+      { header: 'SNAPSHOTS', value: (r) => r.snapshots, align: 'right' },
+      { header: 'GIB', value: (r) => Math.round(r.gib * 10) / 10, align: 'right' },
+      { header: report.dryRun ? 'WOULD DEREGISTER' : 'DEREGISTER', value: (r) => r.imagesDeleted, align: 'right' },
+      {
+        header: 'KEPT',
+        value: (r) =>
+          Object.entries(r.keptByReason)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([reason, count]) => `${reason} ${count}`)
+            .join(', '),
+      },
+    ]),
+  ];
+}
+
 /** `ami-pipeline prune` and `ami-pipeline adopt`: the retention plan, its execution, and adopting existing images. */
 export function registerPrune(program: Command, context: () => CliContext): void {
   program
@@ -133,6 +156,7 @@ export function registerPrune(program: Command, context: () => CliContext): void
             ...(options.details ? ['', detailTable(plan)] : []),
             '',
             reportTable(report),
+            ...retiredLinesTable(report),
             '',
             !execution
               ? 'Dry run: nothing was deleted. Run with --execute to apply this plan.'

@@ -65,9 +65,13 @@ export const CONFIG_FIELD_DOCS: Readonly<Record<string, string>> = {
   'retention.minAgeDays': 'Snapshot builds younger than this (from the build date in the name) are kept',
   'retention.prereleaseGraceDays': 'ALPHA, BETA and RC images are kept this long after the matching RELEASE exists',
   'retention.releaseEndOfLife': 'Release versions and their end-of-life dates; a release is kept until that date',
+  'retention.lineEndOfLife':
+    'Development lines (e.g. 13-STABLE) and their end-of-life dates; after that date the newest builds of the line are no longer kept for being newest',
   'retention.orphanSnapshotGraceDays': 'Snapshots created by the pipeline whose image is gone are deleted after this',
   'retention.keepLaunchedWithinDays': 'Images launched within this many days are kept (0 turns the rule off)',
   'retention.softDeleteGraceDays': 'When above 0, images first lose public access and are deleted this many days later',
+  'report.public':
+    'Serve the boot-performance page publicly through a CloudFront distribution (origin access control, HTTPS only); the bucket stays private',
   'safety.dryRun': 'Plan only; deletions need this off (or the CLI --execute flag)',
   'safety.maxDeletionsPerRun': 'Cap on images deregistered per run, oldest first; the rest is reported as remaining',
   'safety.maxDeleteShare': 'Refuse to act in a region whose plan deletes more than this share of its managed images',

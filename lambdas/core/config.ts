@@ -280,6 +280,21 @@ export const configSchema = z
             z.iso.date('an end-of-life date is written YYYY-MM-DD'),
           )
           .default({}),
+        /**
+         * Development lines whose end-of-life date has passed lose the keep-newest guarantee: `{ "13-STABLE":
+         * "2026-04-30" }`. Their builds then age out like any other (the minimum age and the protections still hold).
+         */
+        lineEndOfLife: z
+          .record(z.string(), z.iso.date('an end-of-life date is written YYYY-MM-DD'))
+          .superRefine((dates, ctx) => {
+            for (const line of Object.keys(dates))
+              if (!/^\d+-(STABLE|CURRENT)$/.test(line))
+                ctx.addIssue({
+                  code: 'custom',
+                  message: `"${line}" is not a development line: write it like 13-STABLE or 15-CURRENT, as in series.lines (release versions such as 13.4 go in retention.releaseEndOfLife)`,
+                });
+          })
+          .default({}),
         orphanSnapshotGraceDays: days('retention.orphanSnapshotGraceDays').default(14),
         /** Keep images launched within this many days; 0 turns the rule off. */
         keepLaunchedWithinDays: days('retention.keepLaunchedWithinDays').default(30),
@@ -310,6 +325,12 @@ export const configSchema = z
         digest: cron.default('cron(0 18 ? * SUN *)'),
         /** Reproducibility checks: Saturday noon, after the week's publish run has copied the builds. */
         repro: cron.default('cron(0 12 ? * SAT *)'),
+      })
+      .prefault({}),
+    report: z
+      .strictObject({
+        /** Serve the boot-performance page to everyone through CloudFront (the bucket itself stays private). */
+        public: z.boolean().default(false),
       })
       .prefault({}),
     notifications: z

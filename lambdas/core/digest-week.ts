@@ -108,6 +108,16 @@ const pruneRegionReport = z.object({
   error: z.string().optional(),
 });
 
+const retiredLineReport = z.object({
+  line: z.string(),
+  endOfLife: z.string(),
+  images: z.number(),
+  snapshots: z.number(),
+  gib: z.number(),
+  imagesDeleted: z.number(),
+  keptByReason: z.record(z.string(), z.number()).default({}),
+});
+
 /** What the prune state machine leaves as its output (lib/prune-workflow.ts: Plan, the Map, Summary). */
 const pruneOutput = z.object({
   plan: z.object({
@@ -115,6 +125,7 @@ const pruneOutput = z.object({
     failedRegions: z.array(z.string()).default([]),
     report: z.object({
       regions: z.array(pruneRegionReport).default([]),
+      retiredLines: z.array(retiredLineReport).default([]),
       totals: z.object({
         imagesDeregistered: z.number().default(0),
         snapshotsDeleted: z.number().default(0),
@@ -359,6 +370,7 @@ export function pruneSummaryFromExecutions(
         unmanagedFound: 0,
         keptByReason: {},
         regionsRefused: [],
+        retiredLines: [],
         failures,
       },
       notes,
@@ -391,6 +403,7 @@ export function pruneSummaryFromExecutions(
       unmanagedFound: reportRegions.reduce((sum, r) => sum + r.unmanagedFound, 0),
       keptByReason,
       regionsRefused: reportRegions.filter((r) => r.breaker?.tripped).map((r) => r.region),
+      retiredLines: latest.plan.report.retiredLines,
       failures,
     },
     notes,

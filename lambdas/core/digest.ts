@@ -34,7 +34,20 @@ export interface PruneSummary {
   readonly unmanagedFound: number;
   readonly keptByReason: Readonly<Record<string, number>>;
   readonly regionsRefused: readonly string[];
+  /** Development lines past their end of life and what they held when the run planned. */
+  readonly retiredLines?: readonly RetiredLineSummary[];
   readonly failures: readonly ItemFailure[];
+}
+
+/** A development line past its end of life, as the prune report gives it. */
+export interface RetiredLineSummary {
+  readonly line: string;
+  readonly endOfLife: string;
+  readonly images: number;
+  readonly snapshots: number;
+  readonly gib: number;
+  readonly imagesDeleted: number;
+  readonly keptByReason: Readonly<Record<string, number>>;
 }
 
 /** What the audits of the week found and repaired (the newest run's view, which saw the regions last). */
@@ -82,6 +95,14 @@ function failureLines(failures: readonly ItemFailure[]): string[] {
 
 function plural(count: number, word: string, many = `${word}s`): string {
   return `${count} ${count === 1 ? word : many}`;
+}
+
+/** One line of text about a retired line: what it held, what goes, and why the rest stays. */
+export function retiredLineText(line: RetiredLineSummary, verb = 'were'): string {
+  const kept = Object.entries(line.keptByReason)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([reason, count]) => `${count} ${reason}`);
+  return `${line.line} (end of life ${line.endOfLife}): held ${plural(line.images, 'image')}, ${plural(line.snapshots, 'snapshot')}, ${Math.round(line.gib * 10) / 10} GiB; ${line.imagesDeleted} ${verb} deregistered${kept.length ? `, kept: ${kept.join(', ')}` : ''}`;
 }
 
 /**
@@ -149,6 +170,11 @@ export function renderDigest(input: DigestInput): Digest {
       sections.push(`  ${plural(prune.unmanagedFound, 'unmanaged image')} found and left alone.`);
     if (prune.remainingOverCap)
       sections.push(`  ${prune.remainingOverCap} more ${verb} due but over the per-run cap; they follow next run.`);
+    if (prune.retiredLines?.length)
+      sections.push(
+        '  Retired lines (past their end of life):',
+        ...prune.retiredLines.map((r) => `    ${retiredLineText(r, verb)}`),
+      );
     if (prune.regionsRefused.length)
       sections.push(`  Refused by the safety breaker in: ${prune.regionsRefused.join(', ')}`);
     if (prune.failures.length) sections.push('  Failures:', ...failureLines(prune.failures));

@@ -46,6 +46,7 @@ export async function handler(event: unknown) {
     auditStateMachineArn: invocationEnv()[DIGEST_ENV.auditStateMachine],
     history: new DynamoBootHistory(clients.client(DynamoDBClient, config.buildRegion), historyTable),
     topicArn: requiredEnv(DIGEST_ENV.topic),
+    bootPage: { bucket: requiredEnv(DIGEST_ENV.reportBucket), url: requiredEnv(DIGEST_ENV.reportPageUrl) },
     repro: reproHistoryFromEnv(clients, config.buildRegion),
   });
   logger.info('digest sent', {

@@ -9,6 +9,20 @@ const eventSchema = z.object({
   results: z.array(z.union([regionBatchSchema, z.object({ region: z.string(), error: z.unknown() })])).default([]),
   /** Regions whose inventory failed while planning. */
   failedRegions: z.array(z.string()).default([]),
+  /** The plan's development lines past their end of life, with what they held; carried into the run's output. */
+  retiredLines: z
+    .array(
+      z.object({
+        line: z.string(),
+        endOfLife: z.string(),
+        images: z.number(),
+        snapshots: z.number(),
+        gib: z.number(),
+        imagesDeleted: z.number(),
+        keptByReason: z.record(z.string(), z.number()),
+      }),
+    )
+    .default([]),
 });
 
 const logger = new Logger({ service: 'prune-summary' });
@@ -27,6 +41,7 @@ export async function handler(event: unknown) {
     gibReclaimed: sum('gibReclaimed'),
     failedRegions,
     failedCount: sum('failureCount') + failedRegions.length,
+    retiredLines: input.retiredLines,
   };
   logger.info('prune summary', summary);
   return summary;

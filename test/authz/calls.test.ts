@@ -23,6 +23,12 @@ describe('every call of a recorded week is allowed by the synthesized stack, as 
     expect(proof.unmapped).toEqual([]);
     expect(proof.decisions.filter((d) => d.result !== 'Allowed').map(describeDecision)).toEqual([]);
     expect(proof.decisions.filter((d) => d.ignoredContextKeys.length > 0).map(describeDecision)).toEqual([]);
+    // The digest's boot-performance page is among them: one put of boot/index.html, by the digest function only.
+    const digest = [...week.stack.functions.values()].find((f) => f.entry === 'digest/handler.ts')!;
+    const puts = proof.decisions.filter((d) => d.request.action === 's3:PutObject');
+    expect(puts.map((d) => [d.request.subject, d.request.resource.replace(/^arn:aws:s3:::[^/]+\//, '')])).toEqual([
+      [digest.logicalId, 'boot/index.html'],
+    ]);
   });
 
   test('every condition key the policies use is one the mapping supplies, so no condition passes for want of a key', () => {

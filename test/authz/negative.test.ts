@@ -333,6 +333,24 @@ const foreignAlarm = {
   'aws:SourceArn': `arn:aws:cloudwatch:${REGION}:${FOREIGN_ACCOUNT}:alarm:theirs`,
 };
 
+const reportBucket = stack.deployed.ref(
+  stack.deployed.idsOf('AWS::S3::Bucket').find((id) => /^ReportsBucket/.test(id))!,
+);
+const reportObject = (key: string) => `arn:aws:s3:::${reportBucket}/${key}`;
+
+/** The digest owns the boot page's prefix of the report bucket and nothing else of it. */
+const REPORT_ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
+  'the digest puts an object outside boot/ in the report bucket': [
+    { entry: 'digest/handler.ts', action: 's3:PutObject', type: 'object', arn: reportObject('index.html') },
+    { entry: 'digest/handler.ts', action: 's3:PutObject', type: 'object', arn: reportObject('repro/2026-11-30/x') },
+    { entry: 'digest/handler.ts', action: 's3:PutObject', type: 'object', arn: reportObject('boot-old/index.html') },
+  ],
+  'the digest reads or deletes the boot page': [
+    { entry: 'digest/handler.ts', action: 's3:GetObject', type: 'object', arn: reportObject('boot/index.html') },
+    { entry: 'digest/handler.ts', action: 's3:DeleteObject', type: 'object', arn: reportObject('boot/index.html') },
+  ],
+};
+
 /** Services that may use the topics and their key only for this account's alarms. */
 const SERVICE_ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
   'EventBridge uses the topics’ key': [
@@ -368,7 +386,7 @@ const SERVICE_ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
 describe('what no function or service may do is denied, as AWS would evaluate it', () => {
   const evaluator = new PolicyEvaluator();
 
-  const all = { ...ATTEMPTS, ...SERVICE_ATTEMPTS };
+  const all = { ...ATTEMPTS, ...REPORT_ATTEMPTS, ...SERVICE_ATTEMPTS };
   test.each(Object.keys(all))('%s', async (name) => {
     const attempts = all[name]!;
 

@@ -64,6 +64,7 @@ const IAM_SERVICE: Readonly<Record<string, string>> = {
   sts: 'sts',
   cloudwatch: 'cloudwatch',
   sqs: 'sqs',
+  s3: 's3',
 };
 
 /** Context keys every request carries, whatever the action: AWS supplies them globally. */
@@ -452,6 +453,16 @@ const OTHERS: Readonly<Record<string, Mapper>> = {
       region: v.call.region,
       id: '',
       arn: String(v.input.executionArn),
+    },
+  ],
+  // An object's ARN names no region or account (`arn:aws:s3:::bucket/key`); the key is what the grant's prefix scopes.
+  's3:PutObject': (v, facts) => [
+    {
+      action: 's3:PutObject',
+      type: 'object',
+      region: v.call.region,
+      id: `${String(v.input.Bucket)}/${String(v.input.Key)}`,
+      arn: `arn:${facts.partition}:s3:::${String(v.input.Bucket)}/${String(v.input.Key)}`,
     },
   ],
   'dynamodb:PutItem': (v) => [

@@ -130,6 +130,8 @@ export class DeployedTemplate {
         return this.ec2Id(logicalId);
       case 'AWS::Events::Rule.Arn':
         return this.arn('events', `rule/${name}`);
+      case 'AWS::S3::Bucket.Arn':
+        return `arn:${this.deployment.partition}:s3:::${name}`;
       case 'AWS::CloudWatch::Alarm.Arn':
         return this.arn('cloudwatch', `alarm:${name}`);
       default:

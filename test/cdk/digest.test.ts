@@ -6,7 +6,8 @@ type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; C
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
 describe('weekly digest', () => {
-  const { template } = synthesizePipeline({ schedules: { digest: 'cron(0 7 ? * MON *)' } });
+  // A public boot-performance page: the digest's grants are the same either way, and its distribution is checked here.
+  const { template } = synthesizePipeline({ schedules: { digest: 'cron(0 7 ? * MON *)' }, report: { public: true } });
   const logicalId = (type: string, prefix: string) =>
     Object.keys(template.findResources(type)).find((id) => id.startsWith(prefix))!;
   const digestFunction = logicalId('AWS::Lambda::Function', 'DigestFunction');
@@ -17,6 +18,8 @@ describe('weekly digest', () => {
   const publishMachine = logicalId('AWS::StepFunctions::StateMachine', 'PublishStateMachine');
   const pruneMachine = logicalId('AWS::StepFunctions::StateMachine', 'PruneStateMachine');
   const auditMachine = logicalId('AWS::StepFunctions::StateMachine', 'AuditStateMachine');
+  const reportBucket = logicalId('AWS::S3::Bucket', 'ReportsBucket');
+  const distribution = logicalId('AWS::CloudFront::Distribution', 'ReportSite');
 
   describe('schedule', () => {
     test('a rule on schedules.digest starts the digest function', () => {
@@ -62,6 +65,7 @@ describe('weekly digest', () => {
           'dynamodb:Query',
           'dynamodb:Scan',
           'sns:Publish',
+          's3:PutObject',
           'kms:Decrypt',
           'kms:GenerateDataKey*',
         ]),
@@ -87,6 +91,18 @@ describe('weekly digest', () => {
       }
     });
 
+    test('the boot-performance page may be put under boot/ of the report bucket, and nothing else of S3', () => {
+      const s3 = statements.filter((s) => JSON.stringify(s.Action).includes('s3:'));
+
+      expect(s3).toEqual([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Action: 's3:PutObject',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reportBucket, 'Arn'] }, '/boot/*']] },
+        }),
+      ]);
+    });
+
     test('the history table is read, the announcements topic and its key are used, each named by ARN', () => {
       expect(statements.find((s) => s.Sid === 'ReadBootHistory')!.Resource).toEqual({
         'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'BootTestHistory'), 'Arn'],
@@ -97,6 +113,74 @@ describe('weekly digest', () => {
       expect(statements.find((s) => actionsOf(s).includes('kms:GenerateDataKey*'))!.Resource).toEqual({
         'Fn::GetAtt': [logicalId('AWS::KMS::Key', 'NotificationsKey'), 'Arn'],
       });
+    });
+  });
+
+  describe('public boot-performance page (report.public)', () => {
+    test('one distribution over the bucket’s boot/ prefix: HTTPS only, security headers, index.html at the root', () => {
+      template.resourceCountIs('AWS::CloudFront::Distribution', 1);
+      template.hasResourceProperties('AWS::CloudFront::Distribution', {
+        DistributionConfig: Match.objectLike({
+          DefaultRootObject: 'index.html',
+          DefaultCacheBehavior: Match.objectLike({
+            ViewerProtocolPolicy: 'https-only',
+            AllowedMethods: ['GET', 'HEAD'],
+            // The managed SecurityHeadersPolicy.
+            ResponseHeadersPolicyId: '67f7725c-6f97-4210-82d7-5512b31e9d03',
+          }),
+          Origins: [
+            Match.objectLike({
+              DomainName: { 'Fn::GetAtt': [reportBucket, 'RegionalDomainName'] },
+              OriginPath: '/boot',
+              OriginAccessControlId: Match.anyValue(),
+              S3OriginConfig: { OriginAccessIdentity: '' },
+            }),
+          ],
+        }),
+      });
+    });
+
+    test('origin access control signs every request; no origin access identity exists', () => {
+      template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+        OriginAccessControlConfig: {
+          OriginAccessControlOriginType: 's3',
+          SigningBehavior: 'always',
+          SigningProtocol: 'sigv4',
+        },
+      });
+      template.resourceCountIs('AWS::CloudFront::CloudFrontOriginAccessIdentity', 0);
+    });
+
+    test('the bucket lets this distribution read objects, signed by its origin access control', () => {
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: reportBucket },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'cloudfront.amazonaws.com' },
+              Action: 's3:GetObject',
+              // CloudFront reads from the origin path /boot only: viewers cannot name a key outside boot/.
+              Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reportBucket, 'Arn'] }, '/*']] },
+              Condition: {
+                StringEquals: {
+                  'AWS:SourceArn': Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ Ref: distribution }])] }),
+                },
+              },
+            }),
+          ]),
+        },
+      });
+    });
+
+    test('the digest is told the bucket and links the distribution’s address, as the stack output does', () => {
+      const address = { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }, '/']] };
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: Match.objectLike({ REPORT_BUCKET: { Ref: reportBucket }, REPORT_PAGE_URL: address }),
+        },
+      });
+      template.hasOutput('BootPageUrl', { Value: address });
     });
   });
 

@@ -176,6 +176,21 @@ describe('pipeline stack with default configuration', () => {
       });
       template.hasOutput('ReportBucketName', { Value: { Ref: logicalId } });
     });
+
+    test('keeps the boot-performance page private by default: the digest links its S3 console view, no distribution', () => {
+      const { logicalId } = reportBucket();
+      const consoleLink = {
+        'Fn::Join': ['', Match.arrayWith(['https://s3.console.aws.amazon.com/s3/object/', { Ref: logicalId }])],
+      };
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('weekly digest'),
+        Environment: {
+          Variables: Match.objectLike({ REPORT_BUCKET: { Ref: logicalId }, REPORT_PAGE_URL: consoleLink }),
+        },
+      });
+      template.hasOutput('BootPageUrl', { Value: consoleLink });
+      template.resourceCountIs('AWS::CloudFront::Distribution', 0);
+    });
   });
 
   describe('static analysis', () => {

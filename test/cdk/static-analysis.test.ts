@@ -43,6 +43,7 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
   const managedPolicies: string[] = [];
   let functions = 0;
   let tablesWithoutRecovery = 0;
+  const distributions: Record<string, Json>[] = [];
   for (const id of ids) {
     const resource = resources[id];
     if (!resource) continue;
@@ -52,12 +53,13 @@ function iamOf(stack: Stack, scope: IConstruct, resources: Resources) {
       managedPolicies.push(...list(resource.Properties.ManagedPolicyArns).map(nagName));
     }
     if (resource.Type === 'AWS::Lambda::Function') functions++;
+    if (resource.Type === 'AWS::CloudFront::Distribution') distributions.push(resource.Properties.DistributionConfig);
     const recovery = resource.Properties?.PointInTimeRecoverySpecification as
       | { PointInTimeRecoveryEnabled?: boolean }
       | undefined;
     if (resource.Type === 'AWS::DynamoDB::Table' && !recovery?.PointInTimeRecoveryEnabled) tablesWithoutRecovery++;
   }
-  return { statements, managedPolicies, functions, tablesWithoutRecovery };
+  return { statements, managedPolicies, functions, tablesWithoutRecovery, distributions };
 }
 
 /** Why a bucket without access logs of its own is not another bucket's access-log destination, or undefined. */
@@ -78,11 +80,31 @@ function falsehood(
   reason: string,
   resources: Resources,
 ): string | undefined {
-  const { statements, managedPolicies, functions, tablesWithoutRecovery } = iamOf(stack, scope, resources);
+  const { statements, managedPolicies, functions, tablesWithoutRecovery, distributions } = iamOf(
+    stack,
+    scope,
+    resources,
+  );
   const allows = statements.filter((s) => s.Effect === 'Allow');
   const finding = /^AwsSolutions-(\w+)\[(\w+)::(.*)\]$/.exec(id);
   if (!finding) {
     if (id === 'AwsSolutions-L1') return functions > 0 ? undefined : 'no Lambda function under it';
+    const distributionRules: Record<string, [(d: Record<string, Json>) => boolean, string]> = {
+      'AwsSolutions-CFR1': [(d) => !d.Restrictions, 'its distribution has a geo restriction'],
+      'AwsSolutions-CFR2': [(d) => !d.WebACLId, 'its distribution has a web ACL'],
+      'AwsSolutions-CFR3': [(d) => !d.Logging, 'its distribution logs'],
+      'AwsSolutions-CFR4': [
+        (d) => !(d.ViewerCertificate as { AcmCertificateArn?: string } | undefined)?.AcmCertificateArn,
+        'its distribution has a certificate of its own',
+      ],
+    };
+    const distributionRule = distributionRules[id];
+    if (distributionRule) {
+      if (distributions.length === 0) return 'no distribution under it';
+      if (/HTTPS only/.test(reason) && distributions.some((d) => JSON.stringify(d).includes('"allow-all"')))
+        return 'its reason says HTTPS only, but a behaviour allows HTTP';
+      return distributions.every(distributionRule[0]) ? undefined : distributionRule[1];
+    }
     if (id === 'AwsSolutions-DDB3')
       return tablesWithoutRecovery > 0 ? undefined : 'every table under it has point-in-time recovery';
     if (id === 'AwsSolutions-S1') return accessLogDestination(stack, scope, resources);
@@ -116,11 +138,12 @@ const VARIANTS: readonly (readonly [string, Parameters<typeof synthesizePipeline
     { notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] } },
   ],
   [
-    'outbound internet, soft delete and region lists',
+    'outbound internet, soft delete, region lists and a public boot-performance page',
     {
       bootTest: { internetAccess: true },
       retention: { softDeleteGraceDays: 7 },
       regions: { allow: ['us-east-1', 'eu-west-1'], deny: ['ap-southeast-2'] },
+      report: { public: true },
     },
   ],
 ];

@@ -1,4 +1,8 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
@@ -25,6 +29,7 @@ import {
   runDemoCycle,
 } from '../../scripts/demo-world';
 import { resetEmulator } from '../support/emulator';
+import { chromiumPath, NO_CHROMIUM, visitPage } from '../support/browser';
 
 const DAY = 86_400_000;
 
@@ -104,7 +109,7 @@ describe('a whole weekly cycle on the emulator', () => {
     }
   });
 
-  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest", async () => {
+  test("announces the new AMI ids of every region in the uploader's v1 format and mails one digest, linking the boot page", async () => {
     const digests = mail.filter((m) => m.Subject === first.digest?.subject);
     const announced = new Set<string>();
     for (const message of mail.filter((m) => m.Subject !== first.digest?.subject)) {
@@ -114,6 +119,9 @@ describe('a whole weekly cycle on the emulator', () => {
     }
 
     expect(digests).toHaveLength(1);
+    expect(digests[0]!.Message).toContain(
+      `Boot-performance page (every build, every week)\n  ${world.pipeline.output(STACK_OUTPUTS.bootPageUrl)}`,
+    );
     for (const region of DEMO_REGIONS) {
       const images = await ownImages(clients, region);
       for (const fresh of world.fresh)
@@ -174,6 +182,59 @@ describe('a whole weekly cycle on the emulator', () => {
     }
     expect(first.digest?.text).toContain(`${DEMO_REGIONS.length * DEMO_SERIES.length * 4} images were deregistered`);
   });
+
+  const browserTest = chromiumPath() ? test : test.skip;
+  if (!chromiumPath()) console.warn(`boot-performance page in a browser: ${NO_CHROMIUM}`);
+  browserTest(
+    `the boot-performance page of the week’s history draws every plot, rings the regression, loads nothing and logs no error in Chromium${chromiumPath() ? '' : ` (${NO_CHROMIUM})`}`,
+    async () => {
+      // Prepare: the page the cycle's digest wrote to the stack's report bucket from the week's history
+      const bucket = world.pipeline.output(STACK_OUTPUTS.reportBucket);
+      const written = await clients
+        .client(S3Client, DEMO_BUILD_REGION)
+        .send(new GetObjectCommand({ Bucket: bucket, Key: 'boot/index.html' }));
+      const dir = join(__dirname, '..', '..', 'test-artifacts', 'boot-report');
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, 'index.html');
+      writeFileSync(file, await written.Body!.transformToString());
+
+      // Act
+      const visit = await visitPage<{ panel: string; width: number; boots: number; regressions: string[] }[]>(
+        pathToFileURL(file).href,
+        `[...document.querySelectorAll('figure.chart')].map((figure) => ({
+          panel: figure.getAttribute('data-panel'),
+          width: figure.querySelector('svg')?.getBoundingClientRect().width ?? 0,
+          boots: figure.querySelectorAll('g.boots_marks path').length,
+          regressions: [...figure.querySelectorAll('g.regressions_marks path')].map(
+            (mark) => mark.querySelector('title')?.textContent ?? '',
+          ),
+        }))`,
+        { screenshot: join(dir, 'screenshot.png') },
+      );
+
+      // Assess: one drawn plot per series' branch and architecture, the slow series' regression ringed with its range
+      expect(visit.consoleErrors).toEqual([]);
+      expect(visit.externalRequests).toEqual([]);
+      expect(visit.result.map((p) => p.panel).sort()).toEqual([
+        '14-3-stable-amd64',
+        '14-3-stable-arm64',
+        '15-0-current-amd64',
+        '15-0-current-arm64',
+      ]);
+      for (const plot of visit.result) {
+        expect(plot.width).toBeGreaterThan(300);
+        expect(plot.boots).toBeGreaterThanOrEqual(9 * 3);
+      }
+      const ringed = visit.result.flatMap((p) => p.regressions.map((title) => `${p.panel}: ${title}`));
+      expect(ringed.length).toBeGreaterThan(0);
+      expect(ringed.every((line) => line.startsWith('15-0-current-arm64: '))).toBe(true);
+      expect(
+        ringed.every((line) =>
+          /REGRESSION 15\.0-CURRENT arm64 base\/zfs on c\dg\.large: .* between main@\w+ and main@\w+/.test(line),
+        ),
+      ).toBe(true);
+    },
+  );
 
   test('a second run in the same week publishes, boots, repairs and prunes nothing', async () => {
     const before = (await Promise.all(DEMO_REGIONS.map((r) => ownImages(clients, r)))).flat().length;

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
@@ -65,6 +68,24 @@ describe('boot-history command', () => {
 
   test('asks for the table when neither --table nor the environment names it', async () => {
     await expect(runCli('boot-history')).rejects.toThrow(/name the boot history table with --table/);
+  });
+});
+
+describe('report command', () => {
+  test('writes the boot-performance page of the history table into the folder given', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'boot-report-')), 'site');
+
+    const printed = await runCli('report', '--table', TABLE, '--out', out);
+
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(printed.trim()).toBe(`wrote ${join(out, 'index.html')}`);
+    expect(html.match(/<figure class="chart"/g)).toHaveLength(2);
+    expect(html).toContain('<h2>15.0-CURRENT arm64</h2>');
+    expect(html).toMatch(/<li>2026-11-26: 15\.0-CURRENT arm64 base\/zfs on c7g\.large: 8\.2 s -&#62; 25\.1 s between/);
+  });
+
+  test('asks for the table when neither --table nor the environment names it', async () => {
+    await expect(runCli('report', '--out', tmpdir())).rejects.toThrow(/name the boot history table with --table/);
   });
 });
 

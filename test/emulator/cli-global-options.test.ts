@@ -15,6 +15,7 @@ const COMMAND_ARGS: Readonly<Record<string, readonly string[]>> = {
   prune: ['--details'],
   adopt: [],
   audit: ['--repair'],
+  report: ['--out', 'site', '--table', 'history'],
   repro: ['--ami', 'ami-0123456789abcdef0'],
   'repro-history': [],
   cycle: [],

@@ -15,6 +15,8 @@ import { runDigest } from '../../lambdas/aws/digest/service';
 import { parseConfig } from '../../lambdas/core/config';
 import { Notifications } from '../../lib/notifications';
 import { WeeklyDigest } from '../../lib/weekly-digest';
+import { ReportBucket } from '../../lib/report-bucket';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type IamEnforcingEmulator, type PolicyStatement, startIamEnforcingEmulator } from '../support/iam';
 import { ACCOUNT, historyRow, publishRunOutput } from '../unit/digest-outputs';
 import { createBootHistoryTable } from '../support/boot-history-table';
@@ -41,6 +43,8 @@ function digestStatements(): PolicyStatement[] {
     publishStateMachine: machine('Publish'),
     pruneStateMachine: machine('Prune'),
     bootHistory,
+    reports: new ReportBucket(stack, 'Reports'),
+    bootPageUrl: 'https://reports.example/',
   });
   const resources = (
     app.synth().getStackByName('DigestGrants').template as {
@@ -108,6 +112,7 @@ describe('synthesized digest grants cover every call the digest makes', () => {
       historyRow(new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10), 11),
     );
     const topic = await admin.client(SNSClient, REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
+    await admin.client(S3Client, REGION).send(new CreateBucketCommand({ Bucket: 'reports' }));
     return { publishArn, pruneArn, topicArn: topic.TopicArn!, now };
   }
 
@@ -125,6 +130,7 @@ describe('synthesized digest grants cover every call the digest makes', () => {
       pruneStateMachineArn: world.pruneArn,
       history: new DynamoBootHistory(restricted.client(DynamoDBClient, REGION), 'history'),
       topicArn: world.topicArn,
+      bootPage: { bucket: 'reports', url: 'https://reports.example/' },
     });
   }
 
@@ -135,6 +141,17 @@ describe('synthesized digest grants cover every call the digest makes', () => {
     expect(result.messageId).toBeDefined();
     expect(result.digest.text).toContain('2 new images published');
     expect(result.digest.text).toContain('1 boot: 1 passed');
+    expect(result.digest.text).toContain('Boot-performance page (every build, every week)\n  https://reports.example/');
+    const admin = new ClientFactory({
+      endpoint: emulator!.server.endpoint,
+      credentials: emulator!.admin,
+      maxAttempts: 1,
+    });
+    const page = await admin
+      .client(S3Client, REGION)
+      .send(new GetObjectCommand({ Bucket: 'reports', Key: 'boot/index.html' }));
+    expect(page.ContentType).toBe('text/html; charset=utf-8');
+    expect(await page.Body!.transformToString()).toContain('<figure class="chart"');
   });
 
   test('without DescribeExecution and GetExecutionHistory the publish part is named unreadable and the digest still goes out', async () => {

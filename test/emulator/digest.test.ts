@@ -6,6 +6,7 @@ import {
   StartExecutionCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
+import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SubscribeCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
@@ -19,6 +20,8 @@ import { createBootHistoryTable } from '../support/boot-history-table';
 
 const REGION = 'us-east-1';
 const TABLE = 'boot-history';
+const REPORT_BUCKET = 'reports';
+const PAGE_URL = 'https://boot.example.org/';
 const clients = new ClientFactory({ maxAttempts: 1 });
 const sfn = clients.client(SFNClient, REGION);
 const DAY_MS = 86_400_000;
@@ -90,6 +93,9 @@ async function prepareWorld(publishDefinition = passThrough): Promise<World> {
   process.env[DIGEST_ENV.pruneStateMachine] = world.pruneArn;
   process.env[DIGEST_ENV.historyTable] = TABLE;
   process.env[DIGEST_ENV.topic] = topic.TopicArn;
+  await clients.client(S3Client, REGION).send(new CreateBucketCommand({ Bucket: REPORT_BUCKET }));
+  process.env[DIGEST_ENV.reportBucket] = REPORT_BUCKET;
+  process.env[DIGEST_ENV.reportPageUrl] = PAGE_URL;
   return world;
 }
 
@@ -155,6 +161,12 @@ describe('weekly digest handler against the emulator', () => {
     expect(mail.Message).toContain('on c7g.large: timeout: port 22 never opened within 600 s');
     expect(mail.Message).toContain('No prune run finished between');
     expect(result.needsAttention).toBe(true);
+    const page = await clients
+      .client(S3Client, REGION)
+      .send(new GetObjectCommand({ Bucket: REPORT_BUCKET, Key: 'boot/index.html' }));
+    expect(page.ContentType).toBe('text/html; charset=utf-8');
+    expect(await page.Body!.transformToString()).toContain('<figure class="chart" data-panel="15-0-current-amd64">');
+    expect(mail.Message).toContain(`Boot-performance page (every build, every week)\n  ${PAGE_URL}`);
   });
 
   test('reports an executed prune run, and says that no publish ran and no boot was recorded', async () => {

@@ -77,6 +77,22 @@ describe('ami-pipeline prune and adopt', () => {
     expect(output.plan.regions[0].images).toHaveLength(6);
   });
 
+  test('names the lines past their end of life and what they held, and plans their builds like any other', async () => {
+    const output = await runCli(
+      'prune',
+      ...common(),
+      ...retention,
+      '--set',
+      'retention.lineEndOfLife={"14-STABLE":"2020-01-01","12-STABLE":"2019-06-30"}',
+    );
+
+    expect(output).toMatch(/sa-east-1\s+14\.3-STABLE\/amd64\/base\/ufs\s+0\s+5\s+0\s+0\s+line-end-of-life 5/);
+    expect(output).toMatch(/^RETIRED LINE\s+END OF LIFE\s+IMAGES\s+SNAPSHOTS\s+GIB\s+WOULD DEREGISTER\s+KEPT$/m);
+    expect(output).toMatch(/^12-STABLE\s+2019-06-30\s+0\s+0\s+0\s+0\s*$/m);
+    expect(output).toMatch(/^14-STABLE\s+2020-01-01\s+5\s+5\s+75\s+5\s*$/m);
+    expect(await images()).toHaveLength(6);
+  });
+
   test('adopt --execute tags the untagged build; prune --execute then deletes what the plan said', async () => {
     const adopted = await runCli('adopt', ...common(), '--execute');
     const pruned = await runCli('prune', ...common(), ...retention, '--execute');

@@ -84,6 +84,65 @@ describe('prune Lambda handlers, as the state machine chains them', () => {
   });
 });
 
+describe('a development line past its end of life, in the prune functions', () => {
+  const clients = new ClientFactory({ maxAttempts: 1 });
+  const region = 'eu-south-2';
+  const config = {
+    retention: { keepNewest: 4, minAgeDays: 90, lineEndOfLife: { '13-STABLE': '2020-01-01' } },
+    safety: { dryRun: false, maxDeleteShare: 1 },
+  };
+  const asFunction = <T>(functionName: string, run: () => Promise<T>) =>
+    runInvocation(
+      {
+        functionName,
+        env: { [CONFIG_ENV]: JSON.stringify(config), LOG_LEVEL: 'error' },
+        clock: realClock,
+        remainingMs: () => 300_000,
+        services: { clients, limiter: new RateLimiter() },
+      },
+      run,
+    );
+
+  test('plan deletes its aged builds, the summary names the line and what it held, execute deregisters them', async () => {
+    // Prepare: the line's last three builds (120 to 134 days old) and a live line's three newest
+    const old = new Date(Date.now() - 120 * DAY).toISOString().slice(0, 10);
+    await seedFleet(
+      clients,
+      weeklyFleet({ regions: [region], series: ['13.5-STABLE/amd64/base/ufs'], weeks: 3, newestBuildDate: old }),
+    );
+    await seedFleet(
+      clients,
+      weeklyFleet({ regions: [region], series: ['14.3-STABLE/amd64/base/ufs'], weeks: 3, newestBuildDate: old }),
+    );
+
+    // Act: Plan -> ExecuteBatch -> Summary, each as its function
+    const planned = await asFunction('PrunePlanFunction', () => plan({ regions: [region], options: {} }));
+    let cursor = planned.items[0]!;
+    while (!cursor.complete) {
+      const item = cursor;
+      cursor = await asFunction('PruneExecuteFunction', () => executeBatch(item));
+    }
+    const summed = await asFunction('PruneSummaryFunction', () =>
+      summary({
+        execute: planned.execute,
+        results: [cursor],
+        failedRegions: planned.failedRegions,
+        retiredLines: planned.report.retiredLines,
+      }),
+    );
+
+    // Assess
+    const retired = { line: '13-STABLE', endOfLife: '2020-01-01', images: 3, snapshots: 3, gib: 45, imagesDeleted: 3 };
+    expect(planned.report.retiredLines).toEqual([{ ...retired, keptByReason: {} }]);
+    expect(summed).toMatchObject({ imagesDeregistered: 3, failedCount: 0, retiredLines: [retired] });
+    const left =
+      (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
+    expect(left.map((i) => i.Name).sort()).toEqual(expect.arrayContaining([expect.stringContaining('14.3-STABLE')]));
+    expect(left.filter((i) => i.Name?.includes('13.5-STABLE'))).toEqual([]);
+    expect(left).toHaveLength(3);
+  });
+});
+
 describe('the prune execute function on its own', () => {
   const clients = new ClientFactory({ maxAttempts: 1 });
   const region = 'ca-central-1';

@@ -62,7 +62,15 @@ const item = (batch: number, complete: boolean) => ({
   complete,
   totals: { ...EMPTY_TOTALS, imagesDeregistered: batch * 10 },
 });
-const planned = (execute: boolean) => ({ execute, items: [item(0, false)], failedRegions: [], report: { totals: {} } });
+const retiredLines = [
+  { line: '12-STABLE', endOfLife: '2024-12-31', images: 2, snapshots: 2, gib: 10, imagesDeleted: 2, keptByReason: {} },
+];
+const planned = (execute: boolean) => ({
+  execute,
+  items: [item(0, false)],
+  failedRegions: [],
+  report: { totals: {}, retiredLines },
+});
 const summed = (failedCount: number) => ({ execute: true, imagesDeregistered: 20, failedRegions: [], failedCount });
 
 describe('the synthesized prune state machine on the emulator’s engine', () => {
@@ -80,7 +88,7 @@ describe('the synthesized prune state machine on the emulator’s engine', () =>
     ]);
     expect(payloadsTo(run.events, synth.workflow.executeFunction)).toEqual([item(0, false), item(1, false)]);
     expect(payloadsTo(run.events, synth.workflow.summaryFunction)).toEqual([
-      { execute: true, results: [item(2, true)], failedRegions: [] },
+      { execute: true, results: [item(2, true)], failedRegions: [], retiredLines },
     ]);
   });
 

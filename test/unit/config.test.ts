@@ -175,6 +175,16 @@ describe('bad configuration names the field, the bad value and what is allowed',
       'an end-of-life date is written YYYY-MM-DD',
     ],
     [
+      'a development line end of life under a release version',
+      { retention: { lineEndOfLife: { '13.4': '2026-04-30' } } },
+      'retention.lineEndOfLife: "13.4" is not a development line: write it like 13-STABLE or 15-CURRENT',
+    ],
+    [
+      'a bad development line end-of-life date',
+      { retention: { lineEndOfLife: { '13-STABLE': 'April 2026' } } },
+      'retention.lineEndOfLife.13-STABLE: an end-of-life date is written YYYY-MM-DD',
+    ],
+    [
       'the build region denied',
       { regions: { deny: ['us-east-1'] } },
       'regions.deny: the build region us-east-1 cannot be denied',

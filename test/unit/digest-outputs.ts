@@ -160,6 +160,17 @@ export function pruneRunOutput(execute: boolean) {
       now: '2026-11-22T06:00:00.000Z',
       dryRun: true,
       regions: [regionReport('ap-south-1', true), regionReport('eu-west-1', false)],
+      retiredLines: [
+        {
+          line: '12-STABLE',
+          endOfLife: '2024-12-31',
+          images: 8,
+          snapshots: 8,
+          gib: 40,
+          imagesDeleted: 6,
+          keptByReason: { 'ssm-referenced': 2 },
+        },
+      ],
       totals: { imagesDeregistered: 6, snapshotsDeleted: 6, gibReclaimed: 30, remainingOverCap: 2, failures: 0 },
     },
   };

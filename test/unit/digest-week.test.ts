@@ -210,6 +210,17 @@ describe('pruneSummaryFromExecutions', () => {
       unmanagedFound: 2,
       keptByReason: { 'newest-builds': 8, release: 4 },
       regionsRefused: ['ap-south-1'],
+      retiredLines: [
+        {
+          line: '12-STABLE',
+          endOfLife: '2024-12-31',
+          images: 8,
+          snapshots: 8,
+          gib: 40,
+          imagesDeleted: 6,
+          keptByReason: { 'ssm-referenced': 2 },
+        },
+      ],
       failures: [
         { id: 'snap-0123456789abcdef0', region: 'eu-west-1', error: 'DeleteSnapshot: throttled', code: 'Throttling' },
       ],

@@ -27,6 +27,17 @@ const prune = {
   unmanagedFound: 2,
   keptByReason: { 'newest 4 builds of the series': 24, 'referenced by SSM': 6 },
   regionsRefused: [],
+  retiredLines: [
+    {
+      line: '12-STABLE',
+      endOfLife: '2024-12-31',
+      images: 8,
+      snapshots: 9,
+      gib: 48.04,
+      imagesDeleted: 6,
+      keptByReason: { 'ssm-referenced': 1, 'min-age': 1 },
+    },
+  ],
   failures: [],
 };
 
@@ -51,6 +62,9 @@ describe('weekly digest', () => {
     expect(digest.text).toContain('    us-east-1 ami-1/c6g.large: panic: kernel panic on console');
     expect(digest.text).toContain('40 images were deregistered and 41 snapshots deleted, reclaiming 246 GiB.');
     expect(digest.text).toContain('    6 referenced by SSM');
+    expect(digest.text).toContain(
+      '  Retired lines (past their end of life):\n    12-STABLE (end of life 2024-12-31): held 8 images, 9 snapshots, 48 GiB; 6 were deregistered, kept: 1 min-age, 1 ssm-referenced',
+    );
     expect(digest.needsAttention).toBe(true);
   });
 

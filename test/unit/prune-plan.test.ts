@@ -128,6 +128,87 @@ describe('planPrune retention rules', () => {
     expect(plan.regions[0]!.images.find((i) => i.imageId === old[5]!.imageId)!.detail).toContain('16-CURRENT');
   });
 
+  test('a development line past its end of life loses keep-newest: its builds age out, young and protected ones stay', () => {
+    // 13-STABLE stopped 120 days ago; its last builds were the newest four of the line.
+    const retired = weekly('13.5-STABLE/amd64/base/ufs', 6, 120, 'r');
+    const young = weekly('13.5-STABLE/arm64/base/ufs', 1, 40, 'y');
+    const referenced = weekly('13.5-STABLE/amd64/small/ufs', 1, 130, 's');
+    const launched = weekly('13.5-STABLE/amd64/base/zfs', 1, 130, 'l').map((i) => ({
+      ...i,
+      lastLaunchedTime: new Date(NOW.getTime() - 2 * DAY).toISOString(),
+    }));
+    const protectedImage = weekly('13.5-STABLE/arm64/small/zfs', 1, 130, 'p').map((i) => ({
+      ...i,
+      deregistrationProtection: 'enabled',
+    }));
+    const live = weekly('14.3-STABLE/amd64/base/ufs', 6, 120, 'n');
+    const fleet = [...retired, ...young, ...referenced, ...launched, ...protectedImage, ...live];
+    const settings = { retention: { keepNewest: 4, minAgeDays: 90, keepLaunchedWithinDays: 30 } };
+
+    const plan = planPrune(
+      [regionOf(fleet, { ssmReferences: { [referenced[0]!.imageId]: ['/p/amd64/small/ufs/13.5/STABLE'] } })],
+      policy({ retention: { ...settings.retention, lineEndOfLife: { '13-STABLE': '2026-08-01' } } }),
+      NOW,
+    );
+    const before = planPrune(
+      [regionOf(fleet, { ssmReferences: { [referenced[0]!.imageId]: ['/p/amd64/small/ufs/13.5/STABLE'] } })],
+      policy({ retention: { ...settings.retention, lineEndOfLife: { '13-STABLE': '2026-12-31' } } }),
+      NOW,
+    );
+
+    expect(retired.map((i) => actionOf(plan, i.imageId))).toEqual(
+      Array(6).fill({ action: 'deregister', reason: 'line-end-of-life' }),
+    );
+    expect(plan.regions[0]!.images.find((i) => i.imageId === retired[0]!.imageId)!.detail).toContain(
+      'line 13-STABLE reached its end of life on 2026-08-01',
+    );
+    expect(actionOf(plan, young[0]!.imageId)).toEqual({ action: 'keep', reason: 'min-age' });
+    expect(actionOf(plan, referenced[0]!.imageId)).toEqual({ action: 'keep', reason: 'ssm-referenced' });
+    expect(actionOf(plan, launched[0]!.imageId)).toEqual({ action: 'keep', reason: 'recently-launched' });
+    expect(actionOf(plan, protectedImage[0]!.imageId)).toEqual({ action: 'keep', reason: 'deregistration-protected' });
+    expect(live.slice(0, 4).map((i) => actionOf(plan, i.imageId)!.reason)).toEqual(Array(4).fill('newest-builds'));
+    expect(plan.retiredLines).toEqual([{ line: '13-STABLE', endOfLife: '2026-08-01' }]);
+    // Before its date the line keeps its newest builds like any other.
+    expect(retired.slice(0, 4).map((i) => actionOf(before, i.imageId)!.reason)).toEqual(Array(4).fill('newest-builds'));
+    expect(before.retiredLines).toEqual([]);
+  });
+
+  test('the report says which lines are retired and how much they held', () => {
+    const retired = weekly('13.5-STABLE/amd64/base/ufs', 3, 120, 'r');
+    const young = weekly('13.5-STABLE/arm64/base/ufs', 1, 40, 'y');
+    const live = weekly('14.3-STABLE/amd64/base/ufs', 2, 1, 'n');
+    const plan = planPrune(
+      [regionOf([...retired, ...young, ...live])],
+      policy({
+        retention: { minAgeDays: 90, lineEndOfLife: { '13-STABLE': '2026-08-01', '12-STABLE': '2024-12-31' } },
+      }),
+      NOW,
+    );
+
+    const report = pruneReport(plan, [], { dryRun: true });
+
+    expect(report.retiredLines).toEqual([
+      {
+        line: '12-STABLE',
+        endOfLife: '2024-12-31',
+        images: 0,
+        snapshots: 0,
+        gib: 0,
+        imagesDeleted: 0,
+        keptByReason: {},
+      },
+      {
+        line: '13-STABLE',
+        endOfLife: '2026-08-01',
+        images: 4,
+        snapshots: 4,
+        gib: 24,
+        imagesDeleted: 3,
+        keptByReason: { 'min-age': 1 },
+      },
+    ]);
+  });
+
   test('pre-releases go a grace period after their RELEASE is published here; releases stay until end of life', () => {
     const release = image('ami-r143', 'FreeBSD 14.3-RELEASE-amd64 base UFS', {
       tags: { ...MANAGED, [TAG.publishedAt]: `${daysAgo(40)}T00:00:00Z` },
@@ -475,6 +556,8 @@ const policyArb = fc
     minAgeDays: fc.integer({ min: 0, max: 120 }),
     prereleaseGraceDays: fc.integer({ min: 0, max: 60 }),
     eol13: fc.boolean(),
+    retiredLine: fc.constantFrom(undefined, '14-STABLE', '15-CURRENT', '16-CURRENT'),
+    retiredOn: fc.integer({ min: -30, max: 400 }),
     orphanSnapshotGraceDays: fc.integer({ min: 0, max: 30 }),
     keepLaunchedWithinDays: fc.integer({ min: 0, max: 60 }),
     softDeleteGraceDays: fc.constantFrom(0, 0, 7),
@@ -487,6 +570,7 @@ const policyArb = fc
     minAgeDays: p.minAgeDays,
     prereleaseGraceDays: p.prereleaseGraceDays,
     releaseEndOfLife: (p.eol13 ? { '13.4': '2026-06-30' } : {}) as Record<string, string>,
+    lineEndOfLife: (p.retiredLine ? { [p.retiredLine]: daysAgo(p.retiredOn) } : {}) as Record<string, string>,
     orphanSnapshotGraceDays: p.orphanSnapshotGraceDays,
     keepLaunchedWithinDays: p.keepLaunchedWithinDays,
     softDeleteGraceDays: p.softDeleteGraceDays,
@@ -526,6 +610,12 @@ function parse(name: string) {
   const parsed = freebsdProfile.parse(name);
   parsedNames.set(name, parsed);
   return parsed;
+}
+
+/** Whether the line of a line key is past its end-of-life date (a date strictly before today's). */
+function lineRetired(lineKey: string, p: PrunePolicy): boolean {
+  const eol = p.lineEndOfLife[lineKey.split('/')[0]!];
+  return eol !== undefined && eol < NOW.toISOString().slice(0, 10);
 }
 
 function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy): string | undefined {
@@ -572,7 +662,8 @@ function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy):
                 (i.name > img.name || (i.name === img.name && i.imageId < img.imageId))))))
       );
     }).length;
-    if (!newerMajor && newer < p.keepNewest) return 'newest';
+    // A line past its end-of-life date (strictly before today) keeps nothing for being newest.
+    if (!newerMajor && !lineRetired(parsed.lineKey, p) && newer < p.keepNewest) return 'newest';
   }
   return undefined;
 }
@@ -595,6 +686,12 @@ describe('planPrune properties over random fleets', () => {
           const actions = new Map(regionPlan.images.map((i) => [i.imageId, i.action]));
           for (const entry of [...regionPlan.images, ...regionPlan.snapshots])
             if (!entry.reason || !entry.detail) violations.push(`entry without reason: ${JSON.stringify(entry)}`);
+          for (const entry of regionPlan.images) {
+            const retired = entry.lineKey !== undefined && lineRetired(entry.lineKey, p);
+            if (entry.reason === 'newest-builds' && retired)
+              violations.push(`${entry.imageId} kept newest, line retired`);
+            if (entry.reason === 'line-end-of-life' && !retired) violations.push(`${entry.imageId} line not retired`);
+          }
           for (const img of region.images) {
             const rule = mustKeep(img, region, p);
             const action = actions.get(img.imageId)!;

@@ -6,5 +6,8 @@ export const DIGEST_ENV = {
   historyTable: 'BOOT_HISTORY_TABLE',
   topic: 'DIGEST_TOPIC_ARN',
   reproHistoryTable: 'REPRO_HISTORY_TABLE',
+  /** The stack's report bucket, where the boot-performance page is written. */
   reportBucket: 'REPORT_BUCKET',
+  /** The page's address for the mail: its CloudFront URL with `report.public`, else its S3 console link. */
+  reportPageUrl: 'REPORT_PAGE_URL',
 } as const;

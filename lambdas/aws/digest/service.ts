@@ -23,8 +23,12 @@ import {
 import { describeError, PipelineError } from '../../core/errors';
 import { type DigestSection, type ReportLocation, reproDigestSection } from '../../core/repro/digest';
 import { type Logger, silentLogger } from '../../shared/logger';
+import type { BootHistoryRow } from '../../core/boot/result';
+import { bootReportModel, renderBootReportPage } from '../../core/report';
+import { bootPageDigestSection } from '../../core/report/digest';
 import type { ReproHistoryStore } from '../repro/history';
 import type { BootHistoryStore } from '../boot/history';
+import { BOOT_PAGE_KEY, putBootReport } from '../report/boot-page';
 import type { ClientFactory } from '../clients';
 
 export interface DigestOptions {
@@ -42,6 +46,8 @@ export interface DigestOptions {
   readonly history?: BootHistoryStore;
   /** Where the digest is published; without it the digest is only returned. */
   readonly topicArn?: string;
+  /** Writes the boot-performance page to this bucket (`boot/index.html`) and links `url` in the mail. */
+  readonly bootPage?: { readonly bucket: string; readonly url: string };
   /** Reproducibility history and where the checks' outputs are; without it the digest has no such section. */
   readonly repro?: { readonly history: ReproHistoryStore; readonly location: ReportLocation };
 }
@@ -149,14 +155,29 @@ export async function runDigest(options: DigestOptions): Promise<DigestResult> {
       )
     : undefined;
   const history = options.history;
+  let rows: BootHistoryRow[] | undefined;
   const bootTest = history
-    ? await read('boot history', { notes: [] }, async () =>
-        bootTestSummaryFromHistory(await history.list(), window, config.bootTest.regression),
-      )
+    ? await read('boot history', { notes: [] }, async () => {
+        rows = await history.list();
+        return bootTestSummaryFromHistory(rows, window, config.bootTest.regression);
+      })
     : missing('boot history table');
+  const sections: DigestSection[] = [];
+  const page = options.bootPage;
+  if (page && rows) {
+    const history = rows;
+    await read('boot-performance page', { notes: [] }, async () => {
+      const html = await renderBootReportPage(
+        bootReportModel(history, config.bootTest.regression, { generatedAt: options.now }),
+      );
+      await putBootReport(clients, { bucket: page.bucket, region: config.buildRegion, html });
+      sections.push(bootPageDigestSection(page.url));
+      logger.info('boot page written', { bucket: page.bucket, key: BOOT_PAGE_KEY, bytes: html.length });
+      return { notes: [] };
+    });
+  }
 
   const repro = options.repro;
-  const sections: DigestSection[] = [];
   if (repro) {
     try {
       sections.push(reproDigestSection(await repro.history.list(), window, repro.location));

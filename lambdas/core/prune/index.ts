@@ -1,4 +1,4 @@
 export * from './types';
-export { capKey, planPrune, prunePolicy } from './plan';
+export { capKey, lineOf, planPrune, prunePolicy, retiredLines } from './plan';
 export * from './report';
 export * from './adopt';

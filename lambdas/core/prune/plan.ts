@@ -10,6 +10,7 @@ import type {
   PrunePolicy,
   PruneReason,
   RegionInventory,
+  RetiredLine,
   RegionPlan,
   SnapshotPlanEntry,
 } from './types';
@@ -34,6 +35,7 @@ export function prunePolicy(
     minAgeDays: retention.minAgeDays,
     prereleaseGraceDays: retention.prereleaseGraceDays,
     releaseEndOfLife: retention.releaseEndOfLife,
+    lineEndOfLife: retention.lineEndOfLife,
     orphanSnapshotGraceDays: retention.orphanSnapshotGraceDays,
     keepLaunchedWithinDays: retention.keepLaunchedWithinDays,
     softDeleteGraceDays: retention.softDeleteGraceDays,
@@ -109,6 +111,20 @@ function supersededCurrentLines(parsed: readonly ParsedImage[]): Map<string, str
   return superseded;
 }
 
+/** The development lines whose end-of-life date lies before `now`'s day, oldest date first. */
+export function retiredLines(policy: PrunePolicy, now: Date): RetiredLine[] {
+  const today = now.toISOString().slice(0, 10);
+  return Object.entries(policy.lineEndOfLife)
+    .filter(([, date]) => date < today)
+    .map(([line, endOfLife]) => ({ line, endOfLife }))
+    .sort((a, b) => a.endOfLife.localeCompare(b.endOfLife) || a.line.localeCompare(b.line));
+}
+
+/** The development line of a line key: `13-STABLE` of `13-STABLE/amd64/base/ufs`. */
+export function lineOf(lineKey: string): string {
+  return lineKey.slice(0, lineKey.indexOf('/') === -1 ? undefined : lineKey.indexOf('/'));
+}
+
 /** Date from which a release counts as existing: when it was published here, else its registration date. */
 function releaseSince(image: InventoryImage): string | undefined {
   return isoDate(image.tags[TAG.publishedAt]) ?? isoDate(image.creationDate);
@@ -124,6 +140,7 @@ function appendTo<T>(lists: Map<string, T[]>, key: string, value: T): void {
 function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, now: Date): Map<string, Verdict> {
   const verdicts = new Map<string, Verdict>();
   const superseded = supersededCurrentLines(parsed);
+  const retired = new Map(retiredLines(policy, now).map((r) => [r.line, r.endOfLife]));
   const lines = new Map<string, ParsedImage[]>();
   const releases = new Map<string, string>();
   for (const entry of parsed) {
@@ -148,10 +165,12 @@ function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, 
       (a, b) => compareBuilds(b.parsed, a.parsed) || (a.image.imageId < b.image.imageId ? -1 : 1),
     );
     const successor = superseded.get(lineKey);
+    const line = lineOf(lineKey);
+    const lineEnd = retired.get(line);
     newestFirst.forEach(({ image, parsed: p }, rank) => {
       const buildDate = p.buildDate!;
       const age = daysSince(buildDate, now);
-      if (rank < policy.keepNewest && successor === undefined) {
+      if (rank < policy.keepNewest && successor === undefined && lineEnd === undefined) {
         verdicts.set(
           image.imageId,
           keep('newest-builds', `one of the newest ${policy.keepNewest} builds of ${lineKey}`, buildDate),
@@ -161,6 +180,13 @@ function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, 
           image.imageId,
           keep('min-age', `built ${age} days ago, younger than ${policy.minAgeDays} days`, buildDate),
         );
+      } else if (lineEnd !== undefined) {
+        verdicts.set(image.imageId, {
+          delete: true,
+          reason: 'line-end-of-life',
+          detail: `built ${age} days ago and line ${line} reached its end of life on ${lineEnd}`,
+          ageDate: buildDate,
+        });
       } else {
         const why = successor
           ? `line ${lineKey} was followed by ${successor}`
@@ -487,6 +513,7 @@ export function planPrune(inventory: readonly RegionInventory[], policy: PrunePo
   return {
     now: now.toISOString(),
     regions: plans,
+    retiredLines: retiredLines(policy, now),
     ...(capBoundary !== undefined && { capBoundary }),
     deferred,
   };

@@ -1,4 +1,5 @@
 import type { ItemFailure } from '../errors';
+import { lineOf } from './plan';
 import type { BreakerDecision, PrunePlan, RegionPlan } from './types';
 
 /** A snapshot the executor deleted, with its size for the reclaimed total. */
@@ -42,10 +43,28 @@ export interface RegionReport {
   readonly error?: string;
 }
 
+/** What a development line past its end of life still held when the run planned, in every region together. */
+export interface RetiredLineReport {
+  readonly line: string;
+  readonly endOfLife: string;
+  /** Images of the line found (every region). */
+  readonly images: number;
+  /** Snapshots those images use. */
+  readonly snapshots: number;
+  /** Sum of those snapshots' volume sizes. */
+  readonly gib: number;
+  /** Images of the line this run deregisters or soft-deletes (or would, in a dry run). */
+  readonly imagesDeleted: number;
+  /** Images of the line kept anyway, by reason (minimum age, SSM, protection, recent launch, cap, ...). */
+  readonly keptByReason: Readonly<Record<string, number>>;
+}
+
 export interface PruneReport {
   readonly now: string;
   readonly dryRun: boolean;
   readonly regions: readonly RegionReport[];
+  /** Development lines past their end of life and what they held; empty when none is configured or due. */
+  readonly retiredLines: readonly RetiredLineReport[];
   readonly totals: {
     readonly imagesDeregistered: number;
     readonly snapshotsDeleted: number;
@@ -91,9 +110,34 @@ function regionReport(plan: RegionPlan, execution: RegionExecution | undefined, 
   };
 }
 
+function retiredLineReports(plan: PrunePlan): RetiredLineReport[] {
+  return plan.retiredLines.map(({ line, endOfLife }) => {
+    let images = 0;
+    let imagesDeleted = 0;
+    let snapshots = 0;
+    let gib = 0;
+    const keptByReason: Record<string, number> = {};
+    for (const region of plan.regions) {
+      const ofLine = region.images.filter((i) => i.lineKey !== undefined && lineOf(i.lineKey) === line);
+      const used = new Set(ofLine.flatMap((i) => i.snapshotIds));
+      images += ofLine.length;
+      for (const image of ofLine) {
+        if (image.action === 'deregister' || image.action === 'soft-delete') imagesDeleted += 1;
+        else keptByReason[image.reason] = (keptByReason[image.reason] ?? 0) + 1;
+      }
+      for (const snapshot of region.snapshots.filter((s) => used.has(s.snapshotId))) {
+        snapshots += 1;
+        gib += snapshot.volumeSizeGiB;
+      }
+    }
+    return { line, endOfLife, images, snapshots, gib, imagesDeleted, keptByReason };
+  });
+}
+
 /**
  * The run's report: per region what was (or, in a dry run, would be) deregistered and deleted, GiB reclaimed, what
- * was kept and why, unmanaged images found, deletions left over by the cap, and failures.
+ * was kept and why, unmanaged images found, deletions left over by the cap, failures, and what each development line
+ * past its end of life held.
  */
 export function pruneReport(
   plan: PrunePlan,
@@ -125,6 +169,7 @@ export function pruneReport(
     now: plan.now,
     dryRun: options.dryRun,
     regions,
+    retiredLines: retiredLineReports(plan),
     totals: {
       imagesDeregistered: sum((r) => r.imagesDeregistered),
       snapshotsDeleted: sum((r) => r.snapshotsDeleted),

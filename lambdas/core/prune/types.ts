@@ -50,6 +50,8 @@ export interface PrunePolicy {
   readonly prereleaseGraceDays: number;
   /** Release version -> end-of-life date `YYYY-MM-DD`. */
   readonly releaseEndOfLife: Readonly<Record<string, string>>;
+  /** Development line (`13-STABLE`) -> end-of-life date `YYYY-MM-DD`; after it the line's builds lose keep-newest. */
+  readonly lineEndOfLife: Readonly<Record<string, string>>;
   readonly orphanSnapshotGraceDays: number;
   /** 0 turns the rule off. */
   readonly keepLaunchedWithinDays: number;
@@ -99,6 +101,7 @@ export type PruneReason =
   | 'aged-out'
   | 'prerelease-after-release'
   | 'release-end-of-life'
+  | 'line-end-of-life'
   | 'soft-delete-due'
   | 'image-deregistered'
   | 'orphan';
@@ -149,10 +152,19 @@ export interface RegionPlan {
   readonly breaker: BreakerDecision;
 }
 
+/** A development line whose end-of-life date has passed. */
+export interface RetiredLine {
+  /** e.g. `13-STABLE`. */
+  readonly line: string;
+  readonly endOfLife: string;
+}
+
 /** A whole prune plan, oldest deletions first within each region. */
 export interface PrunePlan {
   readonly now: string;
   readonly regions: readonly RegionPlan[];
+  /** Lines past their end-of-life date, oldest date first, whether or not any of their builds is left. */
+  readonly retiredLines: readonly RetiredLine[];
   /** Sort key of the last deletion inside the cap; pass it back as `capBoundary` to continue the same run. */
   readonly capBoundary?: string;
   /** Deletions left for a later run by the cap. */
