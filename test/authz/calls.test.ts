@@ -17,10 +17,19 @@ describe('every call of a recorded week is allowed by the synthesized stack, as 
     expect(week.calls.length).toBeGreaterThan(100);
   });
 
+  test('the instances of every instance profile made their calls: the check builder uploaded its outputs', () => {
+    const callers = new Set(week.calls.map((c) => c.functionName));
+
+    expect(week.stack.instanceRoles.size).toBeGreaterThan(0);
+    expect([...week.stack.instanceRoles.keys()].filter((role) => !callers.has(role))).toEqual([]);
+  });
+
   test('each call maps to AWS authorization requests and each request is allowed', async () => {
     const proof = await proveCalls(week.stack, week.calls);
 
     expect(proof.unmapped).toEqual([]);
+    // Launching with an instance profile passes its role: the proof evaluates that too.
+    expect(proof.decisions.filter((d) => d.request.action === 'iam:PassRole').length).toBeGreaterThan(0);
     expect(proof.decisions.filter((d) => d.result !== 'Allowed').map(describeDecision)).toEqual([]);
     expect(proof.decisions.filter((d) => d.ignoredContextKeys.length > 0).map(describeDecision)).toEqual([]);
   });
