@@ -156,7 +156,18 @@ type Add = (edge: string, policies: PolicySource, spec: Parameters<typeof reques
 async function addVpcEdges(stack: ProvenStack, functionId: string, policies: PolicySource, add: Add) {
   const fn = stack.functions.get(functionId)!;
   const ec2 = (type: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${type}/${id}`;
-  const vpcId = stack.deployed.ref(stack.deployed.idsOf('AWS::EC2::VPC')[0]!);
+  // The VPC of the function's own subnets: the stack has more than one.
+  const { deployed } = stack;
+  const subnetOf = (subnetId: string) => deployed.idsOf('AWS::EC2::Subnet').find((id) => deployed.ref(id) === subnetId);
+  const vpcIds = new Set(
+    fn.vpc!.subnetIds.map((subnetId) => {
+      const id = subnetOf(subnetId);
+      if (!id) throw new UnmappedCallError(`${functionId}: subnet ${subnetId} is no subnet of the stack`);
+      return String(deployed.resolve(deployed.resource(id).Properties?.VpcId));
+    }),
+  );
+  if (vpcIds.size !== 1) throw new UnmappedCallError(`${functionId} has subnets in ${vpcIds.size} VPCs`);
+  const vpcId = [...vpcIds][0]!;
   const base = { principal: fn.roleArn, subject: functionId, region: REGION };
   const eni = 'eni-0123456789abcdef0';
   for (const [index, subnetId] of fn.vpc!.subnetIds.entries()) {

@@ -1,4 +1,5 @@
 import { TAG } from '../../lambdas/core/tags';
+import { REPRO_ENV } from '../../lambdas/repro/schemas';
 import { describeDecision, PolicyEvaluator } from './evaluate';
 import { policiesOf } from './proof';
 import { requestFor } from './requests';
@@ -19,15 +20,21 @@ const image = (id: string) => `arn:aws:ec2:${REGION}::image/${id}`;
 const snapshot = (id: string) => `arn:aws:ec2:${REGION}::snapshot/${id}`;
 const ec2 = (type: string, id: string) => `arn:aws:ec2:${REGION}:${ACCOUNT}:${type}/${id}`;
 
+/** The principal of an attempt made with the credentials of the reproducibility check instances. */
+const CHECK_INSTANCES = 'check instances';
+
 interface Attempt {
-  /** The function that tries, or a service principal (`events.amazonaws.com`) acting through a resource policy. */
+  /**
+   * The function that tries, `CHECK_INSTANCES` for the check instances' role, or a service principal
+   * (`events.amazonaws.com`) acting through a resource policy.
+   */
   readonly entry: string;
   readonly action: string;
   readonly type: string;
   readonly arn: string;
   readonly region?: string;
   readonly context?: Record<string, string | string[]>;
-  readonly resourcePolicy?: { readonly kind: 'topic' | 'key'; readonly arn: string };
+  readonly resourcePolicy?: { readonly kind: 'topic' | 'key' | 'bucket'; readonly arn: string };
 }
 
 /** What each function must never be able to do, however its code goes wrong, with the resource state that matters. */
@@ -383,39 +390,242 @@ const SERVICE_ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
   ],
 };
 
-describe('what no function or service may do is denied, as AWS would evaluate it', () => {
-  const evaluator = new PolicyEvaluator();
+const reproEnv = stack.functionOf('repro/launch.ts').environment;
+const [checkSubnet] = reproEnv[REPRO_ENV.subnets]!.split(',');
+const [bootSubnet] = stack.functionOf('boot/launch.ts').environment.BOOT_SUBNET_IDS!.split(',');
+const checkSecurityGroup = reproEnv[REPRO_ENV.securityGroups]!;
+// The bucket the checks are told to write to is the stack's report bucket.
+expect(reproEnv[REPRO_ENV.reportBucket]).toBe(reportBucket);
+const otherBucket = stack.deployed
+  .idsOf('AWS::S3::Bucket')
+  .map((id) => stack.deployed.ref(id))
+  .find((name) => name !== reportBucket)!;
+const [checkRole] = [...stack.instanceRoles.values()];
+const checkTags = { [MANAGED.key]: MANAGED.value, [TAG.repro]: 'run' };
+const checkResourceTags = {
+  ...managedTags,
+  [`aws:ResourceTag/${TAG.repro}`]: 'run',
+  [`ec2:ResourceTag/${TAG.repro}`]: 'run',
+};
+const bootResourceTags = {
+  ...managedTags,
+  [`aws:ResourceTag/${TAG.bootTest}`]: 'run',
+  [`ec2:ResourceTag/${TAG.bootTest}`]: 'run',
+};
+const object = (bucket: string, key: string): Pick<Attempt, 'arn' | 'resourcePolicy'> => ({
+  arn: `arn:aws:s3:::${bucket}/${key}`,
+  resourcePolicy: { kind: 'bucket', arn: `arn:aws:s3:::${bucket}` },
+});
+const checkOutput = object(reportBucket, 'repro/2026-W10/ami-0123456789abcdef0/summary.json');
+const launchContext = (tags: Record<string, string>) => ({
+  'ec2:InstanceType': 'c7g.4xlarge',
+  'ec2:MetadataHttpTokens': 'required',
+  ...requestTags(tags),
+});
+/** A check launch as the launch step makes it: a configured type, IMDSv2, the managed and run tags. */
+const checkInstance: Attempt = {
+  entry: 'repro/launch.ts',
+  action: 'ec2:RunInstances',
+  type: 'instance',
+  arn: ec2('instance', 'i-0d'),
+  context: launchContext(checkTags),
+};
+const ownImage: Attempt = {
+  entry: 'repro/launch.ts',
+  action: 'ec2:RunInstances',
+  type: 'image',
+  arn: image('ami-17'),
+  context: { 'ec2:Owner': ACCOUNT, 'ec2:Public': 'true', ...managedTags },
+};
+const passCheckRole: Attempt = {
+  entry: 'repro/launch.ts',
+  action: 'iam:PassRole',
+  type: 'role',
+  arn: checkRole.roleArn,
+  context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+};
+const checkVolume: Attempt = {
+  entry: 'repro/launch.ts',
+  action: 'ec2:CreateVolume',
+  type: 'volume',
+  arn: ec2('volume', 'vol-0d'),
+  context: requestTags(checkTags),
+};
+const ownSnapshot: Attempt = {
+  entry: 'repro/launch.ts',
+  action: 'ec2:CreateVolume',
+  type: 'snapshot',
+  arn: snapshot('snap-17'),
+  context: { 'ec2:Owner': ACCOUNT },
+};
+const endCheck = (entry: string, action: string, type: 'instance' | 'volume', context: Attempt['context']) => ({
+  entry,
+  action,
+  type,
+  arn: ec2(type, type === 'instance' ? 'i-0e' : 'vol-0e'),
+  context,
+});
+const terminateCheck = endCheck('repro/cleanup.ts', 'ec2:TerminateInstances', 'instance', checkResourceTags);
+const deleteCheckVolume = endCheck('repro/sweep.ts', 'ec2:DeleteVolume', 'volume', checkResourceTags);
+const attachCheckVolume = endCheck('repro/poll.ts', 'ec2:AttachVolume', 'volume', checkResourceTags);
 
-  const all = { ...ATTEMPTS, ...REPORT_ATTEMPTS, ...SERVICE_ATTEMPTS };
+/**
+ * What the reproducibility checks may do. Each denial below changes one thing of one of these (a fact of the request
+ * or resource, the action, or who asks), so these must be allowed for the denials to prove that boundary and not a
+ * request malformed some other way.
+ */
+const REPRO_ALLOWED: Readonly<Record<string, Attempt>> = {
+  'the check instances put their outputs under repro/': {
+    entry: CHECK_INSTANCES,
+    action: 's3:PutObject',
+    type: 'object',
+    ...checkOutput,
+  },
+  'the launch step launches a configured type with IMDSv2 and the check tags': checkInstance,
+  'the launch step boots an image this account owns and manages': ownImage,
+  'the launch step launches into a check subnet': {
+    ...checkInstance,
+    type: 'subnet',
+    arn: ec2('subnet', checkSubnet!),
+    context: {},
+  },
+  'the launch step launches with the check security group': {
+    ...checkInstance,
+    type: 'security-group',
+    arn: ec2('security-group', checkSecurityGroup),
+    context: {},
+  },
+  'the launch step passes the check role to EC2': passCheckRole,
+  'the launch step creates a tagged volume from a snapshot this account owns': checkVolume,
+  'the launch step reads a snapshot this account owns': ownSnapshot,
+  'cleanup terminates a check instance': terminateCheck,
+  'the sweeper deletes a check volume': deleteCheckVolume,
+  'the poll attaches a check volume': attachCheckVolume,
+};
+
+/** What the reproducibility checks must never be able to do. */
+const REPRO_ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
+  'the check instances put outside repro/ or into another bucket': [
+    { entry: CHECK_INSTANCES, action: 's3:PutObject', type: 'object', ...object(reportBucket, 'boot/index.html') },
+    { entry: CHECK_INSTANCES, action: 's3:PutObject', type: 'object', ...object(reportBucket, 'reproduced/x.json') },
+    { entry: CHECK_INSTANCES, action: 's3:PutObject', type: 'object', ...object(otherBucket, 'repro/x.json') },
+  ],
+  'the check instances read, list or delete objects': [
+    { entry: CHECK_INSTANCES, action: 's3:GetObject', type: 'object', ...checkOutput },
+    { entry: CHECK_INSTANCES, action: 's3:DeleteObject', type: 'object', ...checkOutput },
+    { entry: CHECK_INSTANCES, action: 's3:DeleteObjectVersion', type: 'object', ...checkOutput },
+    {
+      entry: CHECK_INSTANCES,
+      action: 's3:ListBucket',
+      type: 'bucket',
+      arn: `arn:aws:s3:::${reportBucket}`,
+      context: { 's3:prefix': 'repro/' },
+      resourcePolicy: { kind: 'bucket', arn: `arn:aws:s3:::${reportBucket}` },
+    },
+  ],
+  'the check instances call EC2': [
+    { ...terminateCheck, entry: CHECK_INSTANCES },
+    { ...checkInstance, entry: CHECK_INSTANCES },
+    { entry: CHECK_INSTANCES, action: 'ec2:DescribeInstances', type: '*', arn: '*' },
+  ],
+  'the launch step launches an instance type that is not configured for the checks': [
+    { ...checkInstance, context: { ...checkInstance.context, 'ec2:InstanceType': 'p5.48xlarge' } },
+    // A boot-test type is not a check type.
+    { ...checkInstance, context: { ...checkInstance.context, 'ec2:InstanceType': 'c7g.large' } },
+  ],
+  'the launch step launches without requiring IMDSv2': [
+    { ...checkInstance, context: { ...checkInstance.context, 'ec2:MetadataHttpTokens': 'optional' } },
+  ],
+  'the launch step launches or creates volumes without the managed or the run tag': [
+    { ...checkInstance, context: launchContext({ [TAG.repro]: 'run' }) },
+    { ...checkInstance, context: launchContext({ [MANAGED.key]: MANAGED.value }) },
+    { ...checkVolume, context: requestTags({ [TAG.repro]: 'run' }) },
+    { ...checkInstance, type: 'volume', arn: ec2('volume', 'vol-0f'), context: {} },
+  ],
+  'the launch step boots an image of another account or one the pipeline does not manage': [
+    { ...ownImage, context: { ...ownImage.context, 'ec2:Owner': FOREIGN_ACCOUNT } },
+    { ...ownImage, context: { 'ec2:Owner': 'amazon', 'ec2:Public': 'true' } },
+    { ...ownImage, context: { 'ec2:Owner': ACCOUNT, 'ec2:Public': 'false' } },
+  ],
+  'the launch step launches into the boot test’s subnet': [
+    { ...checkInstance, type: 'subnet', arn: ec2('subnet', bootSubnet!), context: {} },
+  ],
+  'the launch step reads a snapshot of another account': [
+    { ...ownSnapshot, context: { 'ec2:Owner': FOREIGN_ACCOUNT } },
+  ],
+  'the launch step passes another role, or the check role to another service': [
+    { ...passCheckRole, arn: stack.functionOf('repro/launch.ts').roleArn },
+    { ...passCheckRole, arn: `arn:aws:iam::${ACCOUNT}:role/Admin` },
+    { ...passCheckRole, context: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+  ],
+  'no other function passes the check role': [...stack.functions.values()]
+    .filter((fn) => fn.entry !== 'repro/launch.ts')
+    .map((fn) => ({ ...passCheckRole, entry: fn.entry })),
+  'finish, cleanup and the sweeper terminate or delete what is not a check’s': [
+    { ...terminateCheck, context: {} },
+    { ...terminateCheck, entry: 'repro/finish.ts', context: bootResourceTags },
+    { ...terminateCheck, entry: 'repro/sweep.ts', context: managedTags },
+    { ...deleteCheckVolume, context: {} },
+    { ...deleteCheckVolume, entry: 'repro/cleanup.ts', context: bootResourceTags },
+    { ...deleteCheckVolume, entry: 'repro/finish.ts', action: 'ec2:DetachVolume', context: managedTags },
+  ],
+  'the poll attaches a volume that is not a check’s, and only the poll attaches': [
+    { ...attachCheckVolume, context: bootResourceTags },
+    { ...attachCheckVolume, entry: 'repro/finish.ts' },
+    { ...attachCheckVolume, entry: 'repro/cleanup.ts' },
+    { ...attachCheckVolume, entry: 'repro/sweep.ts' },
+  ],
+};
+
+/** The role an attempt is made with: a function's, the check instances', or none for a service principal. */
+function principalOf(entry: string): { logicalId: string; roleArn: string } | undefined {
+  if (entry.endsWith('.amazonaws.com')) return undefined;
+  if (entry === CHECK_INSTANCES) return checkRole;
+  return stack.functionOf(entry);
+}
+
+const evaluator = new PolicyEvaluator();
+
+/** The decision for one attempt, evaluated with the identity policies of its principal and the resource's policy. */
+async function decideAttempt(attempt: Attempt, origin: string) {
+  const principal = principalOf(attempt.entry);
+  const request = await requestFor(
+    {
+      principal: principal?.roleArn ?? attempt.entry,
+      subject: principal?.logicalId ?? attempt.entry,
+      action: attempt.action,
+      type: attempt.type,
+      arn: attempt.type === '*' ? undefined : attempt.arn,
+      region: attempt.region ?? REGION,
+      context: attempt.context,
+      resourcePolicy: attempt.resourcePolicy,
+      origin,
+    },
+    stack.facts,
+  );
+  const policies = principal
+    ? policiesOf(stack, principal.logicalId)
+    : { identityPolicies: [], resourcePolicy: stack.resourcePolicy.bind(stack) };
+  return evaluator.evaluate(request, policies);
+}
+
+describe('what no function or service may do is denied, as AWS would evaluate it', () => {
+  const all = { ...ATTEMPTS, ...REPORT_ATTEMPTS, ...SERVICE_ATTEMPTS, ...REPRO_ATTEMPTS };
   test.each(Object.keys(all))('%s', async (name) => {
     const attempts = all[name]!;
 
-    const decisions = await Promise.all(
-      attempts.map(async (attempt) => {
-        const service = attempt.entry.endsWith('.amazonaws.com');
-        const fn = service ? undefined : stack.functionOf(attempt.entry);
-        const request = await requestFor(
-          {
-            principal: fn?.roleArn ?? attempt.entry,
-            subject: fn?.logicalId ?? attempt.entry,
-            action: attempt.action,
-            type: attempt.type,
-            arn: attempt.arn,
-            region: attempt.region ?? REGION,
-            context: attempt.context,
-            resourcePolicy: attempt.resourcePolicy,
-            origin: name,
-          },
-          stack.facts,
-        );
-        const policies = fn
-          ? policiesOf(stack, fn.logicalId)
-          : { identityPolicies: [], resourcePolicy: stack.resourcePolicy.bind(stack) };
-        return evaluator.evaluate(request, policies);
-      }),
-    );
+    const decisions = await Promise.all(attempts.map((attempt) => decideAttempt(attempt, name)));
 
+    expect(decisions.length).toBeGreaterThan(0);
     expect(decisions.filter((d) => d.result === 'Allowed').map(describeDecision)).toEqual([]);
     expect(decisions.filter((d) => d.result === 'Error').map(describeDecision)).toEqual([]);
+  });
+});
+
+describe('the reproducibility checks’ denials differ by one fact from what they are allowed to do', () => {
+  test.each(Object.keys(REPRO_ALLOWED))('%s', async (name) => {
+    const decision = await decideAttempt(REPRO_ALLOWED[name]!, name);
+
+    expect(describeDecision(decision)).toMatch(/^Allowed: /);
   });
 });

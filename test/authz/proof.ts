@@ -10,16 +10,19 @@ export interface CallsProof {
   readonly unmapped: readonly string[];
 }
 
-/** The identity policies of a function's role and the stack's resource policies, as the evaluator reads them. */
-export function policiesOf(stack: ProvenStack, functionName: string): PolicySource {
-  const fn = stack.functions.get(functionName);
-  if (!fn) throw new UnmappedCallError(`${functionName} is no function of the stack`);
-  if (fn.managedPolicyArns.length > 0)
+/**
+ * The identity policies of a function's role (or of an instance role) and the stack's resource policies, as the
+ * evaluator reads them.
+ */
+export function policiesOf(stack: ProvenStack, principalName: string): PolicySource {
+  const principal = stack.principal(principalName);
+  if (!principal) throw new UnmappedCallError(`${principalName} is no function or instance role of the stack`);
+  if (principal.managedPolicyArns.length > 0)
     throw new UnmappedCallError(
-      `${functionName}: managed policies ${fn.managedPolicyArns.join(', ')} are not modelled`,
+      `${principalName}: managed policies ${principal.managedPolicyArns.join(', ')} are not modelled`,
     );
   return {
-    identityPolicies: fn.policies,
+    identityPolicies: principal.policies,
     resourcePolicy: (kind, arn) => stack.resourcePolicy(kind, arn),
   };
 }
@@ -35,7 +38,7 @@ export async function decide(
 
 /**
  * Turns every recorded call into the requests AWS evaluates and decides each one against exactly the statements
- * synthesized for the function that made the call (and the resource policy where AWS has one).
+ * synthesized for the function (or the instance role) that made the call, and the resource policy where AWS has one.
  */
 export async function proveCalls(
   stack: ProvenStack,
@@ -46,9 +49,9 @@ export async function proveCalls(
   const unmapped: string[] = [];
   for (const call of calls) {
     try {
-      const fn = stack.functions.get(call.functionName);
-      if (!fn) throw new UnmappedCallError(`${call.functionName} is no function of the stack`);
-      const requests = await authorizationRequests(call, stack.facts, fn.roleArn);
+      const principal = stack.principal(call.functionName);
+      if (!principal) throw new UnmappedCallError(`${call.functionName} is no function or instance role of the stack`);
+      const requests = await authorizationRequests(call, stack.facts, principal.roleArn);
       decisions.push(...(await decide(evaluator, requests, () => policiesOf(stack, call.functionName))));
     } catch (error) {
       if (!(error instanceof UnmappedCallError)) throw error;
@@ -65,8 +68,8 @@ export function countsByFunction(
 ): Record<string, Record<string, number>> {
   const counts: Record<string, Record<string, number>> = {};
   for (const call of calls) {
-    const fn = stack.functions.get(call.functionName);
-    const name = fn ? `${call.functionName} (${fn.entry})` : call.functionName;
+    const principal = stack.principal(call.functionName);
+    const name = principal ? `${call.functionName} (${principal.entry})` : call.functionName;
     const action = `${call.service}:${call.operation}`;
     counts[name] ??= {};
     counts[name][action] = (counts[name][action] ?? 0) + 1;

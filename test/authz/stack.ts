@@ -8,8 +8,10 @@ import type { AccountFacts, ResourcePolicyKind } from './requests';
 import {
   type CfnTemplate,
   type DeployedFunction,
+  type DeployedInstanceRole,
   DeployedTemplate,
   deployedFunctions,
+  deployedInstanceRoles,
   type PolicyDocument,
 } from './template';
 
@@ -22,7 +24,9 @@ export const OTHER_REGION = 'eu-west-1';
 
 /**
  * The configuration the proof synthesizes and runs the week with: two regions (the build region and one more), a
- * short hot-plug check, and a retention that prunes the aged builds seeded for the week.
+ * short hot-plug check, a retention that prunes the aged builds seeded for the week, and one reproducibility check
+ * a week (the newest 15-CURRENT arm64 builder) with a short budget, so that the week's check reports, and an aborted
+ * run's leftovers become the sweeper's, within hours of virtual time.
  */
 export const PROOF_CONFIG_INPUT: PipelineConfigInput = {
   buildRegion: REGION,
@@ -36,9 +40,14 @@ export const PROOF_CONFIG_INPUT: PipelineConfigInput = {
   retention: { keepNewest: 1, minAgeDays: 0 },
   safety: { dryRun: false, maxDeleteShare: 1 },
   notifications: { emails: ['freebsd-snapshots@example.org'], alarmEmails: ['ec2-maintainer@example.org'] },
-  // The recorded week runs the weekly cycle on the simulated AWS, which has no S3; the reproducibility checks' grants
-  // are asserted in test/cdk/repro.test.ts and their calls run against the emulator in test/emulator.
-  repro: { enabled: false },
+  repro: {
+    lines: ['15-CURRENT'],
+    maxChecksPerWeek: 1,
+    timeBudgetMinutes: 60,
+    diffoscopeMinutes: 10,
+    graceMinutes: 15,
+    pollIntervalSeconds: 900,
+  },
 };
 
 export const PROOF_CONFIG: PipelineConfig = parseConfig(PROOF_CONFIG_INPUT);
@@ -77,10 +86,23 @@ export function synthesizedTemplate(input: PipelineConfigInput = PROOF_CONFIG_IN
   return template;
 }
 
+/** Who makes calls for the stack: a function, or the instances that run with one of its instance profiles. */
+export interface StackPrincipal {
+  /** The function's or the role's logical id. */
+  readonly logicalId: string;
+  /** The handler file of a function; `instance role` for the role of an instance profile. */
+  readonly entry: string;
+  readonly roleArn: string;
+  readonly policies: DeployedFunction['policies'];
+  readonly managedPolicyArns: readonly string[];
+}
+
 /** The stack as deployed into the proof's account: functions with their policies, resource policies, lookups. */
 export class ProvenStack {
   readonly deployed: DeployedTemplate;
   readonly functions: Map<string, DeployedFunction>;
+  /** The roles instances of the stack run with (through its instance profiles), by logical id. */
+  readonly instanceRoles: Map<string, DeployedInstanceRole>;
 
   constructor(template: CfnTemplate, physicalIds: Readonly<Record<string, string>> = {}) {
     this.deployed = new DeployedTemplate(template, {
@@ -91,6 +113,15 @@ export class ProvenStack {
       physicalIds,
     });
     this.functions = deployedFunctions(this.deployed);
+    this.instanceRoles = deployedInstanceRoles(this.deployed);
+  }
+
+  /** The function or instance role a recorded call ran as, by logical id. */
+  principal(logicalId: string): StackPrincipal | undefined {
+    const fn = this.functions.get(logicalId);
+    if (fn) return fn;
+    const role = this.instanceRoles.get(logicalId);
+    return role && { ...role, entry: 'instance role' };
   }
 
   /** The logical id of the function whose handler is `entry` (e.g. `publish/discover.ts`). */
@@ -100,9 +131,15 @@ export class ProvenStack {
     return found[0]!;
   }
 
-  /** The policy of a topic (all its `AWS::SNS::TopicPolicy` statements) or of a KMS key. */
+  /** The policy of a topic (all its `AWS::SNS::TopicPolicy` statements), a KMS key, a bucket or a function. */
   resourcePolicy(kind: ResourcePolicyKind, arn: string): PolicyDocument | undefined {
     const { deployed } = this;
+    if (kind === 'bucket') {
+      const id = deployed
+        .idsOf('AWS::S3::BucketPolicy')
+        .find((p) => `arn:aws:s3:::${deployed.resolve(deployed.resource(p).Properties!.Bucket)}` === arn);
+      return id ? (deployed.resolve(deployed.resource(id).Properties!.PolicyDocument) as PolicyDocument) : undefined;
+    }
     if (kind === 'topic') {
       const statements = deployed.idsOf('AWS::SNS::TopicPolicy').flatMap((id) => {
         const properties = deployed.resolve(deployed.resource(id).Properties) as {
@@ -151,6 +188,10 @@ export class ProvenStack {
         if (typeof key !== 'string') return undefined;
         return key.startsWith('arn:') ? key : `arn:aws:kms:${REGION}:${ACCOUNT}:key/${key}`;
       },
+      instanceProfileRoles: (profileArn) =>
+        [...this.instanceRoles.values()]
+          .filter((r) => r.instanceProfileArns.includes(profileArn))
+          .map((r) => r.roleArn),
     };
   }
 }

@@ -69,11 +69,24 @@ export class DeployedTemplate {
     return `arn:${this.deployment.partition}:${service}:${region}:${account}:${resource}`;
   }
 
+  /**
+   * The name CloudFormation gives a bucket without an explicit one: stack name, logical id and a random suffix, in
+   * the lower case S3 requires, at most 63 characters.
+   */
+  bucketName(logicalId: string): string {
+    const explicit = this.deployment.physicalIds?.[logicalId];
+    if (explicit) return explicit;
+    const suffix = shortHash(logicalId, 12);
+    return `${this.deployment.stackName}-${logicalId}`.toLowerCase().slice(0, 63 - suffix.length - 1) + `-${suffix}`;
+  }
+
   /** `Ref` of a resource. */
   ref(logicalId: string): string {
     const { Type } = this.resource(logicalId);
     const name = this.physicalName(logicalId);
     switch (Type) {
+      case 'AWS::S3::Bucket':
+        return this.bucketName(logicalId);
       case 'AWS::SNS::Topic':
         return this.arn('sns', name);
       case 'AWS::StepFunctions::StateMachine':
@@ -112,6 +125,8 @@ export class DeployedTemplate {
         return `arn:${this.deployment.partition}:iam::${this.deployment.account}:instance-profile/${name}`;
       case 'AWS::IAM::Role.Arn':
         return `arn:${this.deployment.partition}:iam::${this.deployment.account}:role/${name}`;
+      case 'AWS::S3::Bucket.Arn':
+        return `arn:${this.deployment.partition}:s3:::${this.bucketName(logicalId)}`;
       case 'AWS::SNS::Topic.TopicArn':
         return this.ref(logicalId);
       case 'AWS::SNS::Topic.TopicName':
@@ -130,8 +145,6 @@ export class DeployedTemplate {
         return this.ec2Id(logicalId);
       case 'AWS::Events::Rule.Arn':
         return this.arn('events', `rule/${name}`);
-      case 'AWS::S3::Bucket.Arn':
-        return `arn:${this.deployment.partition}:s3:::${name}`;
       case 'AWS::CloudWatch::Alarm.Arn':
         return this.arn('cloudwatch', `alarm:${name}`);
       default:
@@ -279,4 +292,42 @@ export function deployedFunctions(deployed: DeployedTemplate): Map<string, Deplo
     });
   }
   return functions;
+}
+
+/** A role that EC2 instances run with, through an instance profile of the stack. */
+export interface DeployedInstanceRole {
+  readonly logicalId: string;
+  readonly roleArn: string;
+  /** The instance profiles that hold the role, by ARN. */
+  readonly instanceProfileArns: readonly string[];
+  readonly policies: readonly { readonly name: string; readonly document: PolicyDocument }[];
+  readonly managedPolicyArns: readonly string[];
+}
+
+/** Every role of the stack that an instance profile holds, with its policies as deployed, by logical id. */
+export function deployedInstanceRoles(deployed: DeployedTemplate): Map<string, DeployedInstanceRole> {
+  const roles = new Map<string, DeployedInstanceRole>();
+  for (const profileId of deployed.idsOf('AWS::IAM::InstanceProfile')) {
+    const profileArn = deployed.getAtt(profileId, 'Arn');
+    const named = (deployed.resource(profileId).Properties?.Roles as unknown[] | undefined) ?? [];
+    for (const reference of named) {
+      const roleId = (reference as { Ref?: string }).Ref;
+      if (!roleId || deployed.resource(roleId).Type !== 'AWS::IAM::Role')
+        throw new UnresolvableTemplateError(`instance profile ${profileId} names ${JSON.stringify(reference)}`);
+      const known = roles.get(roleId);
+      if (known) {
+        roles.set(roleId, { ...known, instanceProfileArns: [...known.instanceProfileArns, profileArn] });
+        continue;
+      }
+      roles.set(roleId, {
+        logicalId: roleId,
+        roleArn: deployed.getAtt(roleId, 'Arn'),
+        instanceProfileArns: [profileArn],
+        policies: rolePolicies(deployed, roleId),
+        managedPolicyArns:
+          (deployed.resolve(deployed.resource(roleId).Properties?.ManagedPolicyArns ?? []) as string[]) ?? [],
+      });
+    }
+  }
+  return roles;
 }

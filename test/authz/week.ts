@@ -1,6 +1,9 @@
 import { chartLibraries } from '../../lambdas/core/report';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CreateTagsCommand,
+  CreateVolumeCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   DisableImageDeprecationCommand,
@@ -8,9 +11,11 @@ import {
   ModifySnapshotAttributeCommand,
   RunInstancesCommand,
   EC2Client,
+  type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { DeleteParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ClientFactory } from '../../lambdas/aws/clients';
 import type { StackDeployment } from '../../bin/local/deployment';
 import type { StackTemplate } from '../../bin/local/template';
@@ -18,9 +23,14 @@ import { LocalPipeline } from '../../bin/local/pipeline';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { bootTestTags } from '../../lambdas/aws/boot/instances';
 import type { ClientPlugin } from '../../lambdas/aws/clients';
+import { REPRO_OBJECTS, reproTags } from '../../lambdas/aws/repro/checks';
 import { PipelineError } from '../../lambdas/core/errors';
 import { freebsdProfile } from '../../lambdas/core/naming';
+import { isoWeek } from '../../lambdas/core/repro/plan';
 import { TAG } from '../../lambdas/core/tags';
+import { REPRO_ENV } from '../../lambdas/repro/schemas';
+import { SWEEP_MARGIN_MINUTES as REPRO_SWEEP_MARGIN_MINUTES } from '../../lambdas/repro/sweep';
+import { invocationInProgress, runInvocation } from '../../lambdas/shared/invocation';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
 import type { SeededImage } from '../../scripts/fleet';
 import { CallRecorder, type RecordedCall } from '../support/call-recorder';
@@ -78,7 +88,7 @@ function deployInto(sim: AwsSim, template: CfnTemplate): ProvenStack {
   const stack = new ProvenStack(template, physicalIds);
   const { deployed } = stack;
   for (const id of deployed.idsOf('AWS::SNS::Topic')) sim.seed.topic(REGION, deployed.physicalName(id));
-  for (const id of deployed.idsOf('AWS::S3::Bucket')) sim.seed.bucket(REGION, deployed.physicalName(id));
+  for (const id of deployed.idsOf('AWS::S3::Bucket')) sim.seed.bucket(REGION, deployed.ref(id));
   for (const id of deployed.idsOf('AWS::DynamoDB::Table')) {
     const schema = deployed.resource(id).Properties!.KeySchema as { AttributeName: string; KeyType: string }[];
     sim.seed.table(REGION, deployed.physicalName(id), {
@@ -89,12 +99,23 @@ function deployInto(sim: AwsSim, template: CfnTemplate): ProvenStack {
   return stack;
 }
 
-/** This week's builds in the build region, aged builds and a build nobody adopted yet elsewhere, and SSM. */
+/**
+ * This week's builds in the build region (the builder last), aged builds and a build nobody adopted yet elsewhere,
+ * and SSM.
+ */
 function seedImages(sim: AwsSim, now: number): SeededImage[] {
   const managed = { [PROOF_CONFIG.managedTag.key]: PROOF_CONFIG.managedTag.value };
   const fresh = sim.seed.fleet({
     regions: [REGION],
     series: ['15.0-CURRENT/amd64/base/ufs', '14.3-STABLE/arm64/base/zfs'],
+    weeks: 1,
+    newestBuildDate: isoDate(now - DAY),
+    tags: managed,
+  });
+  // The week's builder build, which the reproducibility check rebuilds.
+  const builder = sim.seed.fleet({
+    regions: [REGION],
+    series: ['15.0-CURRENT/arm64/builder/ufs'],
     weeks: 1,
     newestBuildDate: isoDate(now - DAY),
     tags: managed,
@@ -116,7 +137,7 @@ function seedImages(sim: AwsSim, now: number): SeededImage[] {
   sim.seed.parameters(OTHER_REGION, {
     [`${PROOF_CONFIG.publish.ssmPrefix}/amd64/base/ufs/15.0/CURRENT`]: 'ami-00000000000000000',
   });
-  return fresh;
+  return [...fresh, ...builder];
 }
 
 /** Earlier weeks' fast boots of the new builds' series, so this week's boots are a regression and alarm. */
@@ -209,11 +230,92 @@ async function driftAfterPublishing(admin: ClientFactory, fresh: readonly Seeded
       );
 }
 
+const FIXTURES = join(__dirname, '..', 'fixtures', 'repro');
+/** Minutes after its launch at which a simulated builder has built, compared and uploaded its outputs. */
+const BUILD_MINUTES = 40;
+
+/**
+ * The part of a reproducibility check that runs on its builder instance, simulated: for each instance the check
+ * function launches, it reads the bucket and prefix from the user data as the instance job does, and
+ * `BUILD_MINUTES` later puts what the job uploads for a build that differs (the summary last) with the instance
+ * role's credentials, so that its puts are recorded and proven as that role's. The instance stays running after its
+ * uploads, as one whose power-off hangs would, so the workflow's finish must terminate it and delete its volumes.
+ */
+class SimulatedBuilders {
+  private readonly builds = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly options: {
+      /** Clients that record the calls the instance makes. */
+      readonly clients: ClientFactory;
+      readonly clock: AwsSim['clock'];
+      /** The logical id of the function that launches checks. */
+      readonly launchFunction: string;
+      /** The logical id of the role the check instances run with. */
+      readonly instanceRole: string;
+    },
+  ) {}
+
+  readonly plugin: ClientPlugin = (stack, info) => {
+    if (info.service !== 'ec2') return;
+    stack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (
+          context.commandName === 'RunInstancesCommand' &&
+          invocationInProgress()?.functionName === this.options.launchFunction
+        ) {
+          const instanceId = (result.output as { Instances?: { InstanceId?: string }[] }).Instances?.[0]?.InstanceId;
+          const userData = String((args.input as { UserData?: string }).UserData ?? '');
+          // A retried launch with the same client token gets the same instance back: it builds once.
+          if (instanceId && !this.builds.has(instanceId))
+            this.builds.set(instanceId, this.build(Buffer.from(userData, 'base64').toString('utf8')));
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'simulatedBuilders' },
+    );
+  };
+
+  /** Every build started so far, finished. */
+  async settled(): Promise<number> {
+    await Promise.all(this.builds.values());
+    return this.builds.size;
+  }
+
+  private async build(userData: string): Promise<void> {
+    const parameter = (name: string) => {
+      const value = new RegExp(`^${name}=(.+)$`, 'm').exec(userData)?.[1];
+      if (!value) throw new PipelineError(`the check's user data has no ${name}`);
+      return value;
+    };
+    const bucket = parameter('REPRO_BUCKET');
+    const prefix = parameter('REPRO_PREFIX');
+    const region = parameter('REPRO_REGION');
+    const { clients, clock, instanceRole } = this.options;
+    await clock.sleep(BUILD_MINUTES * 60_000);
+    const instance = { functionName: instanceRole, env: {}, clock, remainingMs: () => Infinity, services: {} };
+    await runInvocation(instance, async () => {
+      const s3 = clients.client(S3Client, region);
+      const outputs: [string, string][] = [
+        [REPRO_OBJECTS.tools, 'git version 2.47.1\ndiffoscope 285\n'],
+        [REPRO_OBJECTS.logTail, '>>> Image build completed\n'],
+        [REPRO_OBJECTS.diffoscopeText, readFileSync(join(FIXTURES, 'trees.txt'), 'utf8')],
+        [REPRO_OBJECTS.diffoscopeJson, readFileSync(join(FIXTURES, 'trees.json'), 'utf8')],
+        [REPRO_OBJECTS.summary, readFileSync(join(FIXTURES, 'summary-differs.json'), 'utf8')],
+      ];
+      for (const [name, body] of outputs)
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: body }));
+    });
+  }
+}
+
 /**
  * A week of the stack as deployed, run by the local engine with every function's handler in-process on a simulated
  * account in virtual time, each AWS call recorded with the state of what it authorizes: publish (with a copy that
- * fails once), the boot test it starts (with a regression alarm), the audit repairing a day's drift, prune with
- * deletions, adopt, the sweeper finding an instance an aborted run left, and the digest.
+ * fails once), the boot test it starts (with a regression alarm), the reproducibility check of the week's builder
+ * (its instance's uploads simulated and recorded as the check instances' role), the audit repairing a day's drift,
+ * prune with deletions, adopt, both sweepers finding what aborted runs left, and the digest.
  */
 export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek> {
   process.env.LOG_LEVEL ??= 'error';
@@ -230,24 +332,43 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
       await seedBootHistory(stack, sim, fresh, now);
       const admin = sim.clientFactory({ maxAttempts: 1 });
       const recorder = new CallRecorder({
-        describe: ec2Describer(admin, ACCOUNT, (region, type, id) =>
-          type === 'security-group'
-            ? { region, id, type, exists: true, tags: {}, owner: ACCOUNT, ownedByAccount: true }
-            : undefined,
-        ),
+        // The simulation has no VPC API: security groups are taken as the account's, subnets read from its model.
+        describe: ec2Describer(admin, ACCOUNT, (region, type, id) => {
+          const owned = { region, id, type, exists: true, tags: {}, owner: ACCOUNT, ownedByAccount: true };
+          if (type === 'security-group') return owned;
+          const subnet = type === 'subnet' ? sim.inspect.subnets(region).find((s) => s.subnetId === id) : undefined;
+          return subnet && { ...owned, availabilityZone: subnet.zone, vpcId: subnet.vpcId };
+        }),
         references: authorizedResources,
+      });
+      const [instanceRole, ...otherRoles] = stack.instanceRoles.keys();
+      if (!instanceRole || otherRoles.length > 0)
+        throw new PipelineError(`the stack has ${stack.instanceRoles.size} instance roles; the week simulates one`);
+      const builders = new SimulatedBuilders({
+        clients: sim.clientFactory().withPlugins(recorder.plugin),
+        clock: sim.clock,
+        launchFunction: stack.functionOf('repro/launch.ts').logicalId,
+        instanceRole,
       });
       const pipeline = await LocalPipeline.create({
         config: PROOF_CONFIG,
         template: template as unknown as StackTemplate,
         deployment: deploymentOf(stack),
-        clients: sim.clientFactory().withPlugins(recorder.plugin, failFirstCopy(sim)),
+        clients: sim.clientFactory().withPlugins(recorder.plugin, failFirstCopy(sim), builders.plugin),
         clock: sim.clock,
         services: (fn) => (fn.entry === 'boot/probe.ts' ? { probe: sim.probe } : {}),
       });
 
       await pipeline.publish({ pollSeconds: 60 }).done;
       await pipeline.settled();
+      // The schedule's input: the week's default checks, which the proof's configuration limits to one builder.
+      const repro = await pipeline.repro({}).done;
+      const results = (repro.output as { results?: { status: string }[] } | undefined)?.results ?? [];
+      // The proof covers launch, poll, the summary's read and the cleanup only if the check got that far.
+      if (repro.status !== 'SUCCEEDED' || (await builders.settled()) !== 1 || results[0]?.status !== 'differs')
+        throw new PipelineError(
+          `the week's reproducibility run ${repro.status} with ${JSON.stringify(results)}: ${repro.error ?? ''} ${repro.cause ?? ''}`,
+        );
       await sim.clock.sleep(DAY);
       await driftAfterPublishing(admin, fresh);
       const audit = await pipeline.audit({ repair: true, pollSeconds: 60 }).done;
@@ -272,8 +393,41 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
           ],
         }),
       );
-      await sim.clock.sleep((PROOF_CONFIG.bootTest.sweepAfterMinutes + 60) * 60_000);
+      // A reproducibility run that an execution timeout cut short leaves its instance and reference volume.
+      const reproSweeper = stack.functionOf('repro/sweep.ts');
+      const builder = fresh.find((image) => image.name.includes(' builder '))!;
+      const checkTags = reproTags(PROOF_CONFIG.managedTag, 'aborted-check', {
+        imageId: builder.imageId,
+        week: isoWeek(new Date(now)),
+      });
+      const leftover = await admin.client(EC2Client, REGION).send(
+        new RunInstancesCommand({
+          ImageId: builder.imageId,
+          InstanceType: PROOF_CONFIG.repro.instanceTypes.arm64[0] as _InstanceType,
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: reproSweeper.environment[REPRO_ENV.subnets]!.split(',')[0],
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: checkTags },
+            { ResourceType: 'volume', Tags: checkTags },
+          ],
+        }),
+      );
+      await admin.client(EC2Client, REGION).send(
+        new CreateVolumeCommand({
+          SnapshotId: builder.snapshotIds[0],
+          AvailabilityZone: leftover.Instances![0]!.Placement!.AvailabilityZone,
+          TagSpecifications: [{ ResourceType: 'volume', Tags: checkTags }],
+        }),
+      );
+      const { repro: checks } = PROOF_CONFIG;
+      const sweepAfterMinutes = Math.max(
+        PROOF_CONFIG.bootTest.sweepAfterMinutes,
+        checks.timeBudgetMinutes + checks.graceMinutes + REPRO_SWEEP_MARGIN_MINUTES,
+      );
+      await sim.clock.sleep((sweepAfterMinutes + 60) * 60_000);
       await pipeline.sweep();
+      await pipeline.reproSweep();
       await pipeline.digest(new Date(sim.clock.now() + DAY));
 
       const invocations = new Map(
