@@ -39,8 +39,18 @@ export function esbuildOptions(bundling: {
   };
 }
 
-/** NodejsFunction's defaults (no minifying, CommonJS entry points of packages first), the SDK bundled. */
-const DEFAULT_BUNDLING = { minify: false, keepNames: false, target: 'node22', externalModules: [] };
+/**
+ * NodejsFunction's defaults (no minifying, CommonJS entry points of packages first), the SDK bundled. The one alias
+ * the functions need to be bundled at all (vega-canvas, see FUNCTION_BUNDLING) is kept: without it the digest's
+ * handler has no CommonJS bundle to compare with.
+ */
+const DEFAULT_BUNDLING = {
+  minify: false,
+  keepNames: false,
+  target: 'node22',
+  externalModules: [],
+  esbuildArgs: FUNCTION_BUNDLING.esbuildArgs,
+};
 
 interface BuiltBundle {
   readonly bytes: number;
