@@ -33,6 +33,7 @@ import { FREEBSD_SSH_BANNER } from '../../scripts/simulated-hosts';
 import { createBootRunTable } from '../support/boot-history-table';
 import { awsError, BootWorkflowHarness } from '../support/boot-pipeline';
 import { resetEmulator } from '../support/emulator';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGION = 'us-east-1';
 
@@ -278,7 +279,7 @@ describe('the boot test workflow on the local engine over the emulator', () => {
       await history.put({
         seriesKey: '15.0-CURRENT/amd64/base/zfs',
         instanceType: 'm7a.large',
-        buildDate: new Date(Date.parse('2026-11-26T00:00:00Z') - week * 7 * 86_400_000).toISOString().slice(0, 10),
+        buildDate: new Date(Date.parse('2026-11-26T00:00:00Z') - week * 7 * DAY_MS).toISOString().slice(0, 10),
         imageId: `ami-old${week}`,
         imageName: 'old',
         region: REGION,

@@ -9,9 +9,9 @@ import { Notifications } from '../../lib/notifications';
 import { PipelineFunction } from '../../lib/pipeline-function';
 import { PruneWorkflow } from '../../lib/prune-workflow';
 import { type IamEnforcingEmulator, type PolicyStatement, startIamEnforcingEmulator } from '../support/iam';
+import { DAY_MS } from '../../lambdas/core/time';
 
-const DAY = 86_400_000;
-const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+const newest = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);
 const config = parseConfig({ retention: { keepNewest: 1, minAgeDays: 0 }, safety: { maxDeleteShare: 1 } });
 
 let statements: Record<string, { Type: string; Properties: Record<string, unknown> }> | undefined;

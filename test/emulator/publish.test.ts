@@ -28,6 +28,7 @@ import { DEFAULT_FLEET_SERIES, type SeededImage, seedFleet, weeklyFleet } from '
 import { resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
 import { failCommand, type MotoGaps, throttleStorm } from './publish-moto-gaps';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const BUILD_REGION = 'us-east-1';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
@@ -39,7 +40,6 @@ const configInput = {
   bootTest: { enabled: false },
 };
 const config = parseConfig(configInput);
-const DAY = 86_400_000;
 
 /** What a publish execution ended with: Discover's result, each region's summary, and the run summary. */
 interface PublishOutput {
@@ -370,7 +370,7 @@ describe('a region refusing copies week after week', () => {
 
   test('gives the pairs up once they pass the give-up age: reported once, then left alone', async () => {
     const later = {
-      now: () => Date.now() + 29 * DAY,
+      now: () => Date.now() + 29 * DAY_MS,
       sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
     };
     const aged = await emulatorPipeline(configInput, {

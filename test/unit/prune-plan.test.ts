@@ -13,14 +13,14 @@ import {
   type RegionInventory,
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const ACCOUNT = '111111111111';
 const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
 const NOW = new Date('2026-11-26T12:00:00Z');
-const DAY = 86_400_000;
 
 function daysAgo(days: number): string {
-  return new Date(NOW.getTime() - days * DAY).toISOString().slice(0, 10);
+  return new Date(NOW.getTime() - days * DAY_MS).toISOString().slice(0, 10);
 }
 
 function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {
@@ -135,7 +135,7 @@ describe('planPrune retention rules', () => {
     const referenced = weekly('13.5-STABLE/amd64/small/ufs', 1, 130, 's');
     const launched = weekly('13.5-STABLE/amd64/base/zfs', 1, 130, 'l').map((i) => ({
       ...i,
-      lastLaunchedTime: new Date(NOW.getTime() - 2 * DAY).toISOString(),
+      lastLaunchedTime: new Date(NOW.getTime() - 2 * DAY_MS).toISOString(),
     }));
     const protectedImage = weekly('13.5-STABLE/arm64/small/zfs', 1, 130, 'p').map((i) => ({
       ...i,
@@ -251,9 +251,9 @@ describe('planPrune retention rules', () => {
       old('ami-x03', { ownerId: '222222222222' }),
       old('ami-x04'),
       old('ami-x05', { deregistrationProtection: 'enabled-with-cooldown' }),
-      old('ami-x06', { lastLaunchedTime: new Date(NOW.getTime() - 3 * DAY).toISOString() }),
+      old('ami-x06', { lastLaunchedTime: new Date(NOW.getTime() - 3 * DAY_MS).toISOString() }),
       old('ami-x07', { state: 'pending' }),
-      old('ami-x08', { lastLaunchedTime: new Date(NOW.getTime() - 100 * DAY).toISOString() }),
+      old('ami-x08', { lastLaunchedTime: new Date(NOW.getTime() - 100 * DAY_MS).toISOString() }),
     ];
 
     const plan = planPrune(
@@ -526,7 +526,7 @@ const regionArb = (region: string) =>
           public: true,
           ...(spec.protection !== undefined && { deregistrationProtection: spec.protection }),
           ...(spec.launchedDaysAgo !== null && {
-            lastLaunchedTime: new Date(NOW.getTime() - spec.launchedDaysAgo * DAY).toISOString(),
+            lastLaunchedTime: new Date(NOW.getTime() - spec.launchedDaysAgo * DAY_MS).toISOString(),
           }),
           snapshotIds:
             spec.extraSnapshot !== null && spec.extraSnapshot < specs.length && spec.extraSnapshot !== index
@@ -591,7 +591,7 @@ function applyPlan(inventory: readonly RegionInventory[], plan: PrunePlan, now: 
     const gone = new Set(regionPlan.images.filter((i) => i.action === 'deregister').map((i) => i.imageId));
     const soft = new Set(regionPlan.images.filter((i) => i.action === 'soft-delete').map((i) => i.imageId));
     const deleted = new Set(regionPlan.snapshots.filter((s) => s.action === 'delete').map((s) => s.snapshotId));
-    const due = new Date(now.getTime() + policyUsed.softDeleteGraceDays * DAY).toISOString().slice(0, 10);
+    const due = new Date(now.getTime() + policyUsed.softDeleteGraceDays * DAY_MS).toISOString().slice(0, 10);
     return {
       ...region,
       images: region.images
@@ -629,11 +629,11 @@ function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy):
   if (
     p.keepLaunchedWithinDays > 0 &&
     img.lastLaunchedTime &&
-    NOW.getTime() - Date.parse(img.lastLaunchedTime) < p.keepLaunchedWithinDays * DAY
+    NOW.getTime() - Date.parse(img.lastLaunchedTime) < p.keepLaunchedWithinDays * DAY_MS
   )
     return 'launched';
   if (parsed.kind === 'release' && !(parsed.version === '13.4' && p.releaseEndOfLife['13.4'])) return 'release';
-  if (parsed.kind === 'snapshot' && NOW.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`) < p.minAgeDays * DAY)
+  if (parsed.kind === 'snapshot' && NOW.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`) < p.minAgeDays * DAY_MS)
     return 'young';
   if (parsed.kind === 'snapshot') {
     // the newest N builds of a line whose major version is the newest of its variant

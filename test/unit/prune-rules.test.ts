@@ -9,15 +9,15 @@ import {
   type RegionInventory,
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
+import { DAY_MS } from '../../lambdas/core/time';
 
 // Each rule is checked on both sides of its boundary, so that moving the boundary by one day fails a test.
 const ACCOUNT = '111111111111';
 const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
 const NOW = new Date('2026-11-26T12:00:00Z');
 const TODAY = '2026-11-26';
-const DAY = 86_400_000;
 
-const at = (daysAgo: number, ms = 0) => new Date(NOW.getTime() - daysAgo * DAY + ms).toISOString();
+const at = (daysAgo: number, ms = 0) => new Date(NOW.getTime() - daysAgo * DAY_MS + ms).toISOString();
 const dateAgo = (days: number) => at(days).slice(0, 10);
 
 function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {

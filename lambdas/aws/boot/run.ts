@@ -28,6 +28,7 @@ import type { Clock, RateLimiter } from '../rate-limiter';
 import { stopCheck } from './checks';
 import { type BootHistoryStore, emitBootMetrics } from './history';
 import { fetchConsoleText, type LaunchOutcome } from './instances';
+import { DAY_MS } from '../../core/time';
 
 /** Poll intervals and bounds of the API waits of an inspection. */
 export interface BootWaits {
@@ -217,7 +218,7 @@ export async function recordResults(
   for (const row of rows) {
     const point = toBootPoint(row);
     if (deps.history && point) {
-      const from = new Date(Date.parse(`${row.buildDate}T00:00:00Z`) - policy.weeks * 7 * 86_400_000)
+      const from = new Date(Date.parse(`${row.buildDate}T00:00:00Z`) - policy.weeks * 7 * DAY_MS)
         .toISOString()
         .slice(0, 10);
       const earlier = await deps.history.query(row.seriesKey, row.instanceType, from, row.buildDate);

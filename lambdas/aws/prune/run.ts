@@ -20,6 +20,7 @@ import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
 import { readRegionInventory } from './inventory';
 import { mapLimit } from '../../shared/concurrency';
+import { DAY_MS } from '../../core/time';
 
 /** Inputs of a prune run, in-process (CLI, demo, weekly cycle) or inside a Lambda batch. */
 export interface PruneRunOptions {
@@ -103,7 +104,7 @@ export async function runPrune(options: PruneRunOptions): Promise<PruneRunResult
   const executions: RegionExecution[] = [];
   if (execute) {
     const deadline = options.budgetMs !== undefined ? clock.now() + options.budgetMs : undefined;
-    const deleteAfter = new Date(options.now.getTime() + options.config.retention.softDeleteGraceDays * 86_400_000)
+    const deleteAfter = new Date(options.now.getTime() + options.config.retention.softDeleteGraceDays * DAY_MS)
       .toISOString()
       .slice(0, 10);
     await mapLimit(plan.regions, options.config.safety.regionConcurrency, async (regionPlan) => {

@@ -14,8 +14,8 @@ import type {
   RegionPlan,
   SnapshotPlanEntry,
 } from './types';
+import { DAY_MS } from '../time';
 
-const DAY_MS = 86_400_000;
 /** Image states in which an AMI may be deregistered; anything else is still settling or already gone. */
 const SETTLED_STATES = new Set(['available', 'disabled']);
 /** Descriptions EC2 gives the snapshots it makes for an AMI (CopyImage, CreateImage, RegisterImage). */

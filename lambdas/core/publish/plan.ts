@@ -14,8 +14,8 @@ import type {
   SnapshotSharing,
   SourceImage,
 } from './model';
+import { DAY_MS } from '../time';
 
-const DAY_MS = 86_400_000;
 /** EC2 refuses a deprecation time in the past; a late publication deprecates this long after it instead. */
 const MIN_DEPRECATION_LEAD_MS = 3_600_000;
 /** EC2 rounds deprecation times to the minute, so a time read back may differ from the one written by seconds. */
