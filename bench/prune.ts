@@ -2,6 +2,7 @@ import { DeleteSnapshotCommand, DeregisterImageCommand, EC2Client } from '@aws-s
 import type { ClientFactory } from '../lambdas/aws/clients';
 import { readRegionInventory } from '../lambdas/aws/prune/inventory';
 import { type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
+import { errorCode } from '../lambdas/core/errors';
 import { planPrune, prunePolicy } from '../lambdas/core/prune';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { COMMERCIAL_REGIONS, createAwsSim, runInVirtualTime } from '../scripts/aws-sim';
@@ -156,7 +157,7 @@ async function peerPrune(
           }
         }
       } catch (error) {
-        stoppedBy = (error as Error).name;
+        stoppedBy = errorCode(error) ?? 'Error';
       }
       const scale = size.regions / regions.length;
       return {

@@ -7,7 +7,7 @@ import {
   type Filter,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { describeError, type ItemFailure, type Outcome, PipelineError } from '../../core/errors';
+import { describeError, errorCode, type ItemFailure, type Outcome, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG } from '../../core/tags';
 import type { Clock, RateLimiter } from '../rate-limiter';
 
@@ -70,7 +70,7 @@ export async function deleteVolume(
       state = response.Volumes?.[0]?.State;
       attachment = response.Volumes?.[0]?.Attachments?.[0];
     } catch (error) {
-      if (NOT_FOUND.has(describeError(error).code ?? '')) return;
+      if (NOT_FOUND.has(errorCode(error) ?? '')) return;
       throw error;
     }
     if (state === undefined || state === 'deleted' || state === 'deleting') return;
@@ -79,7 +79,7 @@ export async function deleteVolume(
         await limiter.run(region, 'DeleteVolume', () => ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })));
         return;
       } catch (error) {
-        if (NOT_FOUND.has(describeError(error).code ?? '')) return;
+        if (NOT_FOUND.has(errorCode(error) ?? '')) return;
         if (clock.now() >= deadline) throw error;
       }
     } else if (state === 'in-use') {

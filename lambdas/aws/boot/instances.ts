@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isNitro, type LaunchSpec } from '../../core/boot/plan';
 import type { BootNetwork } from '../../core/boot/result';
-import { describeError } from '../../core/errors';
+import { describeError, errorCode } from '../../core/errors';
 import { type ManagedTag, TAG } from '../../core/tags';
 import type { Clock, RateLimiter } from '../rate-limiter';
 import type { BootRunTable, LaunchRecord } from './runs';
@@ -214,7 +214,7 @@ export async function describeInstanceStates(
           });
   } catch (error) {
     // A just-launched instance may not be visible yet (eventual consistency); the next poll sees it.
-    if (describeError(error).code !== 'InvalidInstanceID.NotFound') throw error;
+    if (errorCode(error) !== 'InvalidInstanceID.NotFound') throw error;
   }
   return states;
 }

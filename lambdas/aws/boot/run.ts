@@ -20,7 +20,7 @@ import {
 } from '../../core/boot/result';
 import { bootIntervals } from '../../core/boot/stats';
 import type { PipelineConfig } from '../../core/config';
-import { describeError } from '../../core/errors';
+import { describeError, errorCode } from '../../core/errors';
 import { namingProfile } from '../../core/naming';
 import type { Logger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
@@ -265,7 +265,7 @@ async function describeBootImages(
       token = page.NextToken;
     } while (token);
   } catch (error) {
-    if (describeError(error).code !== 'InvalidAMIID.NotFound') throw error;
+    if (errorCode(error) !== 'InvalidAMIID.NotFound') throw error;
     // One unknown id fails the whole call; look the others up one by one so they are still tested.
     if (imageIds.length === 1) return [];
     return (await Promise.all(imageIds.map((id) => describeBootImages(clients, limiter, region, [id])))).flat();

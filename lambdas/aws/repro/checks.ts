@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ReproCheck, ReproImage } from '../../core/repro/plan';
-import { describeError, PipelineError } from '../../core/errors';
+import { describeError, errorCode, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG, tagRecord } from '../../core/tags';
 import { type CleanupReport, cleanupRun } from '../boot/cleanup';
 import { CAPACITY_ERRORS } from '../boot/instances';
@@ -222,7 +222,7 @@ async function objectExists(s3: S3Client, bucket: string, key: string): Promise<
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (error) {
-    const { code } = describeError(error);
+    const code = errorCode(error);
     if (code === 'NotFound' || code === 'NoSuchKey' || code === '404') return false;
     throw error;
   }
@@ -287,7 +287,7 @@ async function readObject(s3: S3Client, bucket: string, key: string, range?: str
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
     return await response.Body?.transformToString('utf8');
   } catch (error) {
-    const { code } = describeError(error);
+    const code = errorCode(error);
     if (code === 'NoSuchKey' || code === 'NotFound' || code === 'InvalidRange') return undefined;
     throw error;
   }
