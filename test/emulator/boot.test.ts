@@ -119,7 +119,7 @@ async function launchUntagged(ec2: EC2Client, network: BootNetworkConfig, images
 }
 
 /** The boot test plan of a run over every seeded image. */
-function planRun(
+function planSeededRun(
   images: TestSetup['images'],
   runId: string,
   bootTest: typeof config.bootTest = config.bootTest,
@@ -403,7 +403,7 @@ describe('the boot test workflow on the local engine over the emulator', () => {
 describe('boot test adapters against the emulator', () => {
   test('a capacity error moves to the next AZ; when every AZ refuses the launch is skipped, not failed', async () => {
     const { ec2, network, images } = await setUp();
-    const spec = planRun(images, 'cap').rounds[0]![0]!;
+    const spec = planSeededRun(images, 'cap').rounds[0]![0]!;
     let refuseAll = false;
     const calls = instrument(ec2, (name, count) =>
       name === 'RunInstancesCommand' && (refuseAll || count === 1)
@@ -428,7 +428,7 @@ describe('boot test adapters against the emulator', () => {
   test('launches respect the RunInstances throttle of 5 burst and 2 per second', async () => {
     const { ec2, network, images } = await setUp();
     const narrow = parseConfig({ bootTest: { instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] } } });
-    const plan = planRun(images, 'throttle', narrow.bootTest, 4);
+    const plan = planSeededRun(images, 'throttle', narrow.bootTest, 4);
     const specs = plan.rounds.flat().slice(0, 7);
     const limiter = new RateLimiter();
     const start = Date.now();
@@ -475,7 +475,7 @@ describe('boot test adapters against the emulator', () => {
     await createBootRunTable(clients.client(DynamoDBClient, REGION), 'runs');
     const runs = new BootRunTable(clients.client(DynamoDBClient, REGION), 'runs', realClock);
     const instances = await launchUntagged(ec2, network, images, 3);
-    const specs = planRun(images, 'poll').rounds[0]!.slice(0, 3);
+    const specs = planSeededRun(images, 'poll').rounds[0]!.slice(0, 3);
     await runs.putPlan({ runId: 'poll', request: {}, skippedImages: [], batchSizes: [3], plannedAt: 0 }, [specs]);
     for (const [index, instance] of instances.entries())
       await runs.setOutcome(
@@ -603,7 +603,7 @@ describe('boot test adapters against the emulator', () => {
 
   test('the sweeper terminates and deletes only tagged test resources older than the bound, and reports them', async () => {
     const { ec2, network, images } = await setUp();
-    const spec = planRun(images, 'stale').rounds[0]![0]!;
+    const spec = planSeededRun(images, 'stale').rounds[0]![0]!;
     const stale = await launchInstance(
       ec2,
       unlimited,

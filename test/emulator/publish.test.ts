@@ -15,7 +15,7 @@ import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import {
   type AnnounceSummary,
   type FailedRegion,
-  planRun,
+  planPublishRun,
   type RegionSummary,
 } from '../../lambdas/aws/publish/service';
 import { unlimited } from '../../lambdas/aws/rate-limiter';
@@ -264,8 +264,14 @@ describe('publishing 8 new images from the build region to 5 regions', () => {
     const scheduled = await publish(world);
     const ids = sources.map((s) => s.imageId);
     const named = await publish(world, { imageIds: ids });
-    const dry = await planRun({ config, clients, limiter: unlimited, ledger: ledgerOf(world) });
-    const dryNamed = await planRun({ config, clients, limiter: unlimited, imageIds: ids, ledger: ledgerOf(world) });
+    const dry = await planPublishRun({ config, clients, limiter: unlimited, ledger: ledgerOf(world) });
+    const dryNamed = await planPublishRun({
+      config,
+      clients,
+      limiter: unlimited,
+      imageIds: ids,
+      ledger: ledgerOf(world),
+    });
 
     expect(scheduled.report.status).toBe('SUCCEEDED');
     expect(scheduled.output).toMatchObject({ count: 0, complete: 8 });

@@ -10,7 +10,7 @@ import {
   type PrunePolicy,
   planPrune,
   prunePolicy,
-  type RegionInventory,
+  type PruneInventory,
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
 import { DAY_MS } from '../../lambdas/core/time';
@@ -40,7 +40,7 @@ function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): Inventory
   return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: daysAgo(400), tags: MANAGED, ...extra };
 }
 
-function regionOf(images: InventoryImage[], extra: Partial<RegionInventory> = {}): RegionInventory {
+function regionOf(images: InventoryImage[], extra: Partial<PruneInventory> = {}): PruneInventory {
   const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
   return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
 }
@@ -376,7 +376,7 @@ describe('planPrune safety', () => {
     expect(first.capBoundary).toBeDefined();
     // A later batch of the same run, after 4 of the 10 went, deletes exactly the other 6.
     const gone = new Set(deregistered.slice(0, 4).map((i) => i.imageId));
-    const shrink = (r: RegionInventory) => ({ ...r, images: r.images.filter((i) => !gone.has(i.imageId)) });
+    const shrink = (r: PruneInventory) => ({ ...r, images: r.images.filter((i) => !gone.has(i.imageId)) });
     const resumed = planPrune(
       [shrink(east), shrink(west)],
       { ...policy({ safety: { maxDeletionsPerRun: 10, maxDeleteShare: 1 } }), capBoundary: first.capBoundary },
@@ -502,7 +502,7 @@ const regionArb = (region: string) =>
         { maxLength: 4 },
       ),
     })
-    .map(({ specs, orphans }): RegionInventory => {
+    .map(({ specs, orphans }): PruneInventory => {
       const snapshots: InventorySnapshot[] = [];
       const images = specs.map((spec, index): InventoryImage => {
         const id = `ami-${region}-${index}`;
@@ -585,7 +585,7 @@ const toPolicy = (settings: Partial<PrunePolicy>): PrunePolicy => ({ ...policy()
 const fleetArb = fc.tuple(regionArb('use1'), regionArb('euw1')).map(([a, b]) => [a, { ...b, region: 'eu-west-1' }]);
 
 /** What executing a plan does to an inventory: deregistered images and deleted snapshots vanish, soft-deletes are tagged. */
-function applyPlan(inventory: readonly RegionInventory[], plan: PrunePlan, now: Date, policyUsed: PrunePolicy) {
+function applyPlan(inventory: readonly PruneInventory[], plan: PrunePlan, now: Date, policyUsed: PrunePolicy) {
   return inventory.map((region) => {
     const regionPlan = plan.regions.find((r) => r.region === region.region)!;
     const gone = new Set(regionPlan.images.filter((i) => i.action === 'deregister').map((i) => i.imageId));
@@ -618,7 +618,7 @@ function lineRetired(lineKey: string, p: PrunePolicy): boolean {
   return eol !== undefined && eol < NOW.toISOString().slice(0, 10);
 }
 
-function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy): string | undefined {
+function mustKeep(img: InventoryImage, region: PruneInventory, p: PrunePolicy): string | undefined {
   const parsed = parse(img.name);
   if (!parsed.managed) return 'unmanaged';
   if (img.ownerId !== ACCOUNT) return 'foreign';
@@ -741,13 +741,13 @@ describe('planPrune properties over random fleets', () => {
       fc.property(fleetArb, policyArb, fc.integer({ min: 1, max: 7 }), (fleet, settings, cap) => {
         const open = { ...toPolicy(settings), overrideBreaker: true, maxDeletionsPerRun: 1_000_000 };
         const oneRun = applyPlan(fleet, planPrune(fleet, open, NOW), NOW, open);
-        let state: RegionInventory[] = fleet;
+        let state: PruneInventory[] = fleet;
         for (let run = 0; run < 100; run++) {
           const plan = planPrune(state, { ...open, maxDeletionsPerRun: cap }, NOW);
           if (deletions(plan).length === 0) break;
           state = applyPlan(state, plan, NOW, open);
         }
-        const ids = (inv: readonly RegionInventory[]) =>
+        const ids = (inv: readonly PruneInventory[]) =>
           inv.flatMap((r) => [...r.images.map((i) => i.imageId), ...r.snapshots.map((s) => s.snapshotId)]).sort();
         expect(ids(state)).toEqual(ids(oneRun));
       }),

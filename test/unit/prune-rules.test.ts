@@ -6,7 +6,7 @@ import {
   type PrunePolicy,
   planPrune,
   prunePolicy,
-  type RegionInventory,
+  type PruneInventory,
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
 import { DAY_MS } from '../../lambdas/core/time';
@@ -41,7 +41,7 @@ function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): Inventory
   return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: at(400), tags: MANAGED, ...extra };
 }
 
-function regionOf(images: InventoryImage[], extra: Partial<RegionInventory> = {}): RegionInventory {
+function regionOf(images: InventoryImage[], extra: Partial<PruneInventory> = {}): PruneInventory {
   const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
   return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
 }

@@ -54,7 +54,7 @@ export interface BootRegression extends RegressionVerdict {
 export type LaunchedInstance = Extract<LaunchOutcome, { status: 'launched' }>;
 
 /** Looks the images up and plans the launches; images that do not exist are reported, not guessed at. */
-export async function planRun(
+export async function planBootRun(
   config: PipelineConfig,
   clients: ClientFactory,
   limiter: RateLimiter,

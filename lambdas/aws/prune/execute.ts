@@ -6,7 +6,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { describeError, errorCode, type ItemFailure } from '../../core/errors';
-import type { DeletedSnapshot, RegionExecution, RegionPlan, SnapshotPlanEntry } from '../../core/prune';
+import type { DeletedSnapshot, RegionExecution, PruneRegionPlan, SnapshotPlanEntry } from '../../core/prune';
 import { TAG } from '../../core/tags';
 import type { Logger } from '../../shared/logger';
 import { silentLogger } from '../../shared/logger';
@@ -36,7 +36,7 @@ export interface ExecuteOptions {
  */
 export async function executeRegionPlan(
   clients: ClientFactory,
-  plan: RegionPlan,
+  plan: PruneRegionPlan,
   options: ExecuteOptions = {},
 ): Promise<RegionExecution> {
   const { region } = plan;

@@ -9,7 +9,7 @@ import {
   prunePolicy,
   pruneReport,
   type RegionExecution,
-  type RegionInventory,
+  type PruneInventory,
 } from '../../core/prune';
 import { TAG } from '../../core/tags';
 import { type Logger, silentLogger } from '../../shared/logger';
@@ -18,7 +18,7 @@ import { type Clock, RateLimiter, realClock } from '../rate-limiter';
 import { resolveRegions } from '../regions';
 import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
-import { readRegionInventory } from './inventory';
+import { readPruneInventory } from './inventory';
 import { mapLimit } from '../../shared/concurrency';
 import { DAY_MS } from '../../core/time';
 
@@ -67,7 +67,7 @@ async function inventories(options: PruneRunOptions, regions: readonly string[],
   const failedRegions: { region: string; error: string }[] = [];
   const read = await mapLimit(regions, options.config.safety.regionConcurrency, async (region) => {
     try {
-      return await readRegionInventory(options.clients, region, {
+      return await readPruneInventory(options.clients, region, {
         ssmPrefix: options.config.publish.ssmPrefix,
         limiter: options.limiter,
         accountId: options.accountId,
@@ -79,7 +79,7 @@ async function inventories(options: PruneRunOptions, regions: readonly string[],
       return undefined;
     }
   });
-  return { inventory: read.filter((r): r is RegionInventory => r !== undefined), failedRegions };
+  return { inventory: read.filter((r): r is PruneInventory => r !== undefined), failedRegions };
 }
 
 /**
