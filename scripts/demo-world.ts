@@ -9,9 +9,9 @@ import type { ClientFactory } from '../lambdas/aws/clients';
 import type { BootHistoryRow } from '../lambdas/core/boot/result';
 import { type PipelineConfig, type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
-import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from './fleet';
-import { motoGapsPlugin } from './moto-gaps';
-import { SimulatedHosts } from './simulated-hosts';
+import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from '../test/support/fleet';
+import { motoGapsPlugin } from '../test/support/moto-gaps';
+import { SimulatedHosts } from '../test/support/simulated-hosts';
 import { DAY_MS } from '../lambdas/core/time';
 
 export const DEMO_BUILD_REGION = 'us-east-1';

@@ -32,7 +32,7 @@ import { REPRO_ENV } from '../../lambdas/repro/schemas';
 import { SWEEP_MARGIN_MINUTES as REPRO_SWEEP_MARGIN_MINUTES } from '../../lambdas/repro/sweep';
 import { invocationInProgress, runInvocation } from '../../lambdas/shared/invocation';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
-import type { SeededImage } from '../../scripts/fleet';
+import type { SeededImage } from '../support/fleet';
 import { CallRecorder, type RecordedCall } from '../support/call-recorder';
 import { ec2Describer } from '../support/moto-describer';
 import { authorizedResources } from './requests';

@@ -14,7 +14,7 @@ import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import type { AuditRunSummary, RegionAuditReport } from '../../lambdas/core/audit';
 import { TAG, tagRecord } from '../../lambdas/core/tags';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
 import { DAY_MS } from '../../lambdas/core/time';

@@ -14,7 +14,7 @@ import { freebsdProfile } from '../../lambdas/core/naming';
 import { BootTestWorkflow } from '../../lib/boot-test-workflow';
 import { Notifications } from '../../lib/notifications';
 import type { PipelineFunction } from '../../lib/pipeline-function';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { createBootRunTable } from '../support/boot-history-table';
 import { type MultiUserIamEmulator, type PolicyStatement, startIamEnforcingEmulatorForUsers } from '../support/iam';
 

@@ -28,8 +28,8 @@ import { historyEventEstimate, planBootTest } from '../../lambdas/core/boot/plan
 import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
-import { FREEBSD_SSH_BANNER } from '../../scripts/simulated-hosts';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
+import { FREEBSD_SSH_BANNER } from '../support/simulated-hosts';
 import { createBootRunTable } from '../support/boot-history-table';
 import { awsError, BootWorkflowHarness } from '../support/boot-pipeline';
 import { resetEmulator } from '../support/emulator';

@@ -1,6 +1,6 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { emulatorEndpoint } from '../support/emulator';
 import { runCli } from '../support/cli';
 import { DAY_MS } from '../../lambdas/core/time';

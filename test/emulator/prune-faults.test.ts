@@ -10,7 +10,7 @@ import {
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import { parseConfig } from '../../lambdas/core/config';
-import { seedFleet, type SeededImage, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, type SeededImage, weeklyFleet } from '../support/fleet';
 import { intercept } from '../support/intercept';
 import { DAY_MS } from '../../lambdas/core/time';
 

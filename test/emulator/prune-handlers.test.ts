@@ -8,7 +8,7 @@ import { handler as summary } from '../../lambdas/prune/summary';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { RateLimiter, realClock } from '../../lambdas/aws/rate-limiter';
 import { runInvocation } from '../../lambdas/shared/invocation';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { DAY_MS } from '../../lambdas/core/time';
 
 const newest = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);

@@ -10,7 +10,7 @@ import { runPrune } from '../../lambdas/aws/prune';
 import { type Clock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { parseConfig, type PipelineConfig } from '../../lambdas/core/config';
 import { TAG } from '../../lambdas/core/tags';
-import { DEFAULT_FLEET_SERIES, type FleetImage, type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES, type FleetImage, type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { intercept } from '../support/intercept';
 import { DAY_MS } from '../../lambdas/core/time';
 

@@ -24,10 +24,11 @@ import type { ItemFailure } from '../../lambdas/core/errors';
 import { planCounts } from '../../lambdas/core/publish';
 import { TAG, tagRecord } from '../../lambdas/core/tags';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { DEFAULT_FLEET_SERIES, type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES, type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
-import { failCommand, type MotoGaps, throttleStorm } from './publish-moto-gaps';
+import type { MotoGaps } from '../support/moto-gaps';
+import { failCommand, throttleStorm } from './publish-moto-gaps';
 import { DAY_MS } from '../../lambdas/core/time';
 
 const BUILD_REGION = 'us-east-1';

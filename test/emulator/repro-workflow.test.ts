@@ -21,7 +21,7 @@ import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { currentInvocation, runInvocation } from '../../lambdas/shared/invocation';
 import { DEMO_CONFIG_INPUT } from '../../scripts/demo-world';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { runCli } from '../support/cli';
 import { emulatorEndpoint, resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';

@@ -3,7 +3,7 @@ import { synthesizeTemplate } from '../../bin/local/pipeline';
 import { parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
-import { DEFAULT_FLEET_SERIES } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES } from '../support/fleet';
 import { simulatedPipeline } from '../support/sim-pipeline';
 import { AWS_LIMITS } from '../../bin/local/engine';
 import { DAY_MS } from '../../lambdas/core/time';
