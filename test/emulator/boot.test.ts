@@ -23,7 +23,7 @@ import {
 import { BootRunTable } from '../../lambdas/aws/boot/runs';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
+import { type Clock, RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { historyEventEstimate, planBootTest } from '../../lambdas/core/boot/plan';
 import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
@@ -134,9 +134,14 @@ function planSeededRun(
   });
 }
 
+/** The boot adapters' context in the test region, through `ec2`. */
+function inRegion(ec2: EC2Client, clock: Clock = realClock) {
+  return { ec2, limiter: unlimited, clock, region: REGION };
+}
+
 /** Removes what a run launched or created, with short waits. */
 function cleanUp(ec2: EC2Client, runId: string, managedTag = config.managedTag, cycleTimeoutMs = 2000) {
-  return cleanupRun(ec2, unlimited, realClock, REGION, managedTag, runId, { cycleTimeoutMs, pollMs: 10 });
+  return cleanupRun({ ...inRegion(ec2), managed: managedTag, waits: { cycleTimeoutMs, pollMs: 10 } }, runId);
 }
 
 /** Hot-plug options for `cycles` cycles on an instance, with short waits. */
@@ -153,10 +158,10 @@ function hotplugOptions(instance: Instance, cycles: number, tags: ReturnType<typ
 
 /** Sweeps tagged test resources created before `bound`. */
 function sweep(ec2: EC2Client, bound: Date) {
-  return sweepTestResources(ec2, unlimited, realClock, REGION, config.managedTag, bound, {
-    cycleTimeoutMs: 2000,
-    pollMs: 10,
-  });
+  return sweepTestResources(
+    { ...inRegion(ec2), managed: config.managedTag, waits: { cycleTimeoutMs: 2000, pollMs: 10 } },
+    bound,
+  );
 }
 
 // Whatever a test did or injected, nothing it launched or created may outlive it.
@@ -412,9 +417,10 @@ describe('boot test adapters against the emulator', () => {
     );
     const tags = bootTestTags(config.managedTag, 'cap', spec);
 
-    const moved = await launchInstance(ec2, unlimited, realClock, spec, network, tags);
+    const launching = { ec2, limiter: unlimited, clock: realClock, network };
+    const moved = await launchInstance(launching, spec, tags);
     refuseAll = true;
-    const skipped = await launchInstance(ec2, unlimited, realClock, { ...spec, key: 'other' }, network, tags);
+    const skipped = await launchInstance(launching, { ...spec, key: 'other' }, tags);
 
     expect(moved).toMatchObject({ status: 'launched', subnetId: network.subnetIds[1], availabilityZone: 'us-east-1b' });
     expect(moved.reason).toContain('InsufficientInstanceCapacity');
@@ -437,11 +443,8 @@ describe('boot test adapters against the emulator', () => {
     await Promise.all(
       specs.map(async (spec) => {
         const outcome = await launchInstance(
-          ec2,
-          limiter,
-          realClock,
+          { ec2, limiter, clock: realClock, network },
           spec,
-          network,
           bootTestTags(config.managedTag, 'throttle', spec),
         );
         returned.push(Date.now() - start);
@@ -462,7 +465,7 @@ describe('boot test adapters against the emulator', () => {
     const ids = (await launchUntagged(ec2, network, images, 4)).map((i) => i.InstanceId!);
     const calls = instrument(ec2);
 
-    const states = await describeByIdFilter(ec2, unlimited, REGION, [...ids, 'i-0123456789abcdef0']);
+    const states = await describeByIdFilter(inRegion(ec2), [...ids, 'i-0123456789abcdef0']);
 
     expect([...states.keys()].sort()).toEqual([...ids].sort());
     expect([...states.values()].every((s) => s.state === 'running')).toBe(true);
@@ -494,11 +497,7 @@ describe('boot test adapters against the emulator', () => {
     const calls = instrument(ec2);
 
     const watch = await watchBatchRunning(
-      ec2,
-      unlimited,
-      realClock,
-      REGION,
-      runs,
+      { ...inRegion(ec2), runs },
       { runId: 'poll', batch: 0 },
       {
         pollMs: 10,
@@ -521,22 +520,19 @@ describe('boot test adapters against the emulator', () => {
     const { ec2, network, images } = await setUp();
     const id = (await launchUntagged(ec2, network, images))[0]!.InstanceId!;
 
-    const result = await stopCheck(ec2, unlimited, realClock, REGION, id, {
+    const result = await stopCheck(inRegion(ec2), id, {
       cleanWithinMs: 5000,
       timeoutMs: 5000,
       pollMs: 10,
     });
     const strict = await stopCheck(
-      ec2,
-      unlimited,
-      {
+      inRegion(ec2, {
         ...realClock,
         now: (() => {
           let t = 0;
           return () => (t += 200_000);
         })(),
-      },
-      REGION,
+      }),
       id,
       {
         cleanWithinMs: 120_000,
@@ -562,11 +558,11 @@ describe('boot test adapters against the emulator', () => {
     const calls = instrument(ec2);
     const options = hotplugOptions(instance, 5, bootTestTags(config.managedTag, 'hotplug'));
 
-    const healthy = await hotplugCheck(ec2, unlimited, realClock, REGION, {
+    const healthy = await hotplugCheck(inRegion(ec2), {
       ...options,
       afterCycles: async () => undefined,
     });
-    const lost = await hotplugCheck(ec2, unlimited, realClock, REGION, {
+    const lost = await hotplugCheck(inRegion(ec2), {
       ...options,
       cycles: 2,
       afterCycles: async () => 'port 22 lost: port 22 did not answer',
@@ -587,9 +583,9 @@ describe('boot test adapters against the emulator', () => {
     let ticks = 0;
     const clock = { ...realClock, now: () => ++ticks };
 
-    const first = await hotplugCheck(ec2, unlimited, clock, REGION, { ...options, deadlineAt: 0 });
+    const first = await hotplugCheck(inRegion(ec2, clock), { ...options, deadlineAt: 0 });
     const kept = await leftovers(ec2);
-    const second = await hotplugCheck(ec2, unlimited, realClock, REGION, {
+    const second = await hotplugCheck(inRegion(ec2), {
       ...options,
       resume: { volumeId: first.volumeId!, completed: first.cycles },
     });
@@ -605,11 +601,8 @@ describe('boot test adapters against the emulator', () => {
     const { ec2, network, images } = await setUp();
     const spec = planSeededRun(images, 'stale').rounds[0]![0]!;
     const stale = await launchInstance(
-      ec2,
-      unlimited,
-      realClock,
+      { ec2, limiter: unlimited, clock: realClock, network },
       spec,
-      network,
       bootTestTags(config.managedTag, 'stale', spec),
     );
     const [untagged] = await launchUntagged(ec2, network, images);

@@ -24,8 +24,9 @@ import { describeError, errorCode } from '../../core/errors';
 import { namingProfile } from '../../core/naming';
 import type { Logger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
-import type { Clock, RateLimiter } from '../rate-limiter';
+import type { RateLimiter } from '../rate-limiter';
 import { stopCheck } from './checks';
+import type { BootEc2Context } from './context';
 import { type BootHistoryStore, emitBootMetrics } from './history';
 import { fetchConsoleText, type LaunchOutcome } from './instances';
 import { DAY_MS } from '../../core/time';
@@ -124,12 +125,8 @@ function resultBase(spec: LaunchSpec, network: BootNetwork) {
 }
 
 /** What inspecting a booted instance works with. */
-export interface InspectDeps {
+export interface InspectDeps extends BootEc2Context {
   readonly config: PipelineConfig;
-  readonly ec2: EC2Client;
-  readonly limiter: RateLimiter;
-  readonly clock: Clock;
-  readonly region: string;
   readonly waits: BootWaits;
 }
 
@@ -155,13 +152,13 @@ export async function inspectLaunch(deps: InspectDeps, input: InspectInput): Pro
   let consoleVerdict: ConsoleVerdict | undefined;
   try {
     consoleVerdict = classifyConsole(
-      await fetchConsoleText(deps.ec2, deps.limiter, deps.region, launch.instanceId, spec.instanceType),
+      await fetchConsoleText(deps, { instanceId: launch.instanceId, instanceType: spec.instanceType }),
     );
     if (probe.outcome === 'open' && !consoleFails(consoleVerdict)) {
       if (input.hotplug) checks.push(input.hotplug);
       if (spec.checks.stop)
         checks.push(
-          await stopCheck(deps.ec2, deps.limiter, deps.clock, deps.region, launch.instanceId, {
+          await stopCheck(deps, launch.instanceId, {
             cleanWithinMs: STOP_CLEAN_SECONDS * 1000,
             // Long enough to see EC2 force the stop, short enough for one Lambda invocation.
             timeoutMs: Math.min(bootTest.timeoutSeconds, STOP_CLEAN_SECONDS * 5) * 1000,

@@ -15,6 +15,7 @@ import type { ReproCheck, ReproImage } from '../../core/repro/plan';
 import { describeError, errorCode, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG, tagRecord } from '../../core/tags';
 import { type CleanupReport, cleanupRun } from '../boot/cleanup';
+import type { BootEc2Context } from '../boot/context';
 import { CAPACITY_ERRORS } from '../boot/instances';
 import type { Clock, RateLimiter } from '../rate-limiter';
 
@@ -70,18 +71,12 @@ export function checkFilters(check: Pick<ReproCheck, 'imageId'>): Filter[] {
  * `check`, only those of that check: the boot test's cleanup, scoped by the run's repro tag.
  */
 export function cleanupReproRun(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  managed: ManagedTag,
+  ctx: BootEc2Context & { readonly managed: ManagedTag },
   runId: string,
   check?: Pick<ReproCheck, 'imageId'>,
 ): Promise<CleanupReport> {
-  return cleanupRun(ec2, limiter, clock, region, managed, runId, REPRO_CLEANUP_WAITS, {
-    tagKey: TAG.repro,
-    ...(check && { filters: checkFilters(check) }),
-  });
+  const scope = { tagKey: TAG.repro, ...(check && { filters: checkFilters(check) }) };
+  return cleanupRun({ ...ctx, waits: REPRO_CLEANUP_WAITS, scope }, runId);
 }
 
 /** How long a cleanup waits for terminations and detaches, and how often it looks. */
