@@ -12,7 +12,7 @@ import { RUN_KEYS } from '../lambdas/aws/boot/runs';
 import { HOTPLUG_VOLUME_GIB, MAX_BATCH_SIZE } from '../lambdas/core/boot/plan';
 import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
-import { TAG } from '../lambdas/core/tags';
+import { type ManagedTag, TAG } from '../lambdas/core/tags';
 import { BOOT_ENV } from '../lambdas/boot/schemas';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
@@ -42,6 +42,8 @@ const PROBE_MARGIN_SECONDS = 60;
 const RUN_ID = { 'runId.$': '$$.Execution.Name' };
 /** A task payload naming one launch: its run, batch and slot, as each Map iteration carries them. */
 const LAUNCH_ADDRESS = { 'runId.$': '$.runId', 'batch.$': '$.batch', 'slot.$': '$.slot' };
+/** What the judge, cleanup and the sweeper read about test instances and volumes (EC2 allows no narrower resource). */
+const TEST_RESOURCE_READS = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
 
 /**
  * Boot smoke tests: a VPC of isolated subnets (no NAT, no internet route) where test instances boot, a probe function
@@ -449,25 +451,31 @@ export class BootTestWorkflow extends Construct {
   }
 
   private grant(props: BootTestWorkflowProps): void {
-    const { config } = props;
-    const stack = Stack.of(this);
-    const arn = (resource: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
-    const managed = config.managedTag;
-    const requestTags = {
-      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:RequestTag/${TAG.bootTest}`]: '?*' },
-    };
-    const resourceTags = {
-      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:ResourceTag/${TAG.bootTest}`]: '?*' },
-    };
-    const f = this.apiFunctions;
-    const describe = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
+    const conditions = testResourceConditions(props.config.managedTag);
+    this.grantPlanAndLaunch(props.config, conditions.requestTags);
+    this.grantInspection(conditions.resourceTags);
+    this.grantVolumesAndCleanup(conditions);
+    this.grantTablesAndAlarms(props.notifications);
+    this.acknowledgeTestResourceWildcards();
+  }
 
+  /** The ARN of an EC2 resource of this stack's region and account. */
+  private ec2Arn(resource: string): string {
+    const stack = Stack.of(this);
+    return `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
+  }
+
+  /**
+   * RunInstances authorises each resource it touches: the new instance must be of a configured type, carry our tags
+   * and require IMDSv2; volumes and interfaces it creates must carry our tags; only our subnets and security group may
+   * be used, and only images of this account that the pipeline manages may be booted.
+   */
+  private grantPlanAndLaunch(config: PipelineConfig, requestTags: TagConditions): void {
+    const f = this.apiFunctions;
+    const stack = Stack.of(this);
+    const managed = config.managedTag;
+    const arn = (resource: string) => this.ec2Arn(resource);
     f.plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
-    // RunInstances authorises each resource it touches: the new instance must be of a configured type, carry our
-    // tags and require IMDSv2; volumes and interfaces it creates must carry our tags; only our subnets and security
-    // group may be used, and only images of this account that the pipeline manages may be booted.
     const instanceTypes = [...new Set(Object.values(config.bootTest.instanceTypes).flat())];
     f.launch.addToRolePolicy(
       new iam.PolicyStatement({
@@ -523,7 +531,12 @@ export class BootTestWorkflow extends Construct {
         conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
       }),
     );
+  }
 
+  /** The poller reads states; the judge reads the console, stops and ends its own test instance. */
+  private grantInspection(resourceTags: TagConditions): void {
+    const f = this.apiFunctions;
+    const arn = (resource: string) => this.ec2Arn(resource);
     f.waitRunning.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
     // Each launch ends its own instance once judged, so its vCPUs serve launches still waiting for the limit.
     f.inspect.addToRolePolicy(
@@ -550,8 +563,13 @@ export class BootTestWorkflow extends Construct {
         conditions: resourceTags,
       }),
     );
-    f.inspect.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+    f.inspect.addToRolePolicy(new iam.PolicyStatement({ actions: TEST_RESOURCE_READS, resources: ['*'] }));
+  }
 
+  /** The hot-plug check makes and cycles small tagged volumes; cleanup and the sweeper remove what runs left. */
+  private grantVolumesAndCleanup({ requestTags, resourceTags }: TestResourceConditions): void {
+    const f = this.apiFunctions;
+    const arn = (resource: string) => this.ec2Arn(resource);
     f.hotplug.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'CreateSmallTaggedVolumes',
@@ -579,7 +597,7 @@ export class BootTestWorkflow extends Construct {
           conditions: resourceTags,
         }),
       );
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: TEST_RESOURCE_READS, resources: ['*'] }));
     }
     for (const fn of [f.cleanup, this.sweepFunction])
       fn.addToRolePolicy(
@@ -590,25 +608,35 @@ export class BootTestWorkflow extends Construct {
           conditions: resourceTags,
         }),
       );
+  }
 
+  /** The history and run tables, and the alarms topic the recorder and the sweeper report to. */
+  private grantTablesAndAlarms(notifications: Notifications): void {
+    const f = this.apiFunctions;
     this.history.grant(f.record, 'dynamodb:PutItem', 'dynamodb:Query');
     // Each step writes whole items of its own (a plan, an outcome, a sighting, a result) and reads by key range.
     for (const fn of [f.plan, f.launch, f.waitRunning, f.inspect, f.record])
       this.runs.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem');
     this.runs.grant(f.cleanup, 'dynamodb:PutItem');
-    props.notifications.alarms.grantPublish(f.record);
-    props.notifications.alarms.grantPublish(this.sweepFunction);
+    notifications.alarms.grantPublish(f.record);
+    notifications.alarms.grantPublish(this.sweepFunction);
     for (const fn of [f.record, this.sweepFunction])
       Validations.of(fn.role!).acknowledge({
         reason: 'Publishing to the KMS-encrypted alarms topic needs the GenerateDataKey family on that one key only.',
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       });
+  }
 
+  /**
+   * Each role acknowledges only the wildcard resources its own statements name (the probe's role names interfaces
+   * for Lambda, under a reason of its own).
+   */
+  private acknowledgeTestResourceWildcards(): void {
+    const f = this.apiFunctions;
+    const stack = Stack.of(this);
     // cdk-nag names resources as synthesized: concrete region and account when the stack has them, tokens otherwise.
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    // Each role acknowledges only the wildcard resources its own statements name (the probe's role names interfaces
-    // for Lambda, under a reason of its own).
     const named: [PipelineFunction, string[]][] = [
       [f.launch, ['instance/*', 'volume/*', 'network-interface/*']],
       [f.inspect, ['instance/*']],
@@ -628,4 +656,29 @@ export class BootTestWorkflow extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::image/*]`,
     });
   }
+}
+
+/** IAM conditions that a request or a resource carries the pipeline's managed tag and a boot test run tag. */
+interface TagConditions {
+  readonly StringEquals: Record<string, string>;
+  readonly StringLike: Record<string, string>;
+}
+
+/** The tag conditions of what a boot test creates (request tags) and acts on (resource tags). */
+interface TestResourceConditions {
+  readonly requestTags: TagConditions;
+  readonly resourceTags: TagConditions;
+}
+
+function testResourceConditions(managed: ManagedTag): TestResourceConditions {
+  return {
+    requestTags: {
+      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
+      StringLike: { [`aws:RequestTag/${TAG.bootTest}`]: '?*' },
+    },
+    resourceTags: {
+      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
+      StringLike: { [`aws:ResourceTag/${TAG.bootTest}`]: '?*' },
+    },
+  };
 }
