@@ -1,7 +1,8 @@
 import { DeleteSnapshotCommand, DeregisterImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { ClientFactory } from '../lambdas/aws/clients';
-import { readRegionInventory } from '../lambdas/aws/prune/inventory';
+import { readPruneInventory } from '../lambdas/aws/prune/inventory';
 import { type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
+import { errorCode } from '../lambdas/core/errors';
 import { planPrune, prunePolicy } from '../lambdas/core/prune';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { COMMERCIAL_REGIONS, createAwsSim, runInVirtualTime } from '../scripts/aws-sim';
@@ -62,7 +63,7 @@ function simulatedAccount(regions: readonly string[]) {
 async function plannedDeletions(clients: ClientFactory, regions: readonly string[], config: PipelineConfigInput) {
   const parsed = parseConfig(config);
   const inventories = await Promise.all(
-    regions.map((region) => readRegionInventory(clients, region, { ssmPrefix: parsed.publish.ssmPrefix })),
+    regions.map((region) => readPruneInventory(clients, region, { ssmPrefix: parsed.publish.ssmPrefix })),
   );
   const plan = planPrune(inventories, prunePolicy(parsed, { overrideBreaker: true }), START);
   return new Map(
@@ -156,7 +157,7 @@ async function peerPrune(
           }
         }
       } catch (error) {
-        stoppedBy = (error as Error).name;
+        stoppedBy = errorCode(error) ?? 'Error';
       }
       const scale = size.regions / regions.length;
       return {

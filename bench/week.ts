@@ -10,6 +10,7 @@ import { type AwsSim, COMMERCIAL_REGIONS, DEFAULT_OPTED_IN, runInVirtualTime } f
 import { BOOT_TESTED_SERIES, freebsdAccount, newBuilds } from '../test/support/freebsd-week';
 import { simulatedPipeline } from '../test/support/sim-pipeline';
 import { benchConfig } from './config';
+import { DAY_MS } from '../lambdas/core/time';
 
 export interface WeekSize {
   /** Regions enabled and published to, the build region first. */
@@ -38,7 +39,6 @@ export const WEEK_SIZES: Readonly<Record<'small' | 'full', WeekSize>> = {
 
 const BUILD_REGION = 'us-east-1';
 const START = new Date('2026-11-21T06:00:00Z');
-const DAY_MS = 86_400_000;
 const SEED = 21;
 const EC2_MINIMUM_BILLED_SECONDS = 60;
 

@@ -12,7 +12,7 @@ import { RUN_KEYS } from '../lambdas/aws/boot/runs';
 import { HOTPLUG_VOLUME_GIB, MAX_BATCH_SIZE } from '../lambdas/core/boot/plan';
 import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
-import { TAG } from '../lambdas/core/tags';
+import { type ManagedTag, TAG } from '../lambdas/core/tags';
 import { BOOT_ENV } from '../lambdas/boot/schemas';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
@@ -38,6 +38,12 @@ export interface BootTestFunctions {
 const TEST_SUBNETS = 'BootTest';
 const OUTBOUND_SUBNETS = 'BootTestOutbound';
 const PROBE_MARGIN_SECONDS = 60;
+/** A task payload naming the run: the execution's name. */
+const RUN_ID = { 'runId.$': '$$.Execution.Name' };
+/** A task payload naming one launch: its run, batch and slot, as each Map iteration carries them. */
+const LAUNCH_ADDRESS = { 'runId.$': '$.runId', 'batch.$': '$.batch', 'slot.$': '$.slot' };
+/** What the judge, cleanup and the sweeper read about test instances and volumes (EC2 allows no narrower resource). */
+const TEST_RESOURCE_READS = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
 
 /**
  * Boot smoke tests: a VPC of isolated subnets (no NAT, no internet route) where test instances boot, a probe function
@@ -206,146 +212,44 @@ export class BootTestWorkflow extends Construct {
    */
   private buildStateMachine(): sfn.StateMachine {
     const f = this.apiFunctions;
-    const invoke = (
-      id: string,
-      lambdaFunction: PipelineFunction,
-      payload: Record<string, unknown>,
-      resultPath: string | undefined,
-      outputPath?: string,
-    ) =>
-      lambdaTask(this, id, {
-        lambdaFunction,
-        payload: sfn.TaskInput.fromObject(payload),
-        resultSelector: { 'value.$': '$.Payload' },
-        resultPath: resultPath ?? sfn.JsonPath.DISCARD,
-        outputPath,
-      });
-    const runId = { 'runId.$': '$$.Execution.Name' };
-    const address = { 'runId.$': '$.runId', 'batch.$': '$.batch', 'slot.$': '$.slot' };
-
     // Execution input: { imageIds, instanceTypes?, runs? }; the execution name is the run id in tags and tokens.
-    const plan = invoke('Plan', f.plan, { ...runId, 'request.$': '$' }, '$.plan');
+    const plan = this.invoke('Plan', f.plan, { ...RUN_ID, 'request.$': '$' }, '$.plan');
+    const batches = this.batches();
+    const record = this.invoke('Record', f.record, RUN_ID, '$.record', '$.record.value');
+    const finalCleanup = this.invoke('FinalCleanup', f.cleanup, RUN_ID, undefined);
+    const cleanupOnError = this.invoke('CleanupOnError', f.cleanup, { ...RUN_ID, close: true }, '$.cleanup');
+    cleanupOnError.next(
+      new sfn.Fail(this, 'BootTestFailed', {
+        cause: 'the boot test failed; every test instance and volume was removed',
+      }),
+    );
+    for (const step of [plan, batches, finalCleanup, record]) step.addCatch(cleanupOnError, { resultPath: '$.error' });
+    return this.stateMachineOf(plan.next(batches).next(finalCleanup).next(record));
+  }
 
-    // One launch: launch, probe from inside the VPC at once, hot-plug cycles on reference types, judge. Any step
-    // that fails for good records the failure instead, so one launch never stops the others.
-    const recordFailure = invoke(
-      'RecordFailure',
-      f.inspect,
-      { ...address, 'failure.$': '$.error' },
-      '$.result',
-      '$.result.value',
-    );
-    const onFailure = (task: sfn.TaskStateBase) => task.addCatch(recordFailure, { resultPath: '$.error' });
-    const launch = onFailure(invoke('Launch', f.launch, address, '$.launch'));
-    const watchPort = onFailure(
-      invoke(
-        'WatchPort',
-        this.probeFunction,
-        {
-          'host.$': '$.launch.value.instance.host',
-          mode: 'watch',
-          'timeoutSeconds.$': '$.probe.timeoutSeconds',
-          'intervalMs.$': '$.probe.intervalMs',
-        },
-        '$.observation',
-      ),
-    );
-    const judged = { ...address, 'observation.$': '$.observation.value' };
-    // Each iteration ends with the launch's key and status alone, so a batch's Map result stays a few KB.
-    const inspect = onFailure(invoke('Inspect', f.inspect, judged, '$.result', '$.result.value'));
-    const hotplug = onFailure(
-      invoke(
-        'Hotplug',
-        f.hotplug,
-        { 'runId.$': '$.runId', 'instance.$': '$.launch.value.instance', 'resume.$': '$.resume' },
-        '$.hotplug',
-      ),
-    );
-    const nextBatch = new sfn.Pass(this, 'NextHotplugBatch', {
-      parameters: { 'volumeId.$': '$.hotplug.value.volumeId', 'completed.$': '$.hotplug.value.cycles' },
-      resultPath: '$.resume',
+  /** A Lambda task whose result, the function's payload, lands at `resultPath` (discarded when undefined). */
+  private invoke(
+    id: string,
+    lambdaFunction: PipelineFunction,
+    payload: Record<string, unknown>,
+    resultPath: string | undefined,
+    outputPath?: string,
+  ): sfn.TaskStateBase {
+    return lambdaTask(this, id, {
+      lambdaFunction,
+      payload: sfn.TaskInput.fromObject(payload),
+      resultSelector: { 'value.$': '$.Payload' },
+      resultPath: resultPath ?? sfn.JsonPath.DISCARD,
+      outputPath,
     });
-    const recheck = onFailure(
-      invoke(
-        'RecheckPort',
-        this.probeFunction,
-        { 'host.$': '$.launch.value.instance.host', mode: 'check', timeoutSeconds: 10 },
-        '$.recheck',
-      ),
-    );
-    const inspectAfterHotplug = onFailure(
-      invoke(
-        'InspectAfterHotplug',
-        f.inspect,
-        { ...judged, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
-        '$.result',
-        '$.result.value',
-      ),
-    );
-    const firstBatch = new sfn.Pass(this, 'FirstHotplugBatch', {
-      result: sfn.Result.fromObject({ completed: 0 }),
-      resultPath: '$.resume',
-    });
-    const hotplugLoop = firstBatch
-      .next(hotplug)
-      .next(
-        new sfn.Choice(this, 'HotplugFinished')
-          .when(sfn.Condition.booleanEquals('$.hotplug.value.finished', false), nextBatch.next(hotplug))
-          .otherwise(recheck.next(inspectAfterHotplug)),
-      );
-    const probed = watchPort.next(
-      new sfn.Choice(this, 'HotplugPlanned')
-        .when(
-          sfn.Condition.and(
-            sfn.Condition.numberGreaterThan('$.launch.value.instance.hotplugCycles', 0),
-            sfn.Condition.stringEquals('$.observation.value.outcome', 'open'),
-          ),
-          hotplugLoop,
-        )
-        .otherwise(inspect),
-    );
-    const launches = new sfn.Map(this, 'LaunchEach', {
-      comment: 'Every launch of the batch at once: a batch is never larger than what a Map runs at the same time',
-      maxConcurrency: MAX_BATCH_SIZE,
-      itemsPath: '$.slots',
-      itemSelector: {
-        'runId.$': '$.runId',
-        'batch.$': '$.batch',
-        'slot.$': '$$.Map.Item.Value',
-        'probe.$': '$.probe',
-      },
-      resultPath: sfn.JsonPath.DISCARD,
-    }).itemProcessor(
-      launch.next(
-        new sfn.Choice(this, 'Launched')
-          .when(sfn.Condition.booleanEquals('$.launch.value.launched', true), probed)
-          .otherwise(new sfn.Succeed(this, 'NotLaunched', { outputPath: '$.launch.value.status' })),
-      ),
-    );
+  }
 
-    const waitRunning = invoke(
-      'WaitRunning',
-      f.waitRunning,
-      { 'runId.$': '$.runId', 'batch.$': '$.batch' },
-      '$.running',
-    );
-    waitRunning.addCatch(new sfn.Pass(this, 'RunningNotWatched', { comment: 'Boots are still timed, from the port' }), {
-      resultPath: '$.error',
-    });
-    const poller = waitRunning.next(
-      new sfn.Choice(this, 'BatchSettled')
-        .when(sfn.Condition.booleanEquals('$.running.value.finished', false), waitRunning)
-        .otherwise(new sfn.Succeed(this, 'RunningWatched')),
-    );
-    const watch = new sfn.Parallel(this, 'WatchBatch', {
-      comment: 'The probes inside the VPC run beside one DescribeInstances poller outside it',
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .branch(launches)
-      .branch(poller);
-
-    const cleanupBatch = invoke('CleanupBatch', f.cleanup, { 'runId.$': '$.runId' }, undefined, '$.batch');
-    const cleanupAfterBatchError = invoke(
+  /** The batches one after the other; a batch that fails has the run's instances removed and fails the run. */
+  private batches(): sfn.Map {
+    const f = this.apiFunctions;
+    const watch = this.watchBatch();
+    const cleanupBatch = this.invoke('CleanupBatch', f.cleanup, { 'runId.$': '$.runId' }, undefined, '$.batch');
+    const cleanupAfterBatchError = this.invoke(
       'CleanupAfterBatchError',
       f.cleanup,
       { 'runId.$': '$.runId', close: true },
@@ -365,7 +269,7 @@ export class BootTestWorkflow extends Construct {
         'slots.$': 'States.ArrayRange(1, $.size, 1)',
       },
     });
-    const batches = new sfn.Map(this, 'Batches', {
+    return new sfn.Map(this, 'Batches', {
       comment: 'Batches run one after the other, so repeats are later boots of an image already launched once',
       maxConcurrency: 1,
       itemsPath: '$.plan.value.batches',
@@ -377,24 +281,158 @@ export class BootTestWorkflow extends Construct {
       },
       resultPath: sfn.JsonPath.DISCARD,
     }).itemProcessor(slots.next(watch).next(cleanupBatch));
+  }
 
-    const record = invoke('Record', f.record, runId, '$.record', '$.record.value');
-    const finalCleanup = invoke('FinalCleanup', f.cleanup, runId, undefined);
-    const cleanupOnError = invoke('CleanupOnError', f.cleanup, { ...runId, close: true }, '$.cleanup');
-    cleanupOnError.next(
-      new sfn.Fail(this, 'BootTestFailed', {
-        cause: 'the boot test failed; every test instance and volume was removed',
-      }),
+  /** One batch: every launch with its probe, beside the poller that watches the batch reach `running`. */
+  private watchBatch(): sfn.Parallel {
+    const launches = this.launchEach();
+    const poller = this.runningPoller();
+    return new sfn.Parallel(this, 'WatchBatch', {
+      comment: 'The probes inside the VPC run beside one DescribeInstances poller outside it',
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .branch(launches)
+      .branch(poller);
+  }
+
+  /**
+   * One launch per iteration: launch, probe from inside the VPC at once, hot-plug cycles on reference types, judge.
+   * Any step that fails for good records the failure instead, so one launch never stops the others.
+   */
+  private launchEach(): sfn.Map {
+    const f = this.apiFunctions;
+    const recordFailure = this.invoke(
+      'RecordFailure',
+      f.inspect,
+      { ...LAUNCH_ADDRESS, 'failure.$': '$.error' },
+      '$.result',
+      '$.result.value',
     );
-    for (const step of [plan, batches, finalCleanup, record]) step.addCatch(cleanupOnError, { resultPath: '$.error' });
+    const onFailure = (task: sfn.TaskStateBase) => task.addCatch(recordFailure, { resultPath: '$.error' });
+    const launch = onFailure(this.invoke('Launch', f.launch, LAUNCH_ADDRESS, '$.launch'));
+    const watchPort = onFailure(
+      this.invoke(
+        'WatchPort',
+        this.probeFunction,
+        {
+          'host.$': '$.launch.value.instance.host',
+          mode: 'watch',
+          'timeoutSeconds.$': '$.probe.timeoutSeconds',
+          'intervalMs.$': '$.probe.intervalMs',
+        },
+        '$.observation',
+      ),
+    );
+    const judged = { ...LAUNCH_ADDRESS, 'observation.$': '$.observation.value' };
+    // Each iteration ends with the launch's key and status alone, so a batch's Map result stays a few KB.
+    const inspect = onFailure(this.invoke('Inspect', f.inspect, judged, '$.result', '$.result.value'));
+    const hotplugLoop = this.hotplugThenInspect(onFailure, judged);
+    const probed = watchPort.next(
+      new sfn.Choice(this, 'HotplugPlanned')
+        .when(
+          sfn.Condition.and(
+            sfn.Condition.numberGreaterThan('$.launch.value.instance.hotplugCycles', 0),
+            sfn.Condition.stringEquals('$.observation.value.outcome', 'open'),
+          ),
+          hotplugLoop,
+        )
+        .otherwise(inspect),
+    );
+    return new sfn.Map(this, 'LaunchEach', {
+      comment: 'Every launch of the batch at once: a batch is never larger than what a Map runs at the same time',
+      maxConcurrency: MAX_BATCH_SIZE,
+      itemsPath: '$.slots',
+      itemSelector: {
+        'runId.$': '$.runId',
+        'batch.$': '$.batch',
+        'slot.$': '$$.Map.Item.Value',
+        'probe.$': '$.probe',
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    }).itemProcessor(
+      launch.next(
+        new sfn.Choice(this, 'Launched')
+          .when(sfn.Condition.booleanEquals('$.launch.value.launched', true), probed)
+          .otherwise(new sfn.Succeed(this, 'NotLaunched', { outputPath: '$.launch.value.status' })),
+      ),
+    );
+  }
 
+  /** Hot-plug cycles in batches that each fit one invocation, a second look at port 22, then the judge. */
+  private hotplugThenInspect(
+    onFailure: (task: sfn.TaskStateBase) => sfn.TaskStateBase,
+    judged: Record<string, unknown>,
+  ): sfn.IChainable {
+    const f = this.apiFunctions;
+    const hotplug = onFailure(
+      this.invoke(
+        'Hotplug',
+        f.hotplug,
+        { 'runId.$': '$.runId', 'instance.$': '$.launch.value.instance', 'resume.$': '$.resume' },
+        '$.hotplug',
+      ),
+    );
+    const nextBatch = new sfn.Pass(this, 'NextHotplugBatch', {
+      parameters: { 'volumeId.$': '$.hotplug.value.volumeId', 'completed.$': '$.hotplug.value.cycles' },
+      resultPath: '$.resume',
+    });
+    const recheck = onFailure(
+      this.invoke(
+        'RecheckPort',
+        this.probeFunction,
+        { 'host.$': '$.launch.value.instance.host', mode: 'check', timeoutSeconds: 10 },
+        '$.recheck',
+      ),
+    );
+    const inspectAfterHotplug = onFailure(
+      this.invoke(
+        'InspectAfterHotplug',
+        f.inspect,
+        { ...judged, 'hotplug.$': '$.hotplug.value', 'recheck.$': '$.recheck.value' },
+        '$.result',
+        '$.result.value',
+      ),
+    );
+    const firstBatch = new sfn.Pass(this, 'FirstHotplugBatch', {
+      result: sfn.Result.fromObject({ completed: 0 }),
+      resultPath: '$.resume',
+    });
+    return firstBatch
+      .next(hotplug)
+      .next(
+        new sfn.Choice(this, 'HotplugFinished')
+          .when(sfn.Condition.booleanEquals('$.hotplug.value.finished', false), nextBatch.next(hotplug))
+          .otherwise(recheck.next(inspectAfterHotplug)),
+      );
+  }
+
+  /** Watches the batch's instances reach `running` until the batch settles; a poller that fails times nothing. */
+  private runningPoller(): sfn.IChainable {
+    const waitRunning = this.invoke(
+      'WaitRunning',
+      this.apiFunctions.waitRunning,
+      { 'runId.$': '$.runId', 'batch.$': '$.batch' },
+      '$.running',
+    );
+    waitRunning.addCatch(new sfn.Pass(this, 'RunningNotWatched', { comment: 'Boots are still timed, from the port' }), {
+      resultPath: '$.error',
+    });
+    return waitRunning.next(
+      new sfn.Choice(this, 'BatchSettled')
+        .when(sfn.Condition.booleanEquals('$.running.value.finished', false), waitRunning)
+        .otherwise(new sfn.Succeed(this, 'RunningWatched')),
+    );
+  }
+
+  /** The state machine around `definition`, with its execution log, tracing and cdk-nag acknowledgements. */
+  private stateMachineOf(definition: sfn.IChainable): sfn.StateMachine {
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Boots new images on Graviton and x86, measures, checks, always cleans up, records history',
-      definitionBody: sfn.DefinitionBody.fromChainable(plan.next(batches).next(finalCleanup).next(record)),
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: Duration.hours(6),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
@@ -404,7 +442,7 @@ export class BootTestWorkflow extends Construct {
       reason: 'X-Ray and CloudWatch Logs delivery actions of Step Functions accept only Resource "*".',
       id: 'AwsSolutions-IAM5[Resource::*]',
     });
-    for (const target of [...Object.values(f), this.probeFunction])
+    for (const target of [...Object.values(this.apiFunctions), this.probeFunction])
       Validations.of(stateMachine.role).acknowledge({
         reason: 'The LambdaInvoke task may call any version or alias of its own function, and no other function.',
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(target.node.defaultChild as never)}.Arn>:*]`,
@@ -413,25 +451,31 @@ export class BootTestWorkflow extends Construct {
   }
 
   private grant(props: BootTestWorkflowProps): void {
-    const { config } = props;
-    const stack = Stack.of(this);
-    const arn = (resource: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
-    const managed = config.managedTag;
-    const requestTags = {
-      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:RequestTag/${TAG.bootTest}`]: '?*' },
-    };
-    const resourceTags = {
-      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:ResourceTag/${TAG.bootTest}`]: '?*' },
-    };
-    const f = this.apiFunctions;
-    const describe = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
+    const conditions = testResourceConditions(props.config.managedTag);
+    this.grantPlanAndLaunch(props.config, conditions.requestTags);
+    this.grantInspection(conditions.resourceTags);
+    this.grantVolumesAndCleanup(conditions);
+    this.grantTablesAndAlarms(props.notifications);
+    this.acknowledgeTestResourceWildcards();
+  }
 
+  /** The ARN of an EC2 resource of this stack's region and account. */
+  private ec2Arn(resource: string): string {
+    const stack = Stack.of(this);
+    return `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
+  }
+
+  /**
+   * RunInstances authorises each resource it touches: the new instance must be of a configured type, carry our tags
+   * and require IMDSv2; volumes and interfaces it creates must carry our tags; only our subnets and security group may
+   * be used, and only images of this account that the pipeline manages may be booted.
+   */
+  private grantPlanAndLaunch(config: PipelineConfig, requestTags: TagConditions): void {
+    const f = this.apiFunctions;
+    const stack = Stack.of(this);
+    const managed = config.managedTag;
+    const arn = (resource: string) => this.ec2Arn(resource);
     f.plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
-    // RunInstances authorises each resource it touches: the new instance must be of a configured type, carry our
-    // tags and require IMDSv2; volumes and interfaces it creates must carry our tags; only our subnets and security
-    // group may be used, and only images of this account that the pipeline manages may be booted.
     const instanceTypes = [...new Set(Object.values(config.bootTest.instanceTypes).flat())];
     f.launch.addToRolePolicy(
       new iam.PolicyStatement({
@@ -487,7 +531,12 @@ export class BootTestWorkflow extends Construct {
         conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
       }),
     );
+  }
 
+  /** The poller reads states; the judge reads the console, stops and ends its own test instance. */
+  private grantInspection(resourceTags: TagConditions): void {
+    const f = this.apiFunctions;
+    const arn = (resource: string) => this.ec2Arn(resource);
     f.waitRunning.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
     // Each launch ends its own instance once judged, so its vCPUs serve launches still waiting for the limit.
     f.inspect.addToRolePolicy(
@@ -514,8 +563,13 @@ export class BootTestWorkflow extends Construct {
         conditions: resourceTags,
       }),
     );
-    f.inspect.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+    f.inspect.addToRolePolicy(new iam.PolicyStatement({ actions: TEST_RESOURCE_READS, resources: ['*'] }));
+  }
 
+  /** The hot-plug check makes and cycles small tagged volumes; cleanup and the sweeper remove what runs left. */
+  private grantVolumesAndCleanup({ requestTags, resourceTags }: TestResourceConditions): void {
+    const f = this.apiFunctions;
+    const arn = (resource: string) => this.ec2Arn(resource);
     f.hotplug.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'CreateSmallTaggedVolumes',
@@ -543,7 +597,7 @@ export class BootTestWorkflow extends Construct {
           conditions: resourceTags,
         }),
       );
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: describe, resources: ['*'] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: TEST_RESOURCE_READS, resources: ['*'] }));
     }
     for (const fn of [f.cleanup, this.sweepFunction])
       fn.addToRolePolicy(
@@ -554,25 +608,35 @@ export class BootTestWorkflow extends Construct {
           conditions: resourceTags,
         }),
       );
+  }
 
+  /** The history and run tables, and the alarms topic the recorder and the sweeper report to. */
+  private grantTablesAndAlarms(notifications: Notifications): void {
+    const f = this.apiFunctions;
     this.history.grant(f.record, 'dynamodb:PutItem', 'dynamodb:Query');
     // Each step writes whole items of its own (a plan, an outcome, a sighting, a result) and reads by key range.
     for (const fn of [f.plan, f.launch, f.waitRunning, f.inspect, f.record])
       this.runs.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem');
     this.runs.grant(f.cleanup, 'dynamodb:PutItem');
-    props.notifications.alarms.grantPublish(f.record);
-    props.notifications.alarms.grantPublish(this.sweepFunction);
+    notifications.alarms.grantPublish(f.record);
+    notifications.alarms.grantPublish(this.sweepFunction);
     for (const fn of [f.record, this.sweepFunction])
       Validations.of(fn.role!).acknowledge({
         reason: 'Publishing to the KMS-encrypted alarms topic needs the GenerateDataKey family on that one key only.',
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       });
+  }
 
+  /**
+   * Each role acknowledges only the wildcard resources its own statements name (the probe's role names interfaces
+   * for Lambda, under a reason of its own).
+   */
+  private acknowledgeTestResourceWildcards(): void {
+    const f = this.apiFunctions;
+    const stack = Stack.of(this);
     // cdk-nag names resources as synthesized: concrete region and account when the stack has them, tokens otherwise.
     const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
     const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    // Each role acknowledges only the wildcard resources its own statements name (the probe's role names interfaces
-    // for Lambda, under a reason of its own).
     const named: [PipelineFunction, string[]][] = [
       [f.launch, ['instance/*', 'volume/*', 'network-interface/*']],
       [f.inspect, ['instance/*']],
@@ -592,4 +656,29 @@ export class BootTestWorkflow extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::image/*]`,
     });
   }
+}
+
+/** IAM conditions that a request or a resource carries the pipeline's managed tag and a boot test run tag. */
+interface TagConditions {
+  readonly StringEquals: Record<string, string>;
+  readonly StringLike: Record<string, string>;
+}
+
+/** The tag conditions of what a boot test creates (request tags) and acts on (resource tags). */
+interface TestResourceConditions {
+  readonly requestTags: TagConditions;
+  readonly resourceTags: TagConditions;
+}
+
+function testResourceConditions(managed: ManagedTag): TestResourceConditions {
+  return {
+    requestTags: {
+      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
+      StringLike: { [`aws:RequestTag/${TAG.bootTest}`]: '?*' },
+    },
+    resourceTags: {
+      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
+      StringLike: { [`aws:ResourceTag/${TAG.bootTest}`]: '?*' },
+    },
+  };
 }

@@ -9,9 +9,10 @@ import type { ClientFactory } from '../lambdas/aws/clients';
 import type { BootHistoryRow } from '../lambdas/core/boot/result';
 import { type PipelineConfig, type PipelineConfigInput, parseConfig } from '../lambdas/core/config';
 import { TAG } from '../lambdas/core/tags';
-import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from './fleet';
-import { motoGapsPlugin } from './moto-gaps';
-import { SimulatedHosts } from './simulated-hosts';
+import { fakeRevision, type SeededImage, seedFleet, weeklyFleet } from '../test/support/fleet';
+import { motoGapsPlugin } from '../test/support/moto-gaps';
+import { SimulatedHosts } from '../test/support/simulated-hosts';
+import { DAY_MS } from '../lambdas/core/time';
 
 export const DEMO_BUILD_REGION = 'us-east-1';
 export const DEMO_REGIONS = [DEMO_BUILD_REGION, 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-northeast-1'];
@@ -41,7 +42,7 @@ export interface DemoWorld {
 }
 
 function isoDaysBefore(date: Date, days: number): string {
-  return new Date(date.getTime() - days * 86_400_000).toISOString().slice(0, 10);
+  return new Date(date.getTime() - days * DAY_MS).toISOString().slice(0, 10);
 }
 
 /** Boot history of the previous weeks, as the table would hold it, so this week's results have a baseline. */

@@ -11,7 +11,7 @@ import { toBootPoint } from '../lambdas/core/boot/result';
 import { renderBootTimePlot } from '../lambdas/core/plot';
 import { bootReportHtml } from '../lambdas/aws/report/boot-page';
 import { createDemoWorld, DEMO_BUILD_REGION, DEMO_SLOW_SERIES, type DemoWorld, runDemoCycle } from './demo-world';
-import { emulatorEnvironment, startMoto } from './emulator';
+import { emulatorEnvironment, startMoto } from '../test/support/moto-server';
 
 const OUTPUT_DIR = join(__dirname, '..', 'demo-output');
 const say = (text: string) => process.stderr.write(`${text}\n`);

@@ -9,7 +9,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { ClientFactory } from '../../lambdas/aws/clients';
-import { PipelineError } from '../../lambdas/core/errors';
+import { errorCode, PipelineError } from '../../lambdas/core/errors';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import type { FollowPolling } from './context';
 import type { ExecutionEnd, StateEvent } from './progress';
@@ -74,7 +74,7 @@ async function deployedOutputs(
       .send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = new Map((response.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   } catch (error) {
-    if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message))
+    if (errorCode(error) === 'ValidationError' && /does not exist/.test((error as Error).message))
       throw new DeployedStackError(
         `no stack ${stackName} in ${region}: deploy it (npx cdk deploy), or name it with --stack-name and the region with --region`,
         { cause: error },

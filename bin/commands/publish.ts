@@ -5,7 +5,7 @@ import { DynamoLedger, MemoryLedger, type PublishLedger } from '../../lambdas/aw
 import {
   type AnnounceSummary,
   type FailedRegion,
-  planRun,
+  planPublishRun,
   type RegionSummary,
 } from '../../lambdas/aws/publish/service';
 import { PartialFailureError } from '../../lambdas/core/errors';
@@ -105,7 +105,7 @@ export function registerPublish(program: Command, context: () => CliContext): vo
         topicArn: options.topicArn,
       };
       if (options.dryRun) {
-        const dry = await planRun({ ...run, ledger: await ledgerOf(ctx) });
+        const dry = await planPublishRun({ ...run, ledger: await ledgerOf(ctx) });
         const rows = dry.plan.regions.flatMap((r) => r.images);
         const counts = planCounts(dry.plan);
         ctx.print(

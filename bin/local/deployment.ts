@@ -18,7 +18,7 @@ import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../lambdas/aws/clients';
-import { PipelineError } from '../../lambdas/core/errors';
+import { errorCode, PipelineError } from '../../lambdas/core/errors';
 import type { StackTemplate } from './template';
 
 /** A template value refers to a resource or attribute the deployment cannot give. */
@@ -199,7 +199,7 @@ export async function deployLocally(
           );
         } catch (error) {
           // A table made by an earlier local run is used again.
-          if ((error as Error).name !== 'ResourceInUseException') throw error;
+          if (errorCode(error) !== 'ResourceInUseException') throw error;
         }
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:dynamodb:${region}:${account}:table/${id}`);
         break;
@@ -277,7 +277,7 @@ export async function deployLocally(
           );
         } catch (error) {
           // A bucket made by an earlier local run is used again.
-          if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((error as Error).name)) throw error;
+          if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes(errorCode(error) ?? '')) throw error;
         }
         deployment.setRef(id, name).setAttribute(id, 'Arn', `arn:aws:s3:::${name}`);
         break;
@@ -298,7 +298,7 @@ export async function deployLocally(
             .client(IAMClient, 'us-east-1')
             .send(new CreateInstanceProfileCommand({ InstanceProfileName: id }));
         } catch (error) {
-          if (!['EntityAlreadyExists', 'EntityAlreadyExistsException'].includes((error as Error).name)) throw error;
+          if (!['EntityAlreadyExists', 'EntityAlreadyExistsException'].includes(errorCode(error) ?? '')) throw error;
         }
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:iam::${account}:instance-profile/${id}`);
         break;
@@ -341,8 +341,7 @@ export async function deploymentFromStack(
       nextToken = page.NextToken;
     } while (nextToken);
   } catch (error) {
-    if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message))
-      return undefined;
+    if (errorCode(error) === 'ValidationError' && /does not exist/.test((error as Error).message)) return undefined;
     throw error;
   }
   const arnOf = (service: string, resource: string) =>

@@ -27,16 +27,15 @@ export async function handler(event: unknown) {
   const region = config.buildRegion;
   if (input.close) await runTableFromEnv(clients, region, clock).close(input.runId);
   const report = await cleanupRun(
-    clients.client(EC2Client, region),
-    limiter,
-    clock,
-    region,
-    config.managedTag,
-    input.runId,
     {
-      cycleTimeoutMs: 300_000,
-      pollMs: 2000,
+      ec2: clients.client(EC2Client, region),
+      limiter,
+      clock,
+      region,
+      managed: config.managedTag,
+      waits: { cycleTimeoutMs: 300_000, pollMs: 2000 },
     },
+    input.runId,
   );
   logger.info('boot test cleaned up', {
     region,

@@ -32,7 +32,8 @@ export async function handler(event: unknown) {
   const region = config.buildRegion;
   const ec2 = clients.client(EC2Client, region);
   const { instanceId, availabilityZone, instanceType } = input.instance;
-  const result = await hotplugCheck(ec2, limiter, clock, region, {
+  const ctx = { ec2, limiter, clock, region };
+  const result = await hotplugCheck(ctx, {
     instanceId,
     availabilityZone,
     cycles: input.instance.hotplugCycles,
@@ -42,7 +43,7 @@ export async function handler(event: unknown) {
     resume: input.resume.volumeId ? { volumeId: input.resume.volumeId, completed: input.resume.completed } : undefined,
     deadlineAt: clock.now() + BATCH_MS,
     afterCycles: async () => {
-      const verdict = classifyConsole(await fetchConsoleText(ec2, limiter, region, instanceId, instanceType));
+      const verdict = classifyConsole(await fetchConsoleText(ctx, { instanceId, instanceType }));
       return consoleFails(verdict) ? verdict.reason : undefined;
     },
   });

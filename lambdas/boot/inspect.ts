@@ -79,7 +79,7 @@ export async function handler(event: unknown) {
   }
   await runs.setResult(input.runId, input, result);
   if (launch) {
-    const ended = await terminateInstances(ec2, limiter, region, [launch.instanceId]);
+    const ended = await terminateInstances({ ec2, limiter, region }, [launch.instanceId]);
     // Left running, the instance is terminated by the batch's cleanup; only the vCPUs come back later.
     if (ended.failed.length) logger.warn('instance not terminated yet', { region, failed: ended.failed });
   }

@@ -53,16 +53,18 @@ export async function handler(event: unknown) {
   if (record.outcome) return forNextStates(record.spec, record.outcome);
   await clock.sleep((input.slot - 1) * limiter.intervalMs('RunInstances'));
   const outcome = await launchWithinLimits(
-    clients.client(EC2Client, region),
-    limiter,
-    clock,
+    {
+      ec2: clients.client(EC2Client, region),
+      limiter,
+      clock,
+      network,
+      // Never past the function's own timeout: a launch still refused then is skipped, not timed out.
+      wait: limitWait(
+        Math.max(0, Math.min(config.bootTest.vcpuWaitSeconds * 1000, invocation.remainingMs() - LAUNCH_MARGIN_MS)),
+      ),
+    },
     record.spec,
-    network,
     bootTestTags(config.managedTag, input.runId, record.spec),
-    // Never past the function's own timeout: a launch still refused then is skipped, not timed out.
-    limitWait(
-      Math.max(0, Math.min(config.bootTest.vcpuWaitSeconds * 1000, invocation.remainingMs() - LAUNCH_MARGIN_MS)),
-    ),
   );
   await runs.setOutcome(input.runId, input, outcome);
   if (outcome.status !== 'launched')

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
-import { planRun } from '../aws/boot/run';
+import { planBootRun } from '../aws/boot/run';
 import { batchLaunches, HISTORY_EVENT_BUDGET, historyEventEstimate } from '../core/boot/plan';
 import { ConfigError } from '../core/errors';
 import { parseEvent } from '../shared/event';
@@ -32,7 +32,7 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'boot-plan');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const { plan, skippedImages } = await planRun(config, clients, limiter, region, {
+  const { plan, skippedImages } = await planBootRun(config, clients, limiter, region, {
     runId: input.runId,
     ...input.request,
   });

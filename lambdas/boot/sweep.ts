@@ -19,16 +19,15 @@ export async function handler() {
   const region = config.buildRegion;
   const olderThan = new Date(clock.now() - config.bootTest.sweepAfterMinutes * 60_000);
   const report = await sweepTestResources(
-    clients.client(EC2Client, region),
-    limiter,
-    clock,
-    region,
-    config.managedTag,
-    olderThan,
     {
-      cycleTimeoutMs: 300_000,
-      pollMs: 2000,
+      ec2: clients.client(EC2Client, region),
+      limiter,
+      clock,
+      region,
+      managed: config.managedTag,
+      waits: { cycleTimeoutMs: 300_000, pollMs: 2000 },
     },
+    olderThan,
   );
   if (report.found.length) {
     const lines = report.found.map(

@@ -32,11 +32,7 @@ export async function handler(event: unknown) {
   const remaining = invocation.remainingMs();
   const stopAt = clock.now() + (Number.isFinite(remaining) ? Math.max(POLL_MS, remaining - HANDOVER_MS) : 840_000);
   const watch = await watchBatchRunning(
-    clients.client(EC2Client, region),
-    limiter,
-    clock,
-    region,
-    runTableFromEnv(clients, region, clock),
+    { ec2: clients.client(EC2Client, region), limiter, clock, region, runs: runTableFromEnv(clients, region, clock) },
     input,
     { pollMs: POLL_MS, stopAt },
   );

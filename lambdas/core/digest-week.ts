@@ -12,8 +12,8 @@ import {
 import type { ItemFailure } from './errors';
 import type { DigestSection } from './repro/digest';
 import { snsSubject } from './sns';
+import { DAY_MS } from './time';
 
-const DAY_MS = 86_400_000;
 const SLOWEST_LISTED = 3;
 
 /** The stretch of time a weekly digest reports on: `[from, to)`, ISO timestamps. */

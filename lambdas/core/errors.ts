@@ -41,11 +41,21 @@ export interface Outcome<T> {
   readonly failed: ItemFailure[];
 }
 
-/** Short, log-safe description of any thrown value, keeping the AWS error code when there is one. */
+/**
+ * The error code of a thrown value: AWS's (`Code` from EC2's XML errors, otherwise the SDK's `name`), or a system
+ * error's `code` (`ECONNRESET`); undefined for a plain `Error` or a value that is not an object.
+ */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { Code, code, name } = error as { Code?: unknown; code?: unknown; name?: unknown };
+  const found = [Code, code, name].find(
+    (candidate): candidate is string => typeof candidate === 'string' && candidate !== '',
+  );
+  return found === 'Error' ? undefined : found;
+}
+
+/** Short, log-safe description of any thrown value, keeping its error code when there is one. */
 export function describeError(error: unknown): { message: string; code?: string } {
-  if (error instanceof Error) {
-    const code = (error as { name?: string; Code?: string }).Code ?? error.name;
-    return { message: error.message, code: code && code !== 'Error' ? code : undefined };
-  }
+  if (error instanceof Error) return { message: error.message, code: errorCode(error) };
   return { message: String(error) };
 }

@@ -21,11 +21,13 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const report = await cleanupReproRun(
-    clients.client(EC2Client, region),
-    invocationLimiter(),
-    clock,
-    region,
-    config.managedTag,
+    {
+      ec2: clients.client(EC2Client, region),
+      limiter: invocationLimiter(),
+      clock,
+      region,
+      managed: config.managedTag,
+    },
     input.runId,
   );
   logger.info('reproducibility run cleaned up', {

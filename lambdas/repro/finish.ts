@@ -35,11 +35,13 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const cleanup = await cleanupReproRun(
-    clients.client(EC2Client, region),
-    invocationLimiter(),
-    clock,
-    region,
-    config.managedTag,
+    {
+      ec2: clients.client(EC2Client, region),
+      limiter: invocationLimiter(),
+      clock,
+      region,
+      managed: config.managedTag,
+    },
     input.runId,
     input.check,
   );

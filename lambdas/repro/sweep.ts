@@ -22,14 +22,16 @@ export async function handler() {
   const region = config.buildRegion;
   const ageMinutes = config.repro.timeBudgetMinutes + config.repro.graceMinutes + SWEEP_MARGIN_MINUTES;
   const report = await sweepTestResources(
-    clients.client(EC2Client, region),
-    invocationLimiter(),
-    clock,
-    region,
-    config.managedTag,
+    {
+      ec2: clients.client(EC2Client, region),
+      limiter: invocationLimiter(),
+      clock,
+      region,
+      managed: config.managedTag,
+      waits: { cycleTimeoutMs: 300_000, pollMs: 2000 },
+      scope: { tagKey: TAG.repro },
+    },
     new Date(clock.now() - ageMinutes * 60_000),
-    { cycleTimeoutMs: 300_000, pollMs: 2000 },
-    { tagKey: TAG.repro },
   );
   if (report.found.length) {
     const lines = report.found.map((r) => `${r.kind} ${r.id} (run ${r.runId ?? '?'}, created ${r.createdAt})`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortCheck, PortProbe, ProbeTarget, WatchOptions } from '../../lambdas/aws/boot/tcp-probe';
 import type { ProbeObservation } from '../../lambdas/core/boot/result';
-import { FREEBSD_SSH_BANNER } from '../simulated-hosts';
+import { FREEBSD_SSH_BANNER } from '../../test/support/simulated-hosts';
 import type { BootOutcome, BootProfile, Physics } from './physics';
 import type { World } from './world';
 

@@ -6,7 +6,7 @@ import {
   type ClientPlugin,
 } from '../../lambdas/aws/clients';
 import type { Clock } from '../../lambdas/shared/invocation';
-import { type FleetImage, type FleetOptions, type SeededImage, weeklyFleet } from '../fleet';
+import { type FleetImage, type FleetOptions, type SeededImage, weeklyFleet } from '../../test/support/fleet';
 import { type BootTruth, SimulatedPortProbe } from './boot';
 import { COMMERCIAL_REGIONS, DEFAULT_OPTED_IN, type RegionInfo } from './catalog';
 import { SimCounters } from './counters';
@@ -405,7 +405,7 @@ export class Seeder {
     });
   }
 
-  /** Weekly builds of each series in each region (scripts/fleet.ts naming), registered in bulk. */
+  /** Weekly builds of each series in each region (test/support/fleet.ts naming), registered in bulk. */
   fleet(options: FleetOptions, extra: Omit<ImageSpec, 'name'> = {}): SeededImage[] {
     // Every region gets the same builds: the fleet is made once and placed in each region.
     const [first] = options.regions;

@@ -32,14 +32,14 @@ import { REPRO_ENV } from '../../lambdas/repro/schemas';
 import { SWEEP_MARGIN_MINUTES as REPRO_SWEEP_MARGIN_MINUTES } from '../../lambdas/repro/sweep';
 import { invocationInProgress, runInvocation } from '../../lambdas/shared/invocation';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
-import type { SeededImage } from '../../scripts/fleet';
+import type { SeededImage } from '../support/fleet';
 import { CallRecorder, type RecordedCall } from '../support/call-recorder';
 import { ec2Describer } from '../support/moto-describer';
 import { authorizedResources } from './requests';
 import { ACCOUNT, OTHER_REGION, PROOF_CONFIG, ProvenStack, REGION } from './stack';
 import type { CfnTemplate } from './template';
+import { DAY_MS } from '../../lambdas/core/time';
 
-const DAY = 86_400_000;
 const START = new Date('2026-03-07T06:00:00Z');
 const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -109,7 +109,7 @@ function seedImages(sim: AwsSim, now: number): SeededImage[] {
     regions: [REGION],
     series: ['15.0-CURRENT/amd64/base/ufs', '14.3-STABLE/arm64/base/zfs'],
     weeks: 1,
-    newestBuildDate: isoDate(now - DAY),
+    newestBuildDate: isoDate(now - DAY_MS),
     tags: managed,
   });
   // The week's builder build, which the reproducibility check rebuilds.
@@ -117,21 +117,21 @@ function seedImages(sim: AwsSim, now: number): SeededImage[] {
     regions: [REGION],
     series: ['15.0-CURRENT/arm64/builder/ufs'],
     weeks: 1,
-    newestBuildDate: isoDate(now - DAY),
+    newestBuildDate: isoDate(now - DAY_MS),
     tags: managed,
   });
   sim.seed.fleet({
     regions: [OTHER_REGION],
     series: ['15.0-CURRENT/amd64/base/ufs'],
     weeks: 3,
-    newestBuildDate: isoDate(now - 8 * DAY),
+    newestBuildDate: isoDate(now - 8 * DAY_MS),
     tags: { ...managed, [TAG.series]: '15.0-CURRENT/amd64/base/ufs' },
   });
   sim.seed.fleet({
     regions: [OTHER_REGION],
     series: ['13.5-STABLE/arm64/small/ufs'],
     weeks: 1,
-    newestBuildDate: isoDate(now - 30 * DAY),
+    newestBuildDate: isoDate(now - 30 * DAY_MS),
     tags: {},
   });
   sim.seed.parameters(OTHER_REGION, {
@@ -153,7 +153,7 @@ async function seedBootHistory(stack: ProvenStack, sim: AwsSim, fresh: readonly 
       : PROOF_CONFIG.bootTest.instanceTypes.amd64;
     for (const instanceType of types)
       for (let week = 1; week <= 3; week++) {
-        const buildDate = isoDate(now - week * 7 * DAY);
+        const buildDate = isoDate(now - week * 7 * DAY_MS);
         await history.put({
           seriesKey: series,
           instanceType,
@@ -369,7 +369,7 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
         throw new PipelineError(
           `the week's reproducibility run ${repro.status} with ${JSON.stringify(results)}: ${repro.error ?? ''} ${repro.cause ?? ''}`,
         );
-      await sim.clock.sleep(DAY);
+      await sim.clock.sleep(DAY_MS);
       await driftAfterPublishing(admin, fresh);
       const audit = await pipeline.audit({ repair: true, pollSeconds: 60 }).done;
       // The proof covers the repairs only if they took: a run that left findings ends failed.
@@ -428,7 +428,7 @@ export async function recordedWeek(template: CfnTemplate): Promise<RecordedWeek>
       await sim.clock.sleep((sweepAfterMinutes + 60) * 60_000);
       await pipeline.sweep();
       await pipeline.reproSweep();
-      await pipeline.digest(new Date(sim.clock.now() + DAY));
+      await pipeline.digest(new Date(sim.clock.now() + DAY_MS));
 
       const invocations = new Map(
         [...pipeline.engine.stats].filter(([, s]) => s.invocations > 0).map(([id, s]) => [id, s.invocations]),

@@ -10,12 +10,12 @@ import { type AwsSim, runInVirtualTime } from '../../scripts/aws-sim';
 import type { LocalPipeline } from '../../bin/local/pipeline';
 import { freebsdAccount } from '../support/freebsd-week';
 import { finalState, simulatedPipeline } from '../support/sim-pipeline';
+import { DAY_MS } from '../../lambdas/core/time';
 
 // FreeBSD's week at AWS's pace: the publish workflow, as synthesized, on the local engine over the simulated AWS,
 // in virtual time. 3 development lines x 2 architectures x 4 flavours x 2 file systems, less builder ZFS (builder
 // images are UFS only): 42 images a week, into the 29 regions enabled in the simulated account.
 const START = new Date('2026-11-21T06:00:00Z');
-const DAY = 86_400_000;
 const BUILD_REGION = 'us-east-1';
 const PAYLOAD_LIMIT = 256 * 1024;
 const SERIES: string[] = [];
@@ -197,13 +197,13 @@ describe('a region refusing copies (quota) four weeks running', () => {
             weeks.push(run);
             healthyPairs.push(run.state.outcomes!.filter((o) => o.region !== failing).map((o) => o.pairs));
             withinLimits(world, run);
-            if (week < 3) await sim.clock.sleep(7 * DAY - run.virtualMinutes * 60_000);
+            if (week < 3) await sim.clock.sleep(7 * DAY_MS - run.virtualMinutes * 60_000);
           }
           quota.cancel();
           const lifted = [await publish(world, sim), await publish(world, sim)];
           return { weeks, lifted, healthyPairs };
         },
-        { start: START, seedMathRandom: 11, maxVirtualMs: 60 * DAY },
+        { start: START, seedMathRandom: 11, maxVirtualMs: 60 * DAY_MS },
       )
     ).result);
   });

@@ -30,8 +30,7 @@ import {
 } from '../../scripts/demo-world';
 import { resetEmulator } from '../support/emulator';
 import { chromiumPath, NO_CHROMIUM, visitPage } from '../support/browser';
-
-const DAY = 86_400_000;
+import { DAY_MS } from '../../lambdas/core/time';
 
 /** Every message the mailing-list queue holds, drained. */
 async function drain(clients: ClientFactory, queueUrl: string): Promise<{ Subject?: string; Message: string }[]> {
@@ -173,7 +172,7 @@ describe('a whole weekly cycle on the emulator', () => {
       const survivors = new Set((await ownImages(clients, region)).map((i) => i.Name));
       for (const image of world.published.filter((i) => i.region === region)) {
         const parsed = freebsdProfile.parse(image.name) as ParsedImageName;
-        const ageDays = (world.now.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`)) / DAY;
+        const ageDays = (world.now.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`)) / DAY_MS;
         expect([image.name, survivors.has(image.name)]).toEqual([
           image.name,
           ageDays < world.config.retention.minAgeDays,

@@ -14,9 +14,10 @@ import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import type { AuditRunSummary, RegionAuditReport } from '../../lambdas/core/audit';
 import { TAG, tagRecord } from '../../lambdas/core/tags';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const BUILD_REGION = 'us-east-1';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
@@ -29,8 +30,7 @@ const before = {
 };
 const after = { ...before, regions: { allow: REGIONS } };
 const PREFIX = '/ami-pipeline/freebsd';
-const DAY = 86_400_000;
-const NEWEST = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+const NEWEST = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);
 
 interface AuditOutput {
   readonly summary?: { readonly summary: AuditRunSummary };

@@ -6,7 +6,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import type { BootHistoryRow } from '../../lambdas/core/boot/result';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { createBootHistoryTable } from '../support/boot-history-table';
 import { runCli as runCliInProcess } from '../support/cli';
 import { emulatorEndpoint } from '../support/emulator';

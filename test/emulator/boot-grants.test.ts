@@ -14,13 +14,18 @@ import { freebsdProfile } from '../../lambdas/core/naming';
 import { BootTestWorkflow } from '../../lib/boot-test-workflow';
 import { Notifications } from '../../lib/notifications';
 import type { PipelineFunction } from '../../lib/pipeline-function';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { createBootRunTable } from '../support/boot-history-table';
 import { type MultiUserIamEmulator, type PolicyStatement, startIamEnforcingEmulatorForUsers } from '../support/iam';
 
 const REGION = 'us-east-1';
 const config = defaultConfig();
 const waits = { cycleTimeoutMs: 2000, pollMs: 10 };
+
+/** The boot adapters' context for calls made with `ec2`'s credentials. */
+const through = (ec2: EC2Client) => ({ ec2, limiter: unlimited, clock: realClock, region: REGION });
+/** The same for a cleanup or sweep of the boot test's resources. */
+const cleanupThrough = (ec2: EC2Client) => ({ ...through(ec2), managed: config.managedTag, waits });
 
 /** The statements the stack grants each boot test function, read from the synthesized template. */
 function grantedStatements(): Record<string, PolicyStatement[]> {
@@ -104,11 +109,8 @@ async function emulatorFor(name: FunctionName) {
   const network = { kind: 'isolated' as const, subnetIds: [subnet.Subnet!.SubnetId!], securityGroupIds: [sg.GroupId!] };
   const launch = async () => {
     const outcome = await launchInstance(
-      ec2,
-      unlimited,
-      realClock,
+      { ec2, limiter: unlimited, clock: realClock, network },
       spec,
-      network,
       bootTestTags(config.managedTag, 'grants', spec),
     );
     if (outcome.status !== 'launched') throw new Error(outcome.reason);
@@ -129,11 +131,8 @@ describe('synthesized boot test grants cover every call each function makes', ()
     const { restricted, spec, network } = await emulatorFor('launch');
 
     const outcome = await launchInstance(
-      restricted,
-      unlimited,
-      realClock,
+      { ec2: restricted, limiter: unlimited, clock: realClock, network },
       spec,
-      network,
       bootTestTags(config.managedTag, 'grants', spec),
     );
 
@@ -144,7 +143,7 @@ describe('synthesized boot test grants cover every call each function makes', ()
     const { restricted, launch } = await emulatorFor('waitRunning');
     const launched = await launch();
 
-    const states = await describeByIdFilter(restricted, unlimited, REGION, [launched.instanceId]);
+    const states = await describeByIdFilter(through(restricted), [launched.instanceId]);
 
     expect(states.get(launched.instanceId)?.state).toBe('running');
   });
@@ -153,14 +152,17 @@ describe('synthesized boot test grants cover every call each function makes', ()
     const { restricted, launch } = await emulatorFor('inspect');
     const launched = await launch();
 
-    const text = await fetchConsoleText(restricted, unlimited, REGION, launched.instanceId, 'c5.large');
-    const stopped = await stopCheck(restricted, unlimited, realClock, REGION, launched.instanceId, {
+    const text = await fetchConsoleText(through(restricted), {
+      instanceId: launched.instanceId,
+      instanceType: 'c5.large',
+    });
+    const stopped = await stopCheck(through(restricted), launched.instanceId, {
       cleanWithinMs: 5000,
       timeoutMs: 5000,
       pollMs: 10,
     });
 
-    const ended = await terminateInstances(restricted, unlimited, REGION, [launched.instanceId]);
+    const ended = await terminateInstances(through(restricted), [launched.instanceId]);
 
     expect(text.length).toBeGreaterThan(0);
     expect(stopped.passed).toBe(true);
@@ -171,7 +173,7 @@ describe('synthesized boot test grants cover every call each function makes', ()
     const { restricted, launch } = await emulatorFor('hotplug');
     const launched = await launch();
 
-    const result = await hotplugCheck(restricted, unlimited, realClock, REGION, {
+    const result = await hotplugCheck(through(restricted), {
       instanceId: launched.instanceId,
       availabilityZone: launched.availabilityZone!,
       cycles: 2,
@@ -179,7 +181,7 @@ describe('synthesized boot test grants cover every call each function makes', ()
       cycleTimeoutMs: 2000,
       pollMs: 10,
       afterCycles: async () => {
-        await fetchConsoleText(restricted, unlimited, REGION, launched.instanceId, 'c5.large');
+        await fetchConsoleText(through(restricted), { instanceId: launched.instanceId, instanceType: 'c5.large' });
         return undefined;
       },
     });
@@ -193,16 +195,8 @@ describe('synthesized boot test grants cover every call each function makes', ()
 
     const report =
       name === 'cleanup'
-        ? await cleanupRun(restricted, unlimited, realClock, REGION, config.managedTag, 'grants', waits)
-        : await sweepTestResources(
-            restricted,
-            unlimited,
-            realClock,
-            REGION,
-            config.managedTag,
-            new Date(Date.now() + 60_000),
-            waits,
-          );
+        ? await cleanupRun(cleanupThrough(restricted), 'grants')
+        : await sweepTestResources(cleanupThrough(restricted), new Date(Date.now() + 60_000));
 
     expect(report.failed).toEqual([]);
     expect(report.terminated).toHaveLength(1);
@@ -249,9 +243,7 @@ describe('synthesized boot test grants cover every call each function makes', ()
   test('a function without the grant is refused, so the checks above mean something', async () => {
     const { restricted } = await emulatorFor('waitRunning');
 
-    await expect(
-      cleanupRun(restricted, unlimited, realClock, REGION, config.managedTag, 'grants', waits),
-    ).rejects.toMatchObject({
+    await expect(cleanupRun(cleanupThrough(restricted), 'grants')).rejects.toMatchObject({
       name: expect.stringMatching(/UnauthorizedOperation|AccessDenied/),
     });
   });

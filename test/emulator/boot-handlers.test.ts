@@ -23,7 +23,7 @@ import { handler as sweep } from '../../lambdas/boot/sweep';
 import { handler as waitRunning } from '../../lambdas/boot/wait-running';
 import { EventValidationError } from '../../lambdas/core/errors';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { realClock } from '../../lambdas/aws/rate-limiter';
 import { createBootHistoryTable, createBootRunTable } from '../support/boot-history-table';
 

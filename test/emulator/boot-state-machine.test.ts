@@ -1,7 +1,7 @@
 import type { StackFunction } from '../../bin/local/template';
 import { handler as hotplug } from '../../lambdas/boot/hotplug';
 import { currentInvocation, runInvocation } from '../../lambdas/shared/invocation';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { BOOT_REGION, BootWorkflowHarness } from '../support/boot-pipeline';
 import { resetEmulator } from '../support/emulator';
 

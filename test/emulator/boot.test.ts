@@ -23,16 +23,17 @@ import {
 import { BootRunTable } from '../../lambdas/aws/boot/runs';
 import { DynamoBootHistory } from '../../lambdas/aws/boot/history';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
+import { type Clock, RateLimiter, realClock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { historyEventEstimate, planBootTest } from '../../lambdas/core/boot/plan';
 import { defaultConfig, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { TAG } from '../../lambdas/core/tags';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
-import { FREEBSD_SSH_BANNER } from '../../scripts/simulated-hosts';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
+import { FREEBSD_SSH_BANNER } from '../support/simulated-hosts';
 import { createBootRunTable } from '../support/boot-history-table';
 import { awsError, BootWorkflowHarness } from '../support/boot-pipeline';
 import { resetEmulator } from '../support/emulator';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGION = 'us-east-1';
 
@@ -118,7 +119,7 @@ async function launchUntagged(ec2: EC2Client, network: BootNetworkConfig, images
 }
 
 /** The boot test plan of a run over every seeded image. */
-function planRun(
+function planSeededRun(
   images: TestSetup['images'],
   runId: string,
   bootTest: typeof config.bootTest = config.bootTest,
@@ -133,9 +134,14 @@ function planRun(
   });
 }
 
+/** The boot adapters' context in the test region, through `ec2`. */
+function inRegion(ec2: EC2Client, clock: Clock = realClock) {
+  return { ec2, limiter: unlimited, clock, region: REGION };
+}
+
 /** Removes what a run launched or created, with short waits. */
 function cleanUp(ec2: EC2Client, runId: string, managedTag = config.managedTag, cycleTimeoutMs = 2000) {
-  return cleanupRun(ec2, unlimited, realClock, REGION, managedTag, runId, { cycleTimeoutMs, pollMs: 10 });
+  return cleanupRun({ ...inRegion(ec2), managed: managedTag, waits: { cycleTimeoutMs, pollMs: 10 } }, runId);
 }
 
 /** Hot-plug options for `cycles` cycles on an instance, with short waits. */
@@ -152,10 +158,10 @@ function hotplugOptions(instance: Instance, cycles: number, tags: ReturnType<typ
 
 /** Sweeps tagged test resources created before `bound`. */
 function sweep(ec2: EC2Client, bound: Date) {
-  return sweepTestResources(ec2, unlimited, realClock, REGION, config.managedTag, bound, {
-    cycleTimeoutMs: 2000,
-    pollMs: 10,
-  });
+  return sweepTestResources(
+    { ...inRegion(ec2), managed: config.managedTag, waits: { cycleTimeoutMs: 2000, pollMs: 10 } },
+    bound,
+  );
 }
 
 // Whatever a test did or injected, nothing it launched or created may outlive it.
@@ -278,7 +284,7 @@ describe('the boot test workflow on the local engine over the emulator', () => {
       await history.put({
         seriesKey: '15.0-CURRENT/amd64/base/zfs',
         instanceType: 'm7a.large',
-        buildDate: new Date(Date.parse('2026-11-26T00:00:00Z') - week * 7 * 86_400_000).toISOString().slice(0, 10),
+        buildDate: new Date(Date.parse('2026-11-26T00:00:00Z') - week * 7 * DAY_MS).toISOString().slice(0, 10),
         imageId: `ami-old${week}`,
         imageName: 'old',
         region: REGION,
@@ -402,7 +408,7 @@ describe('the boot test workflow on the local engine over the emulator', () => {
 describe('boot test adapters against the emulator', () => {
   test('a capacity error moves to the next AZ; when every AZ refuses the launch is skipped, not failed', async () => {
     const { ec2, network, images } = await setUp();
-    const spec = planRun(images, 'cap').rounds[0]![0]!;
+    const spec = planSeededRun(images, 'cap').rounds[0]![0]!;
     let refuseAll = false;
     const calls = instrument(ec2, (name, count) =>
       name === 'RunInstancesCommand' && (refuseAll || count === 1)
@@ -411,9 +417,10 @@ describe('boot test adapters against the emulator', () => {
     );
     const tags = bootTestTags(config.managedTag, 'cap', spec);
 
-    const moved = await launchInstance(ec2, unlimited, realClock, spec, network, tags);
+    const launching = { ec2, limiter: unlimited, clock: realClock, network };
+    const moved = await launchInstance(launching, spec, tags);
     refuseAll = true;
-    const skipped = await launchInstance(ec2, unlimited, realClock, { ...spec, key: 'other' }, network, tags);
+    const skipped = await launchInstance(launching, { ...spec, key: 'other' }, tags);
 
     expect(moved).toMatchObject({ status: 'launched', subnetId: network.subnetIds[1], availabilityZone: 'us-east-1b' });
     expect(moved.reason).toContain('InsufficientInstanceCapacity');
@@ -427,7 +434,7 @@ describe('boot test adapters against the emulator', () => {
   test('launches respect the RunInstances throttle of 5 burst and 2 per second', async () => {
     const { ec2, network, images } = await setUp();
     const narrow = parseConfig({ bootTest: { instanceTypes: { amd64: ['c7i.large'], arm64: ['c7g.large'] } } });
-    const plan = planRun(images, 'throttle', narrow.bootTest, 4);
+    const plan = planSeededRun(images, 'throttle', narrow.bootTest, 4);
     const specs = plan.rounds.flat().slice(0, 7);
     const limiter = new RateLimiter();
     const start = Date.now();
@@ -436,11 +443,8 @@ describe('boot test adapters against the emulator', () => {
     await Promise.all(
       specs.map(async (spec) => {
         const outcome = await launchInstance(
-          ec2,
-          limiter,
-          realClock,
+          { ec2, limiter, clock: realClock, network },
           spec,
-          network,
           bootTestTags(config.managedTag, 'throttle', spec),
         );
         returned.push(Date.now() - start);
@@ -461,7 +465,7 @@ describe('boot test adapters against the emulator', () => {
     const ids = (await launchUntagged(ec2, network, images, 4)).map((i) => i.InstanceId!);
     const calls = instrument(ec2);
 
-    const states = await describeByIdFilter(ec2, unlimited, REGION, [...ids, 'i-0123456789abcdef0']);
+    const states = await describeByIdFilter(inRegion(ec2), [...ids, 'i-0123456789abcdef0']);
 
     expect([...states.keys()].sort()).toEqual([...ids].sort());
     expect([...states.values()].every((s) => s.state === 'running')).toBe(true);
@@ -474,7 +478,7 @@ describe('boot test adapters against the emulator', () => {
     await createBootRunTable(clients.client(DynamoDBClient, REGION), 'runs');
     const runs = new BootRunTable(clients.client(DynamoDBClient, REGION), 'runs', realClock);
     const instances = await launchUntagged(ec2, network, images, 3);
-    const specs = planRun(images, 'poll').rounds[0]!.slice(0, 3);
+    const specs = planSeededRun(images, 'poll').rounds[0]!.slice(0, 3);
     await runs.putPlan({ runId: 'poll', request: {}, skippedImages: [], batchSizes: [3], plannedAt: 0 }, [specs]);
     for (const [index, instance] of instances.entries())
       await runs.setOutcome(
@@ -493,11 +497,7 @@ describe('boot test adapters against the emulator', () => {
     const calls = instrument(ec2);
 
     const watch = await watchBatchRunning(
-      ec2,
-      unlimited,
-      realClock,
-      REGION,
-      runs,
+      { ...inRegion(ec2), runs },
       { runId: 'poll', batch: 0 },
       {
         pollMs: 10,
@@ -520,22 +520,19 @@ describe('boot test adapters against the emulator', () => {
     const { ec2, network, images } = await setUp();
     const id = (await launchUntagged(ec2, network, images))[0]!.InstanceId!;
 
-    const result = await stopCheck(ec2, unlimited, realClock, REGION, id, {
+    const result = await stopCheck(inRegion(ec2), id, {
       cleanWithinMs: 5000,
       timeoutMs: 5000,
       pollMs: 10,
     });
     const strict = await stopCheck(
-      ec2,
-      unlimited,
-      {
+      inRegion(ec2, {
         ...realClock,
         now: (() => {
           let t = 0;
           return () => (t += 200_000);
         })(),
-      },
-      REGION,
+      }),
       id,
       {
         cleanWithinMs: 120_000,
@@ -561,11 +558,11 @@ describe('boot test adapters against the emulator', () => {
     const calls = instrument(ec2);
     const options = hotplugOptions(instance, 5, bootTestTags(config.managedTag, 'hotplug'));
 
-    const healthy = await hotplugCheck(ec2, unlimited, realClock, REGION, {
+    const healthy = await hotplugCheck(inRegion(ec2), {
       ...options,
       afterCycles: async () => undefined,
     });
-    const lost = await hotplugCheck(ec2, unlimited, realClock, REGION, {
+    const lost = await hotplugCheck(inRegion(ec2), {
       ...options,
       cycles: 2,
       afterCycles: async () => 'port 22 lost: port 22 did not answer',
@@ -586,9 +583,9 @@ describe('boot test adapters against the emulator', () => {
     let ticks = 0;
     const clock = { ...realClock, now: () => ++ticks };
 
-    const first = await hotplugCheck(ec2, unlimited, clock, REGION, { ...options, deadlineAt: 0 });
+    const first = await hotplugCheck(inRegion(ec2, clock), { ...options, deadlineAt: 0 });
     const kept = await leftovers(ec2);
-    const second = await hotplugCheck(ec2, unlimited, realClock, REGION, {
+    const second = await hotplugCheck(inRegion(ec2), {
       ...options,
       resume: { volumeId: first.volumeId!, completed: first.cycles },
     });
@@ -602,13 +599,10 @@ describe('boot test adapters against the emulator', () => {
 
   test('the sweeper terminates and deletes only tagged test resources older than the bound, and reports them', async () => {
     const { ec2, network, images } = await setUp();
-    const spec = planRun(images, 'stale').rounds[0]![0]!;
+    const spec = planSeededRun(images, 'stale').rounds[0]![0]!;
     const stale = await launchInstance(
-      ec2,
-      unlimited,
-      realClock,
+      { ec2, limiter: unlimited, clock: realClock, network },
       spec,
-      network,
       bootTestTags(config.managedTag, 'stale', spec),
     );
     const [untagged] = await launchUntagged(ec2, network, images);

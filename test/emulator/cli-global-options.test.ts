@@ -1,6 +1,6 @@
 import { buildProgram } from '../../bin/ami-pipeline';
 import { createContext, type GlobalOptions } from '../../bin/cli/context';
-import { type FleetImage, seedFleet } from '../../scripts/fleet';
+import { type FleetImage, seedFleet } from '../support/fleet';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runCliWith } from '../support/cli';
 import { emulatorEndpoint } from '../support/emulator';

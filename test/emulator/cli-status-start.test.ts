@@ -4,7 +4,7 @@ import { localStepFunctionsPlugin } from '../../bin/local/sfn-api';
 import type { LocalPipeline } from '../../bin/local/pipeline';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
 import type { ClientFactory } from '../../lambdas/aws/clients';
-import { type FleetImage, seedFleet } from '../../scripts/fleet';
+import { type FleetImage, seedFleet } from '../support/fleet';
 import type { ExecutionSummary } from '../../bin/cli/deployed';
 import { runCliWith } from '../support/cli';
 import { emulatorEndpoint } from '../support/emulator';

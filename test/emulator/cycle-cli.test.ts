@@ -1,12 +1,12 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { runCli } from '../support/cli';
 import { emulatorEndpoint } from '../support/emulator';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGIONS = 'us-east-1,eu-west-1';
 const clients = new ClientFactory({ maxAttempts: 2 });
-const DAY = 86_400_000;
 
 // Private copies of release builds: the CLI talks to the emulator without stand-ins for the block-public-access and
 // deprecation APIs that it lacks.
@@ -31,7 +31,7 @@ const run = () => [
 
 describe('ami-pipeline cycle', () => {
   beforeAll(async () => {
-    const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+    const newest = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);
     await seedFleet(clients, [
       {
         region: 'us-east-1',

@@ -20,6 +20,7 @@ import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client
 import { type IamEnforcingEmulator, type PolicyStatement, startIamEnforcingEmulator } from '../support/iam';
 import { ACCOUNT, historyRow, publishRunOutput } from '../unit/digest-outputs';
 import { createBootHistoryTable } from '../support/boot-history-table';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGION = 'us-east-1';
 const config = parseConfig({ buildRegion: REGION });
@@ -109,7 +110,7 @@ describe('synthesized digest grants cover every call the digest makes', () => {
     await createBootHistoryTable(admin.client(DynamoDBClient, REGION), 'history');
     const now = new Date(described.startDate!.getTime() + 60_000);
     await new DynamoBootHistory(admin.client(DynamoDBClient, REGION), 'history').put(
-      historyRow(new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10), 11),
+      historyRow(new Date(now.getTime() - DAY_MS).toISOString().slice(0, 10), 11),
     );
     const topic = await admin.client(SNSClient, REGION).send(new CreateTopicCommand({ Name: 'announcements' }));
     await admin.client(S3Client, REGION).send(new CreateBucketCommand({ Bucket: 'reports' }));

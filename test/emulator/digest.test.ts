@@ -17,6 +17,7 @@ import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { configureEmulator, resetEmulator } from '../support/emulator';
 import { ACCOUNT, historyRow, PUBLISHED_NAMES, publishRunOutput, pruneRunOutput } from '../unit/digest-outputs';
 import { createBootHistoryTable } from '../support/boot-history-table';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGION = 'us-east-1';
 const TABLE = 'boot-history';
@@ -24,7 +25,6 @@ const REPORT_BUCKET = 'reports';
 const PAGE_URL = 'https://boot.example.org/';
 const clients = new ClientFactory({ maxAttempts: 1 });
 const sfn = clients.client(SFNClient, REGION);
-const DAY_MS = 86_400_000;
 
 /** A state machine whose one Pass state hands its input on: the execution's output is exactly what we start it with. */
 const passThrough = JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Pass', End: true } } });

@@ -2,7 +2,7 @@ import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { discoverRegions } from '../../lambdas/aws/regions';
 import { isRegionName, partitionOf } from '../../lambdas/core/regions';
-import { DEFAULT_FLEET_SERIES, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES, seedFleet, weeklyFleet } from '../support/fleet';
 import { emulatorState, resetEmulator } from '../support/emulator';
 
 const clients = new ClientFactory({ maxAttempts: 2 });

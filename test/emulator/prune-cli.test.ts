@@ -1,11 +1,11 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { emulatorEndpoint } from '../support/emulator';
 import { runCli } from '../support/cli';
+import { DAY_MS } from '../../lambdas/core/time';
 
-const DAY = 86_400_000;
-const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+const newest = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);
 const common = () => ['--endpoint-url', emulatorEndpoint(), '--regions', 'sa-east-1'];
 const retention = [
   '--set',
@@ -103,7 +103,7 @@ describe('ami-pipeline prune and adopt', () => {
       [0, 1]
         .map(
           (w) =>
-            `FreeBSD 14.3-STABLE-amd64-${new Date(Date.parse(newest) - w * 7 * DAY).toISOString().slice(0, 10).replaceAll('-', '')} base UFS`,
+            `FreeBSD 14.3-STABLE-amd64-${new Date(Date.parse(newest) - w * 7 * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')} base UFS`,
         )
         .concat([`FreeBSD 13.5-STABLE-arm64-${newest.replaceAll('-', '')} small UFS`])
         .sort(),

@@ -10,12 +10,12 @@ import {
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import { parseConfig } from '../../lambdas/core/config';
-import { seedFleet, type SeededImage, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, type SeededImage, weeklyFleet } from '../support/fleet';
 import { intercept } from '../support/intercept';
+import { DAY_MS } from '../../lambdas/core/time';
 
-const DAY = 86_400_000;
-const NOW = new Date(Math.floor(Date.now() / DAY) * DAY + 30 * DAY);
-const newest = new Date(NOW.getTime() - 3 * DAY).toISOString().slice(0, 10);
+const NOW = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + 30 * DAY_MS);
+const newest = new Date(NOW.getTime() - 3 * DAY_MS).toISOString().slice(0, 10);
 const SERIES = ['15.0-CURRENT/amd64/base/ufs', '14.3-STABLE/arm64/small/ufs'];
 const config = parseConfig({
   retention: { keepNewest: 2, minAgeDays: 0 },
@@ -189,8 +189,8 @@ describe('soft delete', () => {
 
     // Act
     const first = await run(NOW);
-    const early = await run(new Date(NOW.getTime() + 3 * DAY));
-    const due = await run(new Date(NOW.getTime() + 8 * DAY));
+    const early = await run(new Date(NOW.getTime() + 3 * DAY_MS));
+    const due = await run(new Date(NOW.getTime() + 8 * DAY_MS));
 
     // Assess
     expect(first.report.regions[0]).toMatchObject({ imagesSoftDeleted: 2, imagesDeregistered: 0 });
@@ -225,7 +225,7 @@ describe('soft delete', () => {
     expect(after.Public).toBe(false);
     expect(after.Tags).toEqual(
       expect.arrayContaining([
-        { Key: 'ami-pipeline:delete-after', Value: new Date(NOW.getTime() + 7 * DAY).toISOString().slice(0, 10) },
+        { Key: 'ami-pipeline:delete-after', Value: new Date(NOW.getTime() + 7 * DAY_MS).toISOString().slice(0, 10) },
       ]),
     );
   });

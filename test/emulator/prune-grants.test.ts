@@ -3,15 +3,15 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { runAdopt, runPrune } from '../../lambdas/aws/prune';
 import { parseConfig } from '../../lambdas/core/config';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { App, Stack } from 'aws-cdk-lib';
 import { Notifications } from '../../lib/notifications';
 import { PipelineFunction } from '../../lib/pipeline-function';
 import { PruneWorkflow } from '../../lib/prune-workflow';
 import { type IamEnforcingEmulator, type PolicyStatement, startIamEnforcingEmulator } from '../support/iam';
+import { DAY_MS } from '../../lambdas/core/time';
 
-const DAY = 86_400_000;
-const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+const newest = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);
 const config = parseConfig({ retention: { keepNewest: 1, minAgeDays: 0 }, safety: { maxDeleteShare: 1 } });
 
 let statements: Record<string, { Type: string; Properties: Record<string, unknown> }> | undefined;

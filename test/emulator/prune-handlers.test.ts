@@ -8,10 +8,10 @@ import { handler as summary } from '../../lambdas/prune/summary';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { RateLimiter, realClock } from '../../lambdas/aws/rate-limiter';
 import { runInvocation } from '../../lambdas/shared/invocation';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
+import { DAY_MS } from '../../lambdas/core/time';
 
-const DAY = 86_400_000;
-const newest = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+const newest = new Date(Date.now() - 2 * DAY_MS).toISOString().slice(0, 10);
 
 describe('prune Lambda handlers, as the state machine chains them', () => {
   const clients = new ClientFactory({ maxAttempts: 1 });
@@ -105,7 +105,7 @@ describe('a development line past its end of life, in the prune functions', () =
 
   test('plan deletes its aged builds, the summary names the line and what it held, execute deregisters them', async () => {
     // Prepare: the line's last three builds (120 to 134 days old) and a live line's three newest
-    const old = new Date(Date.now() - 120 * DAY).toISOString().slice(0, 10);
+    const old = new Date(Date.now() - 120 * DAY_MS).toISOString().slice(0, 10);
     await seedFleet(
       clients,
       weeklyFleet({ regions: [region], series: ['13.5-STABLE/amd64/base/ufs'], weeks: 3, newestBuildDate: old }),

@@ -10,14 +10,14 @@ import { runPrune } from '../../lambdas/aws/prune';
 import { type Clock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { parseConfig, type PipelineConfig } from '../../lambdas/core/config';
 import { TAG } from '../../lambdas/core/tags';
-import { DEFAULT_FLEET_SERIES, type FleetImage, type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES, type FleetImage, type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { intercept } from '../support/intercept';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
-const DAY = 86_400_000;
 // Snapshots in the emulator start "now"; planning a month later lets orphan-snapshot grace periods pass.
-const NOW = new Date(Math.floor(Date.now() / DAY) * DAY + 30 * DAY + 12 * 3_600_000);
-const isoDaysBefore = (days: number) => new Date(NOW.getTime() - days * DAY).toISOString().slice(0, 10);
+const NOW = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS + 30 * DAY_MS + 12 * 3_600_000);
+const isoDaysBefore = (days: number) => new Date(NOW.getTime() - days * DAY_MS).toISOString().slice(0, 10);
 const NEWEST_BUILD = isoDaysBefore(10);
 const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
 const SERIES = [...DEFAULT_FLEET_SERIES, '15.0-CURRENT/amd64/small/ufs', '14.2-STABLE/amd64/cloud-init/ufs'];
@@ -79,7 +79,7 @@ function expectation(seeded: readonly SeededImage[]): Expected[] {
     const built = date
       ? Date.parse(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6)}T00:00:00Z`)
       : NOW.getTime();
-    const age = Math.floor((NOW.getTime() - built) / DAY);
+    const age = Math.floor((NOW.getTime() - built) / DAY_MS);
     let survives: boolean;
     if (image.name.includes('14.2-STABLE')) survives = false;
     else if (/-(BETA|RC)\d-amd64/.test(image.name)) survives = image.name.includes('14.4-BETA1');

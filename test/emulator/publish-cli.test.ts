@@ -1,6 +1,6 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { ClientFactory } from '../../lambdas/aws/clients';
-import { type FleetImage, seedFleet } from '../../scripts/fleet';
+import { type FleetImage, seedFleet } from '../support/fleet';
 import { emulatorEndpoint } from '../support/emulator';
 import { runCli } from '../support/cli';
 

@@ -17,10 +17,10 @@ import { realClock, unlimited } from '../../lambdas/aws/rate-limiter';
 import { runInvocation } from '../../lambdas/shared/invocation';
 import { parseConfig } from '../../lambdas/core/config';
 import type { PipelineFunction } from '../../lib/pipeline-function';
-import { seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { seedFleet, weeklyFleet } from '../support/fleet';
 import { synthesizePublishWorkflow } from '../cdk/publish-synth';
 import { type IamEnforcingEmulator, type PolicyStatement, startIamEnforcingEmulator } from '../support/iam';
-import { coverMotoGaps } from './publish-moto-gaps';
+import { coverMotoGaps } from '../support/moto-gaps';
 
 // Each publish handler runs against an emulator that enforces IAM actions, under a user carrying exactly the
 // statements synthesized for that function; the tag conditions of those statements are asserted in test/cdk.

@@ -1,7 +1,5 @@
 import type { ClientPlugin } from '../../lambdas/aws/clients';
 
-export { coverMotoGaps, type MotoGaps, motoGapsPlugin, newMotoGaps } from '../../scripts/moto-gaps';
-
 /** Makes every `command` sent to `region` fail with `code`, as a region-wide outage or denial would. */
 export function failCommand(region: string, command: string, code: string): ClientPlugin {
   return (stack, info) => {

@@ -15,7 +15,7 @@ import { DynamoLedger } from '../../lambdas/aws/publish/ledger';
 import {
   type AnnounceSummary,
   type FailedRegion,
-  planRun,
+  planPublishRun,
   type RegionSummary,
 } from '../../lambdas/aws/publish/service';
 import { unlimited } from '../../lambdas/aws/rate-limiter';
@@ -24,10 +24,12 @@ import type { ItemFailure } from '../../lambdas/core/errors';
 import { planCounts } from '../../lambdas/core/publish';
 import { TAG, tagRecord } from '../../lambdas/core/tags';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { DEFAULT_FLEET_SERIES, type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES, type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
-import { failCommand, type MotoGaps, throttleStorm } from './publish-moto-gaps';
+import type { MotoGaps } from '../support/moto-gaps';
+import { failCommand, throttleStorm } from './publish-moto-gaps';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const BUILD_REGION = 'us-east-1';
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'eu-central-1', 'ap-southeast-2'];
@@ -39,7 +41,6 @@ const configInput = {
   bootTest: { enabled: false },
 };
 const config = parseConfig(configInput);
-const DAY = 86_400_000;
 
 /** What a publish execution ended with: Discover's result, each region's summary, and the run summary. */
 interface PublishOutput {
@@ -264,8 +265,14 @@ describe('publishing 8 new images from the build region to 5 regions', () => {
     const scheduled = await publish(world);
     const ids = sources.map((s) => s.imageId);
     const named = await publish(world, { imageIds: ids });
-    const dry = await planRun({ config, clients, limiter: unlimited, ledger: ledgerOf(world) });
-    const dryNamed = await planRun({ config, clients, limiter: unlimited, imageIds: ids, ledger: ledgerOf(world) });
+    const dry = await planPublishRun({ config, clients, limiter: unlimited, ledger: ledgerOf(world) });
+    const dryNamed = await planPublishRun({
+      config,
+      clients,
+      limiter: unlimited,
+      imageIds: ids,
+      ledger: ledgerOf(world),
+    });
 
     expect(scheduled.report.status).toBe('SUCCEEDED');
     expect(scheduled.output).toMatchObject({ count: 0, complete: 8 });
@@ -370,7 +377,7 @@ describe('a region refusing copies week after week', () => {
 
   test('gives the pairs up once they pass the give-up age: reported once, then left alone', async () => {
     const later = {
-      now: () => Date.now() + 29 * DAY,
+      now: () => Date.now() + 29 * DAY_MS,
       sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
     };
     const aged = await emulatorPipeline(configInput, {

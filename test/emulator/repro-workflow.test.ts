@@ -21,10 +21,11 @@ import { CONFIG_ENV } from '../../lambdas/shared/env';
 import { currentInvocation, runInvocation } from '../../lambdas/shared/invocation';
 import { DEMO_CONFIG_INPUT } from '../../scripts/demo-world';
 import { STACK_OUTPUTS } from '../../lib/pipeline-stack';
-import { type SeededImage, seedFleet, weeklyFleet } from '../../scripts/fleet';
+import { type SeededImage, seedFleet, weeklyFleet } from '../support/fleet';
 import { runCli } from '../support/cli';
 import { emulatorEndpoint, resetEmulator } from '../support/emulator';
 import { type EmulatorPipeline, emulatorPipeline } from '../support/local-pipeline';
+import { DAY_MS } from '../../lambdas/core/time';
 
 // The synthesized reproducibility state machine on the local engine against the emulator. The builder instance's
 // part is simulated: each check's poll runs on a clock of its own that moves half an hour per look, and at
@@ -178,7 +179,7 @@ describe('the reproducibility workflow on the local engine', () => {
 
     // Act
     const report = await world.pipeline.repro({ imageIds: named }, 'repro-w48').done;
-    const digest = (await world.pipeline.digest(new Date(BASE + 3 * 86_400_000))) as { text: string; subject: string };
+    const digest = (await world.pipeline.digest(new Date(BASE + 3 * DAY_MS))) as { text: string; subject: string };
 
     // Assess: the run's output gives each result, the cost of the plan and what it left out.
     expect(report.status).toBe('SUCCEEDED');

@@ -3,9 +3,10 @@ import { synthesizeTemplate } from '../../bin/local/pipeline';
 import { parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
-import { DEFAULT_FLEET_SERIES } from '../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES } from '../support/fleet';
 import { simulatedPipeline } from '../support/sim-pipeline';
 import { AWS_LIMITS } from '../../bin/local/engine';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'sa-east-1'];
 const START = new Date('2026-03-07T06:00:00Z');
@@ -14,7 +15,6 @@ const configInput = {
   regions: { allow: REGIONS },
   safety: { dryRun: false, maxDeleteShare: 1, maxDeletionsPerRun: 5000 },
 };
-const DAY = 86_400_000;
 
 /** The builds a region keeps: the newest four of each series, and everything younger than 90 days. */
 function expectedSurvivors(sim: AwsSim, region: string): string[] {
@@ -23,7 +23,7 @@ function expectedSurvivors(sim: AwsSim, region: string): string[] {
     .filter((image) => {
       const parsed = freebsdProfile.parse(image.name);
       if (!parsed.managed || !parsed.buildDate) return true;
-      const age = (START.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`)) / DAY;
+      const age = (START.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`)) / DAY_MS;
       const newer = sim.inspect.images(region).filter((other) => {
         const o = freebsdProfile.parse(other.name);
         return o.managed && o.lineKey === parsed.lineKey && (o.buildDate ?? '') > parsed.buildDate!;

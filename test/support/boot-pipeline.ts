@@ -9,7 +9,7 @@ import type { ClientPlugin } from '../../lambdas/aws/clients';
 import { realClock, unlimited } from '../../lambdas/aws/rate-limiter';
 import type { BootHistoryRow, BootRunResult } from '../../lambdas/core/boot/result';
 import type { PipelineConfigInput } from '../../lambdas/core/config';
-import { SimulatedHosts } from '../../scripts/simulated-hosts';
+import { SimulatedHosts } from './simulated-hosts';
 import { type EmulatorPipeline, emulatorPipeline } from './local-pipeline';
 
 export const BOOT_REGION = 'us-east-1';

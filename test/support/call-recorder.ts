@@ -1,4 +1,5 @@
 import type { ClientPlugin } from '../../lambdas/aws/clients';
+import { errorCode } from '../../lambdas/core/errors';
 import { invocationInProgress } from '../../lambdas/shared/invocation';
 
 /** A resource a call names, by its id in one region (`ami-...`, `snap-...`, `i-...`, `subnet-...`, ...). */
@@ -115,8 +116,7 @@ export class CallRecorder {
           this.calls.push({ ...base, succeeded: true, output: result.output as Record<string, unknown> });
           return result;
         } catch (error) {
-          const code = (error as { name?: string }).name;
-          this.calls.push({ ...base, succeeded: false, errorCode: code });
+          this.calls.push({ ...base, succeeded: false, errorCode: errorCode(error) });
           throw error;
         }
       },

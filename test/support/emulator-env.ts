@@ -1,4 +1,4 @@
-import { emulatorEnvironment } from '../../scripts/emulator';
+import { emulatorEnvironment } from './moto-server';
 
 const endpoints = (process.env.AMI_PIPELINE_TEST_EMULATORS ?? '').split(',').filter(Boolean);
 if (endpoints.length === 0) throw new Error('No emulator is running: the jest global setup starts it (npm test).');

@@ -1,5 +1,5 @@
 import { type AwsSim, type AwsSimOptions, createAwsSim } from '../../scripts/aws-sim';
-import type { SeededImage } from '../../scripts/fleet';
+import type { SeededImage } from './fleet';
 
 /**
  * FreeBSD's weekly builds that are published and boot-tested: 4 development lines x 2 architectures x 3 flavours x

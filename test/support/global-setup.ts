@@ -1,5 +1,5 @@
 import { TEMPLATE_SERVICE_ENV } from '../../bin/local/pipeline';
-import { type MotoServer, startMoto } from '../../scripts/emulator';
+import { type MotoServer, startMoto } from './moto-server';
 import { startTemplateService, type TemplateService } from './template-service';
 
 declare global {

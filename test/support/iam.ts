@@ -1,6 +1,6 @@
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { type MotoServer, startMoto } from '../../scripts/emulator';
+import { type MotoServer, startMoto } from './moto-server';
 
 /** One IAM policy statement as it appears in a synthesized template. */
 export interface PolicyStatement {

@@ -1,7 +1,7 @@
 import { LocalPipeline, type LocalPipelineOptions } from '../../bin/local/pipeline';
 import { ClientFactory, type ClientPlugin } from '../../lambdas/aws/clients';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
-import { type MotoGaps, motoGapsPlugin, newMotoGaps } from '../../scripts/moto-gaps';
+import { type MotoGaps, motoGapsPlugin, newMotoGaps } from './moto-gaps';
 
 /** The stack deployed locally on this test file's emulator, with stand-ins for the EC2 APIs moto lacks. */
 export interface EmulatorPipeline {

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { type MotoServer, startMoto } from '../../scripts/emulator';
+import { type MotoServer, startMoto } from './moto-server';
 
 // Helpers for running a synthesized state machine on a dedicated emulator's Step Functions engine. The engine's
 // Lambda tasks return results queued in advance, so what runs is the definition, not the handlers.

@@ -15,6 +15,7 @@ import { parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile, parseFreebsdName } from '../../lambdas/core/naming';
 import { deprecationTime, expectedTags, publishOptions, type RegionImage } from '../../lambdas/core/publish';
 import { TAG } from '../../lambdas/core/tags';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const BUILD_REGION = 'us-east-1';
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2'];
@@ -104,7 +105,7 @@ const fleets = fc
   .map(({ series, weeks, release }) => {
     const sources = series.flatMap((s) =>
       Array.from({ length: weeks }, (_, week) =>
-        build(snapshotName(s, new Date(Date.parse('2026-11-20') - week * 7 * 86_400_000).toISOString().slice(0, 10))),
+        build(snapshotName(s, new Date(Date.parse('2026-11-20') - week * 7 * DAY_MS).toISOString().slice(0, 10))),
       ),
     );
     if (release) sources.push(build('FreeBSD 14.3-RELEASE-amd64 base UFS'));

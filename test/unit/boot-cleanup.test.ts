@@ -25,6 +25,11 @@ const WAITS = { cycleTimeoutMs: 10_000, pollMs: 1_000 };
 const ec2Mock = mockClient(EC2Client);
 const ec2 = new EC2Client({ region: REGION });
 
+/** The boot adapters' context in the test region, through the mocked client, on `clock`. */
+function inRegion(clock: Clock) {
+  return { ec2, limiter: unlimited, clock, region: REGION };
+}
+
 /**
  * Virtual time: sleeping advances the clock at once, so a cleanup's waits run in microseconds. A cleanup still
  * waiting an hour after it started has lost its bound (every wait here is seconds), so that fails at once.
@@ -86,7 +91,7 @@ describe('terminating test instances', () => {
     ec2Mock.on(TerminateInstancesCommand).resolves({});
 
     // Act
-    const outcome = await terminateInstances(ec2, unlimited, REGION, ['i-1', 'i-2']);
+    const outcome = await terminateInstances({ ec2, limiter: unlimited, region: REGION }, ['i-1', 'i-2']);
 
     // Assess
     expect(sent(TerminateInstancesCommand)).toEqual([{ InstanceIds: ['i-1', 'i-2'] }]);
@@ -95,7 +100,7 @@ describe('terminating test instances', () => {
 
   test('asks nothing of EC2 when there is nothing to terminate', async () => {
     // Act
-    const outcome = await terminateInstances(ec2, unlimited, REGION, []);
+    const outcome = await terminateInstances({ ec2, limiter: unlimited, region: REGION }, []);
 
     // Assess
     expect(ec2Mock.calls()).toHaveLength(0);
@@ -113,7 +118,11 @@ describe('terminating test instances', () => {
       .rejects(awsError('UnauthorizedOperation'));
 
     // Act
-    const outcome = await terminateInstances(ec2, unlimited, REGION, ['i-gone', 'i-live', 'i-broken']);
+    const outcome = await terminateInstances({ ec2, limiter: unlimited, region: REGION }, [
+      'i-gone',
+      'i-live',
+      'i-broken',
+    ]);
 
     // Assess
     expect(sent(TerminateInstancesCommand).map((input) => input.InstanceIds)).toEqual([
@@ -133,7 +142,7 @@ describe('terminating test instances', () => {
     ec2Mock.on(TerminateInstancesCommand).rejects(awsError('InvalidInstanceID.Malformed'));
 
     // Act
-    const outcome = await terminateInstances(ec2, unlimited, REGION, ['i-x']);
+    const outcome = await terminateInstances({ ec2, limiter: unlimited, region: REGION }, ['i-x']);
 
     // Assess
     expect(outcome).toEqual({ succeeded: ['i-x'], failed: [] });
@@ -147,7 +156,7 @@ describe('deleting a test volume', () => {
     ec2Mock.on(DeleteVolumeCommand).resolves({});
 
     // Act
-    await deleteVolume(ec2, unlimited, virtualClock(), REGION, 'vol-1', WAITS);
+    await deleteVolume(inRegion(virtualClock()), 'vol-1', WAITS);
 
     // Assess
     expect(sent(DescribeVolumesCommand)).toEqual([{ VolumeIds: ['vol-1'] }]);
@@ -163,7 +172,7 @@ describe('deleting a test volume', () => {
     ec2Mock.on(DescribeVolumesCommand).resolves(answer);
 
     // Act
-    await deleteVolume(ec2, unlimited, virtualClock(), REGION, 'vol-1', WAITS);
+    await deleteVolume(inRegion(virtualClock()), 'vol-1', WAITS);
 
     // Assess
     expect(sent(DeleteVolumeCommand)).toEqual([]);
@@ -175,8 +184,8 @@ describe('deleting a test volume', () => {
     ec2Mock.on(DescribeVolumesCommand, { VolumeIds: ['vol-denied'] }).rejects(awsError('UnauthorizedOperation'));
 
     // Act
-    const gone = deleteVolume(ec2, unlimited, virtualClock(), REGION, 'vol-gone', WAITS);
-    const denied = deleteVolume(ec2, unlimited, virtualClock(), REGION, 'vol-denied', WAITS);
+    const gone = deleteVolume(inRegion(virtualClock()), 'vol-gone', WAITS);
+    const denied = deleteVolume(inRegion(virtualClock()), 'vol-denied', WAITS);
 
     // Assess
     await expect(gone).resolves.toBeUndefined();
@@ -191,7 +200,7 @@ describe('deleting a test volume', () => {
     const clock = virtualClock();
 
     // Act
-    await deleteVolume(ec2, unlimited, clock, REGION, 'vol-1', WAITS);
+    await deleteVolume(inRegion(clock), 'vol-1', WAITS);
 
     // Assess
     expect(sent(DeleteVolumeCommand)).toHaveLength(1);
@@ -211,7 +220,7 @@ describe('deleting a test volume', () => {
     const clock = virtualClock();
 
     // Act
-    await deleteVolume(ec2, unlimited, clock, REGION, 'vol-1', WAITS);
+    await deleteVolume(inRegion(clock), 'vol-1', WAITS);
 
     // Assess
     expect(sent(DetachVolumeCommand)).toEqual([
@@ -230,7 +239,7 @@ describe('deleting a test volume', () => {
     const clock = virtualClock();
 
     // Act
-    const error = await deleteVolume(ec2, unlimited, clock, REGION, 'vol-1', WAITS).catch((e: Error) => e);
+    const error = await deleteVolume(inRegion(clock), 'vol-1', WAITS).catch((e: Error) => e);
 
     // Assess
     expect((error as Error).name).toBe('IncorrectState');
@@ -245,10 +254,10 @@ describe('deleting a test volume', () => {
     const retried = virtualClock();
 
     // Act
-    await deleteVolume(ec2, unlimited, retried, REGION, 'vol-1', WAITS);
+    await deleteVolume(inRegion(retried), 'vol-1', WAITS);
     ec2Mock.on(DeleteVolumeCommand).rejects(awsError('VolumeInUse'));
     const exhausted = virtualClock();
-    const error = await deleteVolume(ec2, unlimited, exhausted, REGION, 'vol-1', WAITS).catch((e: Error) => e);
+    const error = await deleteVolume(inRegion(exhausted), 'vol-1', WAITS).catch((e: Error) => e);
 
     // Assess
     expect(retried.slept).toEqual([WAITS.pollMs]);
@@ -262,7 +271,7 @@ describe('deleting a test volume', () => {
     const clock = virtualClock();
 
     // Act
-    const error = await deleteVolume(ec2, unlimited, clock, REGION, 'vol-1', WAITS).catch((e: Error) => e);
+    const error = await deleteVolume(inRegion(clock), 'vol-1', WAITS).catch((e: Error) => e);
 
     // Assess
     expect(error).toBeInstanceOf(VolumeCleanupError);
@@ -287,7 +296,7 @@ describe("a run's cleanup", () => {
     ec2Mock.on(TerminateInstancesCommand).resolves({});
 
     // Act
-    const report = await cleanupRun(ec2, unlimited, virtualClock(), REGION, MANAGED, 'run-1', WAITS);
+    const report = await cleanupRun({ ...inRegion(virtualClock()), managed: MANAGED, waits: WAITS }, 'run-1');
 
     // Assess
     const byTag = [
@@ -329,7 +338,7 @@ describe("a run's cleanup", () => {
     ec2Mock.on(TerminateInstancesCommand).resolves({});
 
     // Act
-    const report = await cleanupRun(ec2, unlimited, virtualClock(), REGION, MANAGED, 'run-1', WAITS);
+    const report = await cleanupRun({ ...inRegion(virtualClock()), managed: MANAGED, waits: WAITS }, 'run-1');
 
     // Assess
     expect(sent(TerminateInstancesCommand)).toEqual([{ InstanceIds: ['i-1'] }]);
@@ -362,7 +371,10 @@ describe('the sweeper', () => {
     ec2Mock.on(TerminateInstancesCommand).resolves({});
 
     // Act
-    const report = await sweepTestResources(ec2, unlimited, virtualClock(), REGION, MANAGED, OLDER_THAN, WAITS);
+    const report = await sweepTestResources(
+      { ...inRegion(virtualClock()), managed: MANAGED, waits: WAITS },
+      OLDER_THAN,
+    );
 
     // Assess
     expect(sent(DescribeInstancesCommand)[0]!.Filters).toEqual([

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { TcpProbe } from '../../lambdas/aws/boot/tcp-probe';
-import { resolveMotoPython } from '../../scripts/emulator';
+import { resolveMotoPython } from '../support/moto-server';
 
 const BANNER = 'SSH-2.0-OpenSSH_9.9 FreeBSD-20250219';
 const TOLERANCE_MS = 100;

@@ -1,13 +1,14 @@
 import fc from 'fast-check';
 import { type BootPoint, detectRegression, revisionOf, seriesLabel } from '../../lambdas/core/boot/regression';
 import { defaultConfig } from '../../lambdas/core/config';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const policy = defaultConfig().bootTest.regression;
 const SERIES = '15.0-CURRENT/amd64/base/zfs';
 
 function weekly(values: readonly number[], newest = '2026-11-19'): BootPoint[] {
   return values.map((bootSeconds, index) => {
-    const date = new Date(Date.parse(`${newest}T00:00:00Z`) - (values.length - 1 - index) * 7 * 86_400_000);
+    const date = new Date(Date.parse(`${newest}T00:00:00Z`) - (values.length - 1 - index) * 7 * DAY_MS);
     return {
       seriesKey: SERIES,
       instanceType: 'c7i.large',

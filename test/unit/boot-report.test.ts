@@ -1,12 +1,12 @@
 import type { BootHistoryRow } from '../../lambdas/core/boot/result';
 import { bootReportModel, renderBootReportPage, weekOf } from '../../lambdas/core/report';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const POLICY = { weeks: 8, ratio: 1.25, absoluteSeconds: 2 };
 const GENERATED = new Date('2026-11-30T08:00:00Z');
-const DAY = 86_400_000;
 
 function dateBefore(days: number): string {
-  return new Date(Date.parse('2026-11-26T00:00:00Z') - days * DAY).toISOString().slice(0, 10);
+  return new Date(Date.parse('2026-11-26T00:00:00Z') - days * DAY_MS).toISOString().slice(0, 10);
 }
 
 function row(

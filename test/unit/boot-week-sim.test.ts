@@ -10,7 +10,7 @@ import { parseConfig } from '../../lambdas/core/config';
 import { TAG } from '../../lambdas/core/tags';
 import { type AwsSim, BOOT_PROFILES, createAwsSim } from '../../scripts/aws-sim';
 import { runInVirtualTime } from '../../scripts/aws-sim/virtual-time';
-import type { SeededImage } from '../../scripts/fleet';
+import type { SeededImage } from '../support/fleet';
 import { BOOT_TESTED_SERIES, percentile } from '../support/freebsd-week';
 import { simulatedPipeline } from '../support/sim-pipeline';
 

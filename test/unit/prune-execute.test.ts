@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { executeRegionPlan } from '../../lambdas/aws/prune';
 import { type Clock, RateLimiter } from '../../lambdas/aws/rate-limiter';
-import type { ImagePlanEntry, RegionPlan, SnapshotPlanEntry } from '../../lambdas/core/prune';
+import type { ImagePlanEntry, PruneRegionPlan, SnapshotPlanEntry } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
 
 /** Virtual time: sleeping advances the clock at once, so a 30-second throttle schedule runs in milliseconds. */
@@ -24,7 +24,7 @@ function virtualClock(): Clock & { elapsed: number } {
   return clock;
 }
 
-function backlog(images: number): RegionPlan {
+function backlog(images: number): PruneRegionPlan {
   return {
     region: 'us-east-1',
     images: Array.from({ length: images }, (_, index) => ({
@@ -143,7 +143,7 @@ describe('prune executor', () => {
     };
   }
 
-  function planOf(images: ImagePlanEntry[], snapshots: SnapshotPlanEntry[]): RegionPlan {
+  function planOf(images: ImagePlanEntry[], snapshots: SnapshotPlanEntry[]): PruneRegionPlan {
     return {
       region: 'us-east-1',
       images,

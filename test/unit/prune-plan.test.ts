@@ -10,17 +10,17 @@ import {
   type PrunePolicy,
   planPrune,
   prunePolicy,
-  type RegionInventory,
+  type PruneInventory,
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const ACCOUNT = '111111111111';
 const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
 const NOW = new Date('2026-11-26T12:00:00Z');
-const DAY = 86_400_000;
 
 function daysAgo(days: number): string {
-  return new Date(NOW.getTime() - days * DAY).toISOString().slice(0, 10);
+  return new Date(NOW.getTime() - days * DAY_MS).toISOString().slice(0, 10);
 }
 
 function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {
@@ -40,7 +40,7 @@ function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): Inventory
   return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: daysAgo(400), tags: MANAGED, ...extra };
 }
 
-function regionOf(images: InventoryImage[], extra: Partial<RegionInventory> = {}): RegionInventory {
+function regionOf(images: InventoryImage[], extra: Partial<PruneInventory> = {}): PruneInventory {
   const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
   return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
 }
@@ -135,7 +135,7 @@ describe('planPrune retention rules', () => {
     const referenced = weekly('13.5-STABLE/amd64/small/ufs', 1, 130, 's');
     const launched = weekly('13.5-STABLE/amd64/base/zfs', 1, 130, 'l').map((i) => ({
       ...i,
-      lastLaunchedTime: new Date(NOW.getTime() - 2 * DAY).toISOString(),
+      lastLaunchedTime: new Date(NOW.getTime() - 2 * DAY_MS).toISOString(),
     }));
     const protectedImage = weekly('13.5-STABLE/arm64/small/zfs', 1, 130, 'p').map((i) => ({
       ...i,
@@ -251,9 +251,9 @@ describe('planPrune retention rules', () => {
       old('ami-x03', { ownerId: '222222222222' }),
       old('ami-x04'),
       old('ami-x05', { deregistrationProtection: 'enabled-with-cooldown' }),
-      old('ami-x06', { lastLaunchedTime: new Date(NOW.getTime() - 3 * DAY).toISOString() }),
+      old('ami-x06', { lastLaunchedTime: new Date(NOW.getTime() - 3 * DAY_MS).toISOString() }),
       old('ami-x07', { state: 'pending' }),
-      old('ami-x08', { lastLaunchedTime: new Date(NOW.getTime() - 100 * DAY).toISOString() }),
+      old('ami-x08', { lastLaunchedTime: new Date(NOW.getTime() - 100 * DAY_MS).toISOString() }),
     ];
 
     const plan = planPrune(
@@ -376,7 +376,7 @@ describe('planPrune safety', () => {
     expect(first.capBoundary).toBeDefined();
     // A later batch of the same run, after 4 of the 10 went, deletes exactly the other 6.
     const gone = new Set(deregistered.slice(0, 4).map((i) => i.imageId));
-    const shrink = (r: RegionInventory) => ({ ...r, images: r.images.filter((i) => !gone.has(i.imageId)) });
+    const shrink = (r: PruneInventory) => ({ ...r, images: r.images.filter((i) => !gone.has(i.imageId)) });
     const resumed = planPrune(
       [shrink(east), shrink(west)],
       { ...policy({ safety: { maxDeletionsPerRun: 10, maxDeleteShare: 1 } }), capBoundary: first.capBoundary },
@@ -502,7 +502,7 @@ const regionArb = (region: string) =>
         { maxLength: 4 },
       ),
     })
-    .map(({ specs, orphans }): RegionInventory => {
+    .map(({ specs, orphans }): PruneInventory => {
       const snapshots: InventorySnapshot[] = [];
       const images = specs.map((spec, index): InventoryImage => {
         const id = `ami-${region}-${index}`;
@@ -526,7 +526,7 @@ const regionArb = (region: string) =>
           public: true,
           ...(spec.protection !== undefined && { deregistrationProtection: spec.protection }),
           ...(spec.launchedDaysAgo !== null && {
-            lastLaunchedTime: new Date(NOW.getTime() - spec.launchedDaysAgo * DAY).toISOString(),
+            lastLaunchedTime: new Date(NOW.getTime() - spec.launchedDaysAgo * DAY_MS).toISOString(),
           }),
           snapshotIds:
             spec.extraSnapshot !== null && spec.extraSnapshot < specs.length && spec.extraSnapshot !== index
@@ -585,13 +585,13 @@ const toPolicy = (settings: Partial<PrunePolicy>): PrunePolicy => ({ ...policy()
 const fleetArb = fc.tuple(regionArb('use1'), regionArb('euw1')).map(([a, b]) => [a, { ...b, region: 'eu-west-1' }]);
 
 /** What executing a plan does to an inventory: deregistered images and deleted snapshots vanish, soft-deletes are tagged. */
-function applyPlan(inventory: readonly RegionInventory[], plan: PrunePlan, now: Date, policyUsed: PrunePolicy) {
+function applyPlan(inventory: readonly PruneInventory[], plan: PrunePlan, now: Date, policyUsed: PrunePolicy) {
   return inventory.map((region) => {
     const regionPlan = plan.regions.find((r) => r.region === region.region)!;
     const gone = new Set(regionPlan.images.filter((i) => i.action === 'deregister').map((i) => i.imageId));
     const soft = new Set(regionPlan.images.filter((i) => i.action === 'soft-delete').map((i) => i.imageId));
     const deleted = new Set(regionPlan.snapshots.filter((s) => s.action === 'delete').map((s) => s.snapshotId));
-    const due = new Date(now.getTime() + policyUsed.softDeleteGraceDays * DAY).toISOString().slice(0, 10);
+    const due = new Date(now.getTime() + policyUsed.softDeleteGraceDays * DAY_MS).toISOString().slice(0, 10);
     return {
       ...region,
       images: region.images
@@ -618,7 +618,7 @@ function lineRetired(lineKey: string, p: PrunePolicy): boolean {
   return eol !== undefined && eol < NOW.toISOString().slice(0, 10);
 }
 
-function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy): string | undefined {
+function mustKeep(img: InventoryImage, region: PruneInventory, p: PrunePolicy): string | undefined {
   const parsed = parse(img.name);
   if (!parsed.managed) return 'unmanaged';
   if (img.ownerId !== ACCOUNT) return 'foreign';
@@ -629,11 +629,11 @@ function mustKeep(img: InventoryImage, region: RegionInventory, p: PrunePolicy):
   if (
     p.keepLaunchedWithinDays > 0 &&
     img.lastLaunchedTime &&
-    NOW.getTime() - Date.parse(img.lastLaunchedTime) < p.keepLaunchedWithinDays * DAY
+    NOW.getTime() - Date.parse(img.lastLaunchedTime) < p.keepLaunchedWithinDays * DAY_MS
   )
     return 'launched';
   if (parsed.kind === 'release' && !(parsed.version === '13.4' && p.releaseEndOfLife['13.4'])) return 'release';
-  if (parsed.kind === 'snapshot' && NOW.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`) < p.minAgeDays * DAY)
+  if (parsed.kind === 'snapshot' && NOW.getTime() - Date.parse(`${parsed.buildDate}T00:00:00Z`) < p.minAgeDays * DAY_MS)
     return 'young';
   if (parsed.kind === 'snapshot') {
     // the newest N builds of a line whose major version is the newest of its variant
@@ -741,13 +741,13 @@ describe('planPrune properties over random fleets', () => {
       fc.property(fleetArb, policyArb, fc.integer({ min: 1, max: 7 }), (fleet, settings, cap) => {
         const open = { ...toPolicy(settings), overrideBreaker: true, maxDeletionsPerRun: 1_000_000 };
         const oneRun = applyPlan(fleet, planPrune(fleet, open, NOW), NOW, open);
-        let state: RegionInventory[] = fleet;
+        let state: PruneInventory[] = fleet;
         for (let run = 0; run < 100; run++) {
           const plan = planPrune(state, { ...open, maxDeletionsPerRun: cap }, NOW);
           if (deletions(plan).length === 0) break;
           state = applyPlan(state, plan, NOW, open);
         }
-        const ids = (inv: readonly RegionInventory[]) =>
+        const ids = (inv: readonly PruneInventory[]) =>
           inv.flatMap((r) => [...r.images.map((i) => i.imageId), ...r.snapshots.map((s) => s.snapshotId)]).sort();
         expect(ids(state)).toEqual(ids(oneRun));
       }),

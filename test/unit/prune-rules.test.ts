@@ -6,18 +6,18 @@ import {
   type PrunePolicy,
   planPrune,
   prunePolicy,
-  type RegionInventory,
+  type PruneInventory,
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
+import { DAY_MS } from '../../lambdas/core/time';
 
 // Each rule is checked on both sides of its boundary, so that moving the boundary by one day fails a test.
 const ACCOUNT = '111111111111';
 const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
 const NOW = new Date('2026-11-26T12:00:00Z');
 const TODAY = '2026-11-26';
-const DAY = 86_400_000;
 
-const at = (daysAgo: number, ms = 0) => new Date(NOW.getTime() - daysAgo * DAY + ms).toISOString();
+const at = (daysAgo: number, ms = 0) => new Date(NOW.getTime() - daysAgo * DAY_MS + ms).toISOString();
 const dateAgo = (days: number) => at(days).slice(0, 10);
 
 function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {
@@ -41,7 +41,7 @@ function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): Inventory
   return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: at(400), tags: MANAGED, ...extra };
 }
 
-function regionOf(images: InventoryImage[], extra: Partial<RegionInventory> = {}): RegionInventory {
+function regionOf(images: InventoryImage[], extra: Partial<PruneInventory> = {}): PruneInventory {
   const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
   return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
 }

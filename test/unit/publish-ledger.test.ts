@@ -9,9 +9,9 @@ import {
   type PairStatus,
   planDiscovery,
 } from '../../lambdas/core/publish';
+import { DAY_MS } from '../../lambdas/core/time';
 
 const NOW = new Date('2026-11-28T06:00:00Z');
-const DAY = 86_400_000;
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-south-1'];
 const POLICY = { regions: REGIONS, now: NOW, giveUpAfterDays: 28, maxSourcesPerRun: 100, runId: 'run-9' };
 
@@ -19,7 +19,7 @@ function candidate(n: number, daysOld: number, legacyPublishedAt?: string): Disc
   return {
     imageId: `ami-${String(n).padStart(17, '0')}`,
     name: `FreeBSD 15.0-CURRENT-amd64-${n} base UFS`,
-    createdAt: new Date(NOW.getTime() - daysOld * DAY).toISOString(),
+    createdAt: new Date(NOW.getTime() - daysOld * DAY_MS).toISOString(),
     legacyPublishedAt,
   };
 }

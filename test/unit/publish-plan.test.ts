@@ -10,7 +10,7 @@ import {
   planPublish,
   planRegion,
   type RegionImage,
-  type RegionInventory,
+  type PublishInventory,
   type SourceImage,
 } from '../../lambdas/core/publish';
 
@@ -67,7 +67,7 @@ function bareImage(imageId: string, name: string, overrides: Partial<RegionImage
   };
 }
 
-function emptyInventory(region: string): RegionInventory {
+function emptyInventory(region: string): PublishInventory {
   const images = region === BUILD_REGION ? SOURCES.map((s) => bareImage(s.imageId, s.name)) : [];
   return { region, images, ssm: {} };
 }
@@ -77,7 +77,7 @@ function copyId(sourceIndex: number, regionIndex: number): string {
 }
 
 /** Applies actions to an inventory the way EC2 and SSM would, so a re-plan can be checked. */
-function apply(inventory: RegionInventory, actions: readonly PublishAction[]): RegionInventory {
+function apply(inventory: PublishInventory, actions: readonly PublishAction[]): PublishInventory {
   const ssm = { ...inventory.ssm };
   const images = inventory.images.map((image) => {
     let next = { ...image, tags: { ...image.tags }, snapshotTags: { ...image.snapshotTags } };
@@ -169,7 +169,7 @@ describe('publish planner', () => {
   });
 
   test('waits for a pending copy and re-copies a failed one', () => {
-    const inventory: RegionInventory = {
+    const inventory: PublishInventory = {
       region: 'eu-west-1',
       images: [
         bareImage('ami-20000000000000001', SOURCES[0]!.name, { state: 'pending' }),
@@ -188,7 +188,7 @@ describe('publish planner', () => {
   });
 
   test('copies afresh where the copy was deregistered, without deregistering it again', () => {
-    const inventory: RegionInventory = {
+    const inventory: PublishInventory = {
       region: 'eu-west-1',
       images: [bareImage('ami-20000000000000001', SOURCES[0]!.name, { state: 'deregistered' })],
       ssm: {},
@@ -298,7 +298,7 @@ describe('publish planner', () => {
   describe('SSM parameters move only forward', () => {
     const name = SOURCES[0]!.name;
     const parameter = '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT';
-    const planWith = (ssm: RegionInventory['ssm'], sources = [SOURCES[0]!]) =>
+    const planWith = (ssm: PublishInventory['ssm'], sources = [SOURCES[0]!]) =>
       planRegion({
         sources,
         inventory: { region: 'eu-west-1', images: [bareImage('ami-30000000000000001', name)], ssm },
@@ -385,7 +385,7 @@ describe('publish planner', () => {
             deprecationTime: state.deprecated ? deprecateAt : undefined,
           });
         });
-        const inventory: RegionInventory = { region: 'eu-west-1', images, ssm };
+        const inventory: PublishInventory = { region: 'eu-west-1', images, ssm };
         const plan = planRegion({ sources: SOURCES, inventory, options: OPTIONS, profile: freebsdProfile, now: NOW });
 
         SOURCES.forEach((s, index) => {

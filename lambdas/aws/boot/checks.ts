@@ -3,15 +3,14 @@ import {
   CreateVolumeCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
-  type EC2Client,
   StopInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
 import { HOTPLUG_VOLUME_GIB } from '../../core/boot/plan';
 import type { CheckResult } from '../../core/boot/result';
 import { describeError } from '../../core/errors';
-import type { Clock, RateLimiter } from '../rate-limiter';
 import { deleteVolume } from './cleanup';
+import type { BootEc2Context } from './context';
 import { describeInstanceStates } from './instances';
 
 export interface StopCheckOptions {
@@ -24,17 +23,15 @@ export interface StopCheckOptions {
 
 /** Stops the instance through the API and times how long it takes to reach `stopped`. */
 export async function stopCheck(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
+  ctx: BootEc2Context,
   instanceId: string,
   options: StopCheckOptions,
 ): Promise<CheckResult> {
+  const { ec2, limiter, clock, region } = ctx;
   const started = clock.now();
   await limiter.run(region, 'StopInstances', () => ec2.send(new StopInstancesCommand({ InstanceIds: [instanceId] })));
   for (;;) {
-    const state = (await describeInstanceStates(ec2, limiter, region, [instanceId])).get(instanceId)?.state;
+    const state = (await describeInstanceStates(ctx, [instanceId])).get(instanceId)?.state;
     const seconds = (clock.now() - started) / 1000;
     if (state === 'stopped') {
       const passed = seconds * 1000 <= options.cleanWithinMs;
@@ -90,13 +87,8 @@ const DEVICE = '/dev/sdf';
  * The volume is deleted whatever happens (force-detached first if a cycle got stuck), except when a batch stops at
  * its deadline to be resumed: a Lambda has 15 minutes and 100 cycles can take longer.
  */
-export async function hotplugCheck(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  options: HotplugOptions,
-): Promise<HotplugResult> {
+export async function hotplugCheck(ctx: BootEc2Context, options: HotplugOptions): Promise<HotplugResult> {
+  const { ec2, limiter, clock, region } = ctx;
   const started = clock.now();
   let volumeId = options.resume?.volumeId;
   let completed = options.resume?.completed ?? 0;
@@ -115,7 +107,7 @@ export async function hotplugCheck(
         ),
       );
       volumeId = created.VolumeId!;
-      await waitForVolume(ec2, limiter, clock, region, volumeId, 'available', options);
+      await waitForVolume(ctx, volumeId, 'available', options);
     }
     const id = volumeId;
     for (let cycle = completed + 1; cycle <= options.cycles; cycle++) {
@@ -126,14 +118,14 @@ export async function hotplugCheck(
       await limiter.run(region, 'AttachVolume', () =>
         ec2.send(new AttachVolumeCommand({ VolumeId: id, InstanceId: options.instanceId, Device: DEVICE })),
       );
-      if (!(await waitForVolume(ec2, limiter, clock, region, id, 'in-use', options))) {
+      if (!(await waitForVolume(ctx, id, 'in-use', options))) {
         result = failed(`attach ${cycle} of ${options.cycles} never completed`);
         break;
       }
       await limiter.run(region, 'DetachVolume', () =>
         ec2.send(new DetachVolumeCommand({ VolumeId: id, InstanceId: options.instanceId, Device: DEVICE })),
       );
-      if (!(await waitForVolume(ec2, limiter, clock, region, id, 'available', options))) {
+      if (!(await waitForVolume(ctx, id, 'available', options))) {
         result = failed(`detach ${cycle} of ${options.cycles} never completed`);
         break;
       }
@@ -147,7 +139,7 @@ export async function hotplugCheck(
     result = failed(`cycle ${completed + 1}: ${describeError(error).message}`);
     finished = true;
   } finally {
-    if (volumeId && (finished || result)) await deleteVolume(ec2, limiter, clock, region, volumeId, options);
+    if (volumeId && (finished || result)) await deleteVolume(ctx, volumeId, options);
   }
   const seconds = (clock.now() - started) / 1000;
   const outcome =
@@ -167,10 +159,7 @@ function failed(reason: string): CheckResult {
 }
 
 async function waitForVolume(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
+  { ec2, limiter, clock, region }: BootEc2Context,
   volumeId: string,
   wanted: 'available' | 'in-use',
   options: Pick<HotplugOptions, 'cycleTimeoutMs' | 'pollMs'>,

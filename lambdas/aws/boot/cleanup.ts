@@ -3,29 +3,25 @@ import {
   DescribeInstancesCommand,
   DescribeVolumesCommand,
   DetachVolumeCommand,
-  type EC2Client,
   type Filter,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { describeError, type ItemFailure, type Outcome, PipelineError } from '../../core/errors';
+import { describeError, errorCode, type ItemFailure, type Outcome, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG } from '../../core/tags';
-import type { Clock, RateLimiter } from '../rate-limiter';
+import type { BootEc2Calls, BootEc2Context } from './context';
 
 const NOT_FOUND = new Set(['InvalidInstanceID.NotFound', 'InvalidInstanceID.Malformed', 'InvalidVolume.NotFound']);
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down'];
 
-interface WaitOptions {
+/** How long removing a test volume may take, and how often its state is read meanwhile. */
+export interface WaitOptions {
   readonly cycleTimeoutMs: number;
   readonly pollMs: number;
 }
 
 /** Terminates instances; one already gone counts as terminated. */
-export async function terminateInstances(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  region: string,
-  instanceIds: readonly string[],
-): Promise<Outcome<string>> {
+export async function terminateInstances(ctx: BootEc2Calls, instanceIds: readonly string[]): Promise<Outcome<string>> {
+  const { ec2, limiter, region } = ctx;
   const outcome: Outcome<string> = { succeeded: [], failed: [] };
   if (instanceIds.length === 0) return outcome;
   try {
@@ -41,7 +37,7 @@ export async function terminateInstances(
       else outcome.failed.push({ id: instanceIds[0]!, region, error: message, code });
     } else {
       for (const id of instanceIds) {
-        const single = await terminateInstances(ec2, limiter, region, [id]);
+        const single = await terminateInstances(ctx, [id]);
         outcome.succeeded.push(...single.succeeded);
         outcome.failed.push(...single.failed);
       }
@@ -52,10 +48,7 @@ export async function terminateInstances(
 
 /** Deletes a volume, force-detaching it first if it is attached; NotFound is success. */
 export async function deleteVolume(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
+  { ec2, limiter, clock, region }: BootEc2Context,
   volumeId: string,
   options: WaitOptions,
 ): Promise<void> {
@@ -70,7 +63,7 @@ export async function deleteVolume(
       state = response.Volumes?.[0]?.State;
       attachment = response.Volumes?.[0]?.Attachments?.[0];
     } catch (error) {
-      if (NOT_FOUND.has(describeError(error).code ?? '')) return;
+      if (NOT_FOUND.has(errorCode(error) ?? '')) return;
       throw error;
     }
     if (state === undefined || state === 'deleted' || state === 'deleting') return;
@@ -79,7 +72,7 @@ export async function deleteVolume(
         await limiter.run(region, 'DeleteVolume', () => ec2.send(new DeleteVolumeCommand({ VolumeId: volumeId })));
         return;
       } catch (error) {
-        if (NOT_FOUND.has(describeError(error).code ?? '')) return;
+        if (NOT_FOUND.has(errorCode(error) ?? '')) return;
         if (clock.now() >= deadline) throw error;
       }
     } else if (state === 'in-use') {
@@ -136,9 +129,7 @@ export interface CleanupReport {
 }
 
 async function findTestResources(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  region: string,
+  { ec2, limiter, region }: BootEc2Calls,
   filters: Filter[],
   tagKey: string,
 ): Promise<TestResource[]> {
@@ -183,67 +174,52 @@ async function findTestResources(
   return found;
 }
 
-async function removeAll(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  found: TestResource[],
-  waits: WaitOptions,
-): Promise<CleanupReport> {
+async function removeAll(ctx: CleanupContext, found: TestResource[]): Promise<CleanupReport> {
   const instances = found.filter((r) => r.kind === 'instance' && r.state !== 'shutting-down').map((r) => r.id);
-  const terminated = await terminateInstances(ec2, limiter, region, instances);
+  const terminated = await terminateInstances(ctx, instances);
   const volumesDeleted: string[] = [];
   const failed = [...terminated.failed];
   for (const volume of found.filter((r) => r.kind === 'volume')) {
     try {
-      await deleteVolume(ec2, limiter, clock, region, volume.id, waits);
+      await deleteVolume(ctx, volume.id, ctx.waits);
       volumesDeleted.push(volume.id);
     } catch (error) {
       const { message, code } = describeError(error);
-      failed.push({ id: volume.id, region, error: message, code });
+      failed.push({ id: volume.id, region: ctx.region, error: message, code });
     }
   }
   return { found, terminated: terminated.succeeded, volumesDeleted, failed };
 }
 
+/** What a cleanup or sweep acts through, and which resources are its to remove. */
+export interface CleanupContext extends BootEc2Context {
+  readonly managed: ManagedTag;
+  readonly waits: WaitOptions;
+  /** The boot test's resources unless told otherwise. */
+  readonly scope?: TestResourceScope;
+}
+
 /** Terminates every instance and deletes every volume a run tagged, whatever state the run ended in. */
-export async function cleanupRun(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  managed: ManagedTag,
-  runId: string,
-  waits: WaitOptions,
-  scope: TestResourceScope = BOOT_TEST_SCOPE,
-): Promise<CleanupReport> {
+export async function cleanupRun(ctx: CleanupContext, runId: string): Promise<CleanupReport> {
+  const { managed, scope = BOOT_TEST_SCOPE } = ctx;
   const filters = [
     { Name: `tag:${managed.key}`, Values: [managed.value] },
     { Name: `tag:${scope.tagKey}`, Values: [runId] },
     ...(scope.filters ?? []),
   ];
-  const found = await findTestResources(ec2, limiter, region, filters, scope.tagKey);
-  return removeAll(ec2, limiter, clock, region, found, waits);
+  const found = await findTestResources(ctx, filters, scope.tagKey);
+  return removeAll(ctx, found);
 }
 
 /** Terminates tagged test instances and deletes tagged test volumes created before `olderThan`, and reports them. */
-export async function sweepTestResources(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  managed: ManagedTag,
-  olderThan: Date,
-  waits: WaitOptions,
-  scope: TestResourceScope = BOOT_TEST_SCOPE,
-): Promise<CleanupReport> {
+export async function sweepTestResources(ctx: CleanupContext, olderThan: Date): Promise<CleanupReport> {
+  const { managed, scope = BOOT_TEST_SCOPE } = ctx;
   const filters = [
     { Name: `tag:${managed.key}`, Values: [managed.value] },
     { Name: 'tag-key', Values: [scope.tagKey] },
     ...(scope.filters ?? []),
   ];
-  const all = await findTestResources(ec2, limiter, region, filters, scope.tagKey);
+  const all = await findTestResources(ctx, filters, scope.tagKey);
   const stale = all.filter((r) => r.createdAt !== undefined && Date.parse(r.createdAt) < olderThan.getTime());
-  return removeAll(ec2, limiter, clock, region, stale, waits);
+  return removeAll(ctx, stale);
 }

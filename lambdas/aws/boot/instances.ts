@@ -8,9 +8,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { isNitro, type LaunchSpec } from '../../core/boot/plan';
 import type { BootNetwork } from '../../core/boot/result';
-import { describeError } from '../../core/errors';
+import { describeError, errorCode } from '../../core/errors';
 import { type ManagedTag, TAG } from '../../core/tags';
 import type { Clock, RateLimiter } from '../rate-limiter';
+import type { BootEc2Calls, BootEc2Context } from './context';
 import type { BootRunTable, LaunchRecord } from './runs';
 
 /** Where test instances boot: subnets tried in order (one per AZ) and the security groups they get. */
@@ -66,17 +67,22 @@ function tagSpecifications(tags: Tag[]): TagSpecification[] {
   return (['instance', 'volume', 'network-interface'] as const).map((ResourceType) => ({ ResourceType, Tags: tags }));
 }
 
+/** What launches act through: EC2, the rate limiter, a clock to time RunInstances by, and the test network. */
+export interface LaunchContext {
+  readonly ec2: EC2Client;
+  readonly limiter: RateLimiter;
+  readonly clock: Pick<Clock, 'now'>;
+  readonly network: BootNetworkConfig;
+}
+
 /**
  * Launches one planned instance: IMDSv2 required, no key pair, user data that turns off first-boot updates, test
  * tags, a ClientToken per (launch, subnet) so a retried step never starts a second instance. Capacity errors move to
  * the next subnet's AZ.
  */
 export async function launchInstance(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Pick<Clock, 'now'>,
+  { ec2, limiter, clock, network }: LaunchContext,
   spec: LaunchSpec,
-  network: BootNetworkConfig,
   tags: Tag[],
 ): Promise<LaunchOutcome> {
   const refusals: string[] = [];
@@ -146,25 +152,28 @@ export function limitWait(maxWaitMs: number): LimitWait {
   return { maxWaitMs, firstDelayMs: Math.min(5000, maxWaitMs / 16), maxDelayMs: 60_000 };
 }
 
+/** A launch's context when it may wait out the account's vCPU limit: a clock that sleeps, and how long to wait. */
+export interface LimitedLaunchContext extends LaunchContext {
+  readonly clock: Clock;
+  readonly wait: LimitWait;
+}
+
 /**
  * Launches one planned instance like {@link launchInstance}; a refusal for the account's vCPU limit is not a failure
  * of the image: the launch waits with backoff while other test instances end, tries again, and is reported skipped,
  * with the reason, when the limit still holds after `wait.maxWaitMs`.
  */
 export async function launchWithinLimits(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
+  ctx: LimitedLaunchContext,
   spec: LaunchSpec,
-  network: BootNetworkConfig,
   tags: Tag[],
-  wait: LimitWait,
 ): Promise<LaunchOutcome> {
+  const { clock, wait } = ctx;
   let firstRefusal: number | undefined;
   let refusals = 0;
   let delay = wait.firstDelayMs;
   for (;;) {
-    const outcome = await launchInstance(ec2, limiter, clock, spec, network, tags);
+    const outcome = await launchInstance(ctx, spec, tags);
     if (outcome.status !== 'failed' || !outcome.code || !ACCOUNT_LIMIT_ERRORS.has(outcome.code)) {
       if (!refusals || outcome.status !== 'launched') return outcome;
       const waited = ((clock.now() - firstRefusal!) / 1000).toFixed(1);
@@ -193,9 +202,7 @@ export interface InstanceState {
 
 /** States of many instances with ONE DescribeInstances call; ids not yet visible are simply absent. */
 export async function describeInstanceStates(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  region: string,
+  { ec2, limiter, region }: BootEc2Calls,
   instanceIds: readonly string[],
 ): Promise<Map<string, InstanceState>> {
   const states = new Map<string, InstanceState>();
@@ -214,18 +221,15 @@ export async function describeInstanceStates(
           });
   } catch (error) {
     // A just-launched instance may not be visible yet (eventual consistency); the next poll sees it.
-    if (describeError(error).code !== 'InvalidInstanceID.NotFound') throw error;
+    if (errorCode(error) !== 'InvalidInstanceID.NotFound') throw error;
   }
   return states;
 }
 
 /** The instance's console, base64-decoded; `Latest=true` on Nitro types, where it is supported. */
 export async function fetchConsoleText(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  region: string,
-  instanceId: string,
-  instanceType: string,
+  { ec2, limiter, region }: BootEc2Calls,
+  { instanceId, instanceType }: { readonly instanceId: string; readonly instanceType: string },
 ): Promise<string> {
   const response = await limiter.run(region, 'GetConsoleOutput', () =>
     ec2.send(new GetConsoleOutputCommand({ InstanceId: instanceId, Latest: isNitro(instanceType) ? true : undefined })),
@@ -242,6 +246,11 @@ export interface BatchWatch {
   readonly seenRunning: number;
 }
 
+/** What a batch watch acts through: EC2 in the run's region and the run table it records sightings in. */
+export interface BatchWatchContext extends BootEc2Context {
+  readonly runs: BootRunTable;
+}
+
 /**
  * Records when each launched instance of a batch is first seen running. One DescribeInstances call per poll covers
  * every instance of the batch still pending, so a batch of 40 costs what a single instance would, well inside EC2's
@@ -249,14 +258,11 @@ export interface BatchWatch {
  * or never launched), when the run was closed after a failure, or before `stopAt` so the invocation ends in time.
  */
 export async function watchBatchRunning(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  runs: BootRunTable,
+  ctx: BatchWatchContext,
   address: { readonly runId: string; readonly batch: number },
   options: { readonly pollMs: number; readonly stopAt: number },
 ): Promise<BatchWatch> {
+  const { clock, runs } = ctx;
   let polls = 0;
   let seenRunning = 0;
   let looks = 0;
@@ -271,7 +277,7 @@ export async function watchBatchRunning(
     if (waiting.length) {
       polls++;
       const idOf = (launch: LaunchRecord) => (launch.outcome as { instanceId: string }).instanceId;
-      const found = await describeByIdFilter(ec2, limiter, region, waiting.map(idOf));
+      const found = await describeByIdFilter(ctx, waiting.map(idOf));
       const at = clock.now();
       for (const launch of waiting) {
         const state = found.get(idOf(launch))?.state;
@@ -291,9 +297,7 @@ export async function watchBatchRunning(
 
 /** States of the given instances from one (paginated) DescribeInstances call; an unknown id is simply absent. */
 export async function describeByIdFilter(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  region: string,
+  { ec2, limiter, region }: BootEc2Calls,
   instanceIds: readonly string[],
 ): Promise<Map<string, InstanceState>> {
   const states = new Map<string, InstanceState>();

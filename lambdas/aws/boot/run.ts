@@ -20,14 +20,16 @@ import {
 } from '../../core/boot/result';
 import { bootIntervals } from '../../core/boot/stats';
 import type { PipelineConfig } from '../../core/config';
-import { describeError } from '../../core/errors';
+import { describeError, errorCode } from '../../core/errors';
 import { namingProfile } from '../../core/naming';
 import type { Logger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
-import type { Clock, RateLimiter } from '../rate-limiter';
+import type { RateLimiter } from '../rate-limiter';
 import { stopCheck } from './checks';
+import type { BootEc2Context } from './context';
 import { type BootHistoryStore, emitBootMetrics } from './history';
 import { fetchConsoleText, type LaunchOutcome } from './instances';
+import { DAY_MS } from '../../core/time';
 
 /** Poll intervals and bounds of the API waits of an inspection. */
 export interface BootWaits {
@@ -53,7 +55,7 @@ export interface BootRegression extends RegressionVerdict {
 export type LaunchedInstance = Extract<LaunchOutcome, { status: 'launched' }>;
 
 /** Looks the images up and plans the launches; images that do not exist are reported, not guessed at. */
-export async function planRun(
+export async function planBootRun(
   config: PipelineConfig,
   clients: ClientFactory,
   limiter: RateLimiter,
@@ -123,12 +125,8 @@ function resultBase(spec: LaunchSpec, network: BootNetwork) {
 }
 
 /** What inspecting a booted instance works with. */
-export interface InspectDeps {
+export interface InspectDeps extends BootEc2Context {
   readonly config: PipelineConfig;
-  readonly ec2: EC2Client;
-  readonly limiter: RateLimiter;
-  readonly clock: Clock;
-  readonly region: string;
   readonly waits: BootWaits;
 }
 
@@ -154,13 +152,13 @@ export async function inspectLaunch(deps: InspectDeps, input: InspectInput): Pro
   let consoleVerdict: ConsoleVerdict | undefined;
   try {
     consoleVerdict = classifyConsole(
-      await fetchConsoleText(deps.ec2, deps.limiter, deps.region, launch.instanceId, spec.instanceType),
+      await fetchConsoleText(deps, { instanceId: launch.instanceId, instanceType: spec.instanceType }),
     );
     if (probe.outcome === 'open' && !consoleFails(consoleVerdict)) {
       if (input.hotplug) checks.push(input.hotplug);
       if (spec.checks.stop)
         checks.push(
-          await stopCheck(deps.ec2, deps.limiter, deps.clock, deps.region, launch.instanceId, {
+          await stopCheck(deps, launch.instanceId, {
             cleanWithinMs: STOP_CLEAN_SECONDS * 1000,
             // Long enough to see EC2 force the stop, short enough for one Lambda invocation.
             timeoutMs: Math.min(bootTest.timeoutSeconds, STOP_CLEAN_SECONDS * 5) * 1000,
@@ -217,7 +215,7 @@ export async function recordResults(
   for (const row of rows) {
     const point = toBootPoint(row);
     if (deps.history && point) {
-      const from = new Date(Date.parse(`${row.buildDate}T00:00:00Z`) - policy.weeks * 7 * 86_400_000)
+      const from = new Date(Date.parse(`${row.buildDate}T00:00:00Z`) - policy.weeks * 7 * DAY_MS)
         .toISOString()
         .slice(0, 10);
       const earlier = await deps.history.query(row.seriesKey, row.instanceType, from, row.buildDate);
@@ -264,7 +262,7 @@ async function describeBootImages(
       token = page.NextToken;
     } while (token);
   } catch (error) {
-    if (describeError(error).code !== 'InvalidAMIID.NotFound') throw error;
+    if (errorCode(error) !== 'InvalidAMIID.NotFound') throw error;
     // One unknown id fails the whole call; look the others up one by one so they are still tested.
     if (imageIds.length === 1) return [];
     return (await Promise.all(imageIds.map((id) => describeBootImages(clients, limiter, region, [id])))).flat();

@@ -5,8 +5,8 @@ import {
   ModifyImageAttributeCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { describeError, type ItemFailure } from '../../core/errors';
-import type { DeletedSnapshot, RegionExecution, RegionPlan, SnapshotPlanEntry } from '../../core/prune';
+import { describeError, errorCode, type ItemFailure } from '../../core/errors';
+import type { DeletedSnapshot, RegionExecution, PruneRegionPlan, SnapshotPlanEntry } from '../../core/prune';
 import { TAG } from '../../core/tags';
 import type { Logger } from '../../shared/logger';
 import { silentLogger } from '../../shared/logger';
@@ -36,7 +36,7 @@ export interface ExecuteOptions {
  */
 export async function executeRegionPlan(
   clients: ClientFactory,
-  plan: RegionPlan,
+  plan: PruneRegionPlan,
   options: ExecuteOptions = {},
 ): Promise<RegionExecution> {
   const { region } = plan;
@@ -72,7 +72,7 @@ export async function executeRegionPlan(
       );
       result.snapshotsDeleted.push(sized(entry));
     } catch (error) {
-      const { code } = describeError(error);
+      const code = errorCode(error);
       if (code && SNAPSHOT_GONE.has(code)) result.snapshotsDeleted.push(sized(entry));
       else if (code === SNAPSHOT_IN_USE) {
         result.snapshotsInUse.push(entry.snapshotId);
@@ -132,7 +132,7 @@ export async function executeRegionPlan(
       result.deregistered.push(image.imageId);
       deregistered.add(image.imageId);
     } catch (error) {
-      const { code } = describeError(error);
+      const code = errorCode(error);
       if (!code || !IMAGE_GONE.has(code)) {
         fail(image.imageId, error);
         continue;

@@ -1,5 +1,5 @@
 export { executeRegionPlan, type ExecuteOptions } from './execute';
-export { callerAccount, InventoryError, readRegionInventory, type InventoryOptions } from './inventory';
+export { callerAccount, InventoryError, readPruneInventory, type InventoryOptions } from './inventory';
 export {
   runAdopt,
   runPrune,

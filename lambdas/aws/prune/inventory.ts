@@ -8,7 +8,7 @@ import {
 import { GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { PipelineError } from '../../core/errors';
-import type { InventoryImage, InventorySnapshot, RegionInventory } from '../../core/prune';
+import type { InventoryImage, InventorySnapshot, PruneInventory } from '../../core/prune';
 import { tagRecord } from '../../core/tags';
 import type { ClientFactory } from '../clients';
 import { type RateLimiter, unlimited } from '../rate-limiter';
@@ -64,11 +64,11 @@ function toSnapshot(snapshot: Snapshot): InventorySnapshot | undefined {
  * snapshots, and the AMI ids referenced by SSM parameters under the prefix. Every call paginates, even where the
  * emulator returns one page; snapshots are filtered on owner-id as well because not every endpoint honours OwnerIds.
  */
-export async function readRegionInventory(
+export async function readPruneInventory(
   clients: ClientFactory,
   region: string,
   options: InventoryOptions,
-): Promise<RegionInventory> {
+): Promise<PruneInventory> {
   const limiter = options.limiter ?? unlimited;
   const ec2 = clients.client(EC2Client, region);
   try {

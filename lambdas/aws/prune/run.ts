@@ -9,7 +9,7 @@ import {
   prunePolicy,
   pruneReport,
   type RegionExecution,
-  type RegionInventory,
+  type PruneInventory,
 } from '../../core/prune';
 import { TAG } from '../../core/tags';
 import { type Logger, silentLogger } from '../../shared/logger';
@@ -18,8 +18,9 @@ import { type Clock, RateLimiter, realClock } from '../rate-limiter';
 import { resolveRegions } from '../regions';
 import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { executeRegionPlan } from './execute';
-import { readRegionInventory } from './inventory';
+import { readPruneInventory } from './inventory';
 import { mapLimit } from '../../shared/concurrency';
+import { DAY_MS } from '../../core/time';
 
 /** Inputs of a prune run, in-process (CLI, demo, weekly cycle) or inside a Lambda batch. */
 export interface PruneRunOptions {
@@ -66,7 +67,7 @@ async function inventories(options: PruneRunOptions, regions: readonly string[],
   const failedRegions: { region: string; error: string }[] = [];
   const read = await mapLimit(regions, options.config.safety.regionConcurrency, async (region) => {
     try {
-      return await readRegionInventory(options.clients, region, {
+      return await readPruneInventory(options.clients, region, {
         ssmPrefix: options.config.publish.ssmPrefix,
         limiter: options.limiter,
         accountId: options.accountId,
@@ -78,7 +79,7 @@ async function inventories(options: PruneRunOptions, regions: readonly string[],
       return undefined;
     }
   });
-  return { inventory: read.filter((r): r is RegionInventory => r !== undefined), failedRegions };
+  return { inventory: read.filter((r): r is PruneInventory => r !== undefined), failedRegions };
 }
 
 /**
@@ -103,7 +104,7 @@ export async function runPrune(options: PruneRunOptions): Promise<PruneRunResult
   const executions: RegionExecution[] = [];
   if (execute) {
     const deadline = options.budgetMs !== undefined ? clock.now() + options.budgetMs : undefined;
-    const deleteAfter = new Date(options.now.getTime() + options.config.retention.softDeleteGraceDays * 86_400_000)
+    const deleteAfter = new Date(options.now.getTime() + options.config.retention.softDeleteGraceDays * DAY_MS)
       .toISOString()
       .slice(0, 10);
     await mapLimit(plan.regions, options.config.safety.regionConcurrency, async (regionPlan) => {

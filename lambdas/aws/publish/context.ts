@@ -1,5 +1,6 @@
 import { DescribeImagesCommand, type DescribeImagesRequest, type Image, EC2Client } from '@aws-sdk/client-ec2';
 import type { PipelineConfig } from '../../core/config';
+import { errorCode } from '../../core/errors';
 import type { NamingProfile } from '../../core/naming/types';
 import type { Logger } from '../../shared/logger';
 import type { ClientFactory } from '../clients';
@@ -43,12 +44,6 @@ export async function describeAllImages(
     token = page.NextToken;
   } while (token);
   return images;
-}
-
-/** The AWS error code of a thrown SDK error. */
-export function errorCode(error: unknown): string | undefined {
-  const e = error as { name?: string; Code?: string; code?: string };
-  return e?.Code ?? e?.code ?? e?.name;
 }
 
 /** Whether an error says the resource is already gone, which removal treats as success. */

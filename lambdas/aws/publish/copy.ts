@@ -6,11 +6,11 @@ import {
   type Tag,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { PipelineError } from '../../core/errors';
+import { errorCode, PipelineError } from '../../core/errors';
 import { copyClientToken } from '../../core/publish/copies';
 import type { SourceImage } from '../../core/publish/model';
 import { chunks } from '../../shared/concurrency';
-import { describeAllImages, errorCode, isImageGone, isNotFound, type PublishContext } from './context';
+import { describeAllImages, isImageGone, isNotFound, type PublishContext } from './context';
 
 /** A copy could not be started and no copy of that name exists either. */
 export class CopyStartError extends PipelineError {}

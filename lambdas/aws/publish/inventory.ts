@@ -1,7 +1,7 @@
 import { DescribeSnapshotAttributeCommand, DescribeSnapshotsCommand, type Image, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { tagRecord } from '../../core/tags';
-import type { RegionImage, RegionInventory, SourceImage, SsmPointer } from '../../core/publish/model';
+import type { RegionImage, PublishInventory, SourceImage, SsmPointer } from '../../core/publish/model';
 import { chunks, mapLimit } from '../../shared/concurrency';
 import { describeAllImages, type PublishContext } from './context';
 
@@ -83,12 +83,12 @@ async function ssmPointers(
  * tags and deprecation time) and, with `ssm`, where the SSM parameters point. Copies are found by name, which EC2
  * keeps unique per account and region.
  */
-export async function readRegionInventory(
+export async function readPublishInventory(
   ctx: PublishContext,
   region: string,
   sources: readonly SourceImage[],
   options: { readonly ssm: boolean; readonly attributes: boolean },
-): Promise<RegionInventory> {
+): Promise<PublishInventory> {
   const names = [...new Set(sources.map((s) => s.name))];
   const found: Image[] = [];
   for (const batch of chunks(names, 100)) {

@@ -39,7 +39,7 @@ import { applyImages, targetOf } from './apply';
 import { type PublishContext, publishOptions } from './context';
 import { deregisterCopy, observeImages, startCopy } from './copy';
 import { type Discovery, discoverSources, loadSources, type SkippedImage } from './discover';
-import { readRegionInventory } from './inventory';
+import { readPublishInventory } from './inventory';
 import { type LedgerRows, MemoryLedger, type PairUpdate, type PublishLedger } from './ledger';
 import { type PreflightReport, preflightRegion, readSnapshotSharing } from './preflight';
 
@@ -283,7 +283,7 @@ async function planRegionNow(
   snapshotSharing?: SnapshotSharing,
 ) {
   const sources = await loadSources(ctx, images);
-  const inventory = await readRegionInventory(ctx, region, sources, read);
+  const inventory = await readPublishInventory(ctx, region, sources, read);
   const plan = planRegion({
     sources,
     inventory,
@@ -780,7 +780,7 @@ export interface DryRun {
  * The plan a run would execute, with each region's preflight, touching nothing (`--dry-run`): the same region
  * selection, the same discovery against the ledger, and per region only the pairs not yet published there.
  */
-export async function planRun(options: RunPublishOptions): Promise<DryRun> {
+export async function planPublishRun(options: RunPublishOptions): Promise<DryRun> {
   const ctx = publishContext(options);
   const selection = await resolveRegions(ctx.clients, ctx.config, options.regions);
   const regions = selection.selected;
@@ -795,7 +795,7 @@ export async function planRun(options: RunPublishOptions): Promise<DryRun> {
     preflightRegion(ctx, region, { dryRun: true, incoming: sourcesIn[region]!.length }),
   );
   const inventories = await mapLimit(regions, ctx.config.publish.regionConcurrency, (region) =>
-    readRegionInventory(
+    readPublishInventory(
       ctx,
       region,
       decided.sources.filter((s) => sourcesIn[region]!.includes(s.imageId)),

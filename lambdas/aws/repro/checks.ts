@@ -12,9 +12,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ReproCheck, ReproImage } from '../../core/repro/plan';
-import { describeError, PipelineError } from '../../core/errors';
+import { describeError, errorCode, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG, tagRecord } from '../../core/tags';
 import { type CleanupReport, cleanupRun } from '../boot/cleanup';
+import type { BootEc2Context } from '../boot/context';
 import { CAPACITY_ERRORS } from '../boot/instances';
 import type { Clock, RateLimiter } from '../rate-limiter';
 
@@ -70,18 +71,12 @@ export function checkFilters(check: Pick<ReproCheck, 'imageId'>): Filter[] {
  * `check`, only those of that check: the boot test's cleanup, scoped by the run's repro tag.
  */
 export function cleanupReproRun(
-  ec2: EC2Client,
-  limiter: RateLimiter,
-  clock: Clock,
-  region: string,
-  managed: ManagedTag,
+  ctx: BootEc2Context & { readonly managed: ManagedTag },
   runId: string,
   check?: Pick<ReproCheck, 'imageId'>,
 ): Promise<CleanupReport> {
-  return cleanupRun(ec2, limiter, clock, region, managed, runId, REPRO_CLEANUP_WAITS, {
-    tagKey: TAG.repro,
-    ...(check && { filters: checkFilters(check) }),
-  });
+  const scope = { tagKey: TAG.repro, ...(check && { filters: checkFilters(check) }) };
+  return cleanupRun({ ...ctx, waits: REPRO_CLEANUP_WAITS, scope }, runId);
 }
 
 /** How long a cleanup waits for terminations and detaches, and how often it looks. */
@@ -222,7 +217,7 @@ async function objectExists(s3: S3Client, bucket: string, key: string): Promise<
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (error) {
-    const { code } = describeError(error);
+    const code = errorCode(error);
     if (code === 'NotFound' || code === 'NoSuchKey' || code === '404') return false;
     throw error;
   }
@@ -287,7 +282,7 @@ async function readObject(s3: S3Client, bucket: string, key: string, range?: str
     const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
     return await response.Body?.transformToString('utf8');
   } catch (error) {
-    const { code } = describeError(error);
+    const code = errorCode(error);
     if (code === 'NoSuchKey' || code === 'NotFound' || code === 'InvalidRange') return undefined;
     throw error;
   }

@@ -1,4 +1,4 @@
-import type { PublishAction, RegionInventory, SnapshotSharing, SourceImage } from '../publish/model';
+import type { PublishAction, PublishInventory, SnapshotSharing, SourceImage } from '../publish/model';
 
 /** What can be wrong with a current build in a region. */
 export type FindingKind =
@@ -31,7 +31,7 @@ export interface AuditSource extends SourceImage {
 }
 
 /** One region as the audit reads it: every image we own there, the parameters under the prefix, snapshot sharing. */
-export interface AuditRegionInventory extends RegionInventory {
+export interface AuditRegionInventory extends PublishInventory {
   /** Snapshot block public access of the region; `unblocked` when not given. */
   readonly snapshotSharing?: SnapshotSharing;
 }

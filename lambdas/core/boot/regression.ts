@@ -1,3 +1,4 @@
+import { DAY_MS } from '../time';
 /** One recorded boot time of a build of a series on an instance type. */
 export interface BootPoint {
   readonly seriesKey: string;
@@ -29,8 +30,6 @@ export interface RegressionVerdict {
   /** The alert text, naming the revision range, when `regressed`. */
   readonly message?: string;
 }
-
-const DAY_MS = 86_400_000;
 
 function daysBefore(isoDate: string, days: number): string {
   return new Date(Date.parse(`${isoDate}T00:00:00Z`) - days * DAY_MS).toISOString().slice(0, 10);

@@ -1,4 +1,4 @@
-import type { PrunePolicy, RegionInventory } from './types';
+import type { PrunePolicy, PruneInventory } from './types';
 
 /** One image (and its snapshots) that `adopt` tags as managed, or leaves alone, with the reason. */
 export interface AdoptEntry {
@@ -27,7 +27,7 @@ export interface AdoptPlan {
  * Names that do not parse are never adopted.
  */
 export function planAdopt(
-  inventory: readonly RegionInventory[],
+  inventory: readonly PruneInventory[],
   policy: Pick<PrunePolicy, 'profile' | 'managedTag'>,
 ): AdoptPlan {
   const { key, value } = policy.managedTag;

@@ -9,13 +9,13 @@ import type {
   PrunePlan,
   PrunePolicy,
   PruneReason,
-  RegionInventory,
+  PruneInventory,
   RetiredLine,
-  RegionPlan,
+  PruneRegionPlan,
   SnapshotPlanEntry,
 } from './types';
+import { DAY_MS } from '../time';
 
-const DAY_MS = 86_400_000;
 /** Image states in which an AMI may be deregistered; anything else is still settling or already gone. */
 const SETTLED_STATES = new Set(['available', 'disabled']);
 /** Descriptions EC2 gives the snapshots it makes for an AMI (CopyImage, CreateImage, RegisterImage). */
@@ -238,7 +238,7 @@ function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, 
 
 function protection(
   image: InventoryImage,
-  region: RegionInventory,
+  region: PruneInventory,
   policy: PrunePolicy,
   now: Date,
 ): Verdict | undefined {
@@ -260,7 +260,7 @@ function protection(
 function ownership(
   image: InventoryImage,
   parsed: ImageNameParse,
-  region: RegionInventory,
+  region: PruneInventory,
   policy: PrunePolicy,
 ): Verdict | ParsedImageName {
   if (!parsed.managed) return keep('unmanaged-name', `name not understood: ${parsed.reason}`);
@@ -275,7 +275,7 @@ interface DraftImage extends ImagePlanEntry {
   readonly capKey: string;
 }
 
-function planImages(region: RegionInventory, policy: PrunePolicy, now: Date): DraftImage[] {
+function planImages(region: PruneInventory, policy: PrunePolicy, now: Date): DraftImage[] {
   const parsedAll: ParsedImage[] = [];
   const early = new Map<string, Verdict>();
   const parsedById = new Map<string, ParsedImageName>();
@@ -332,7 +332,7 @@ interface DraftSnapshot extends SnapshotPlanEntry {
   readonly capKey?: string;
 }
 
-function planOrphan(snapshot: InventorySnapshot, region: RegionInventory, policy: PrunePolicy, now: Date) {
+function planOrphan(snapshot: InventorySnapshot, region: PruneInventory, policy: PrunePolicy, now: Date) {
   const base = { snapshotId: snapshot.snapshotId, usedBy: [], volumeSizeGiB: snapshot.volumeSizeGiB };
   const sized = snapshot.fullSizeBytes !== undefined ? { ...base, fullSizeBytes: snapshot.fullSizeBytes } : base;
   const tagged = snapshot.tags[policy.managedTag.key] === policy.managedTag.value;
@@ -373,7 +373,7 @@ function planOrphan(snapshot: InventorySnapshot, region: RegionInventory, policy
   };
 }
 
-function planSnapshots(region: RegionInventory, images: readonly DraftImage[], policy: PrunePolicy, now: Date) {
+function planSnapshots(region: PruneInventory, images: readonly DraftImage[], policy: PrunePolicy, now: Date) {
   const users = new Map<string, string[]>();
   for (const image of region.images) {
     for (const id of image.snapshotIds) appendTo(users, id, image.imageId);
@@ -446,7 +446,7 @@ const isDeletion = (action: string) => action === 'deregister' || action === 'so
  * protection, recent launches, unsettled state), soft-delete staging, the per-region breaker, the per-run cap
  * (oldest first), and finally snapshots (deleted only when no remaining image uses them).
  */
-export function planPrune(inventory: readonly RegionInventory[], policy: PrunePolicy, now: Date): PrunePlan {
+export function planPrune(inventory: readonly PruneInventory[], policy: PrunePolicy, now: Date): PrunePlan {
   const regions = inventory.map((region) => {
     let images = planImages(region, policy, now);
     const breaker = breakerFor(images, policy);
@@ -485,7 +485,7 @@ export function planPrune(inventory: readonly RegionInventory[], policy: PrunePo
   const capBoundary = policy.capBoundary ?? (deferred > 0 && inCap.size > 0 ? [...inCap].sort().at(-1) : undefined);
   const overCap = 'deletion cap for this run reached (safety.maxDeletionsPerRun); a later run deletes it';
 
-  const plans: RegionPlan[] = withOrphans.map(({ region, images, breaker, orphans }) => {
+  const plans: PruneRegionPlan[] = withOrphans.map(({ region, images, breaker, orphans }) => {
     const capped = images.map((i) =>
       isDeletion(i.action) && !inCap.has(i.capKey)
         ? { ...i, action: 'deferred' as const, reason: 'over-cap' as const, detail: `${overCap} (${i.detail})` }

@@ -1,6 +1,6 @@
 import type { ItemFailure } from '../errors';
 import { lineOf } from './plan';
-import type { BreakerDecision, PrunePlan, RegionPlan } from './types';
+import type { BreakerDecision, PrunePlan, PruneRegionPlan } from './types';
 
 /** A snapshot the executor deleted, with its size for the reclaimed total. */
 export interface DeletedSnapshot {
@@ -80,7 +80,7 @@ function count<T>(items: readonly T[], key: (item: T) => string): Record<string,
   return counts;
 }
 
-function regionReport(plan: RegionPlan, execution: RegionExecution | undefined, dryRun: boolean): RegionReport {
+function regionReport(plan: PruneRegionPlan, execution: RegionExecution | undefined, dryRun: boolean): RegionReport {
   const kept = [
     ...plan.images.filter((i) => i.action === 'keep'),
     ...plan.snapshots.filter((s) => s.action === 'keep').map((s) => ({ reason: `snapshot:${s.reason}` })),

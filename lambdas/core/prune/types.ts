@@ -32,7 +32,7 @@ export interface InventorySnapshot {
 }
 
 /** Everything the planner needs to know about one region. */
-export interface RegionInventory {
+export interface PruneInventory {
   readonly region: string;
   readonly accountId: string;
   readonly images: readonly InventoryImage[];
@@ -145,7 +145,7 @@ export interface BreakerDecision {
   readonly overridden: boolean;
 }
 
-export interface RegionPlan {
+export interface PruneRegionPlan {
   readonly region: string;
   readonly images: readonly ImagePlanEntry[];
   readonly snapshots: readonly SnapshotPlanEntry[];
@@ -162,7 +162,7 @@ export interface RetiredLine {
 /** A whole prune plan, oldest deletions first within each region. */
 export interface PrunePlan {
   readonly now: string;
-  readonly regions: readonly RegionPlan[];
+  readonly regions: readonly PruneRegionPlan[];
   /** Lines past their end-of-life date, oldest date first, whether or not any of their builds is left. */
   readonly retiredLines: readonly RetiredLine[];
   /** Sort key of the last deletion inside the cap; pass it back as `capBoundary` to continue the same run. */

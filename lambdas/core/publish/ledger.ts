@@ -1,4 +1,5 @@
 import type { ItemFailure } from '../errors';
+import { DAY_MS } from '../time';
 
 /**
  * Where one (source image, region) pair stands in the publish ledger: `queued` once discovery takes the source on,
@@ -74,8 +75,6 @@ export interface DiscoveryPlan {
   readonly writes: PairRecord[];
   readonly gaveUp: GivenUpPair[];
 }
-
-const DAY_MS = 86_400_000;
 
 function newestFirst(a: DiscoveryCandidate, b: DiscoveryCandidate): number {
   return b.createdAt.localeCompare(a.createdAt) || b.name.localeCompare(a.name);

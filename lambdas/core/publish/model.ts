@@ -42,7 +42,7 @@ export interface SsmPointer {
 }
 
 /** Everything publishing reads in one region before deciding what to do there. */
-export interface RegionInventory {
+export interface PublishInventory {
   readonly region: string;
   /** Images we own whose names are among the sources' names. */
   readonly images: readonly RegionImage[];
@@ -107,7 +107,7 @@ export interface ImagePlan {
 }
 
 /** The plan for one region. */
-export interface RegionPlan {
+export interface PublishRegionPlan {
   readonly region: string;
   readonly images: readonly ImagePlan[];
 }
@@ -115,5 +115,5 @@ export interface RegionPlan {
 /** The whole plan: per region, per image. */
 export interface PublishPlan {
   readonly sources: readonly { readonly imageId: string; readonly name: string }[];
-  readonly regions: readonly RegionPlan[];
+  readonly regions: readonly PublishRegionPlan[];
 }

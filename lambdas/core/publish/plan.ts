@@ -9,13 +9,13 @@ import type {
   PublishOptions,
   PublishPlan,
   RegionImage,
-  RegionInventory,
-  RegionPlan,
+  PublishInventory,
+  PublishRegionPlan,
   SnapshotSharing,
   SourceImage,
 } from './model';
+import { DAY_MS } from '../time';
 
-const DAY_MS = 86_400_000;
 /** EC2 refuses a deprecation time in the past; a late publication deprecates this long after it instead. */
 const MIN_DEPRECATION_LEAD_MS = 3_600_000;
 /** EC2 rounds deprecation times to the minute, so a time read back may differ from the one written by seconds. */
@@ -93,7 +93,7 @@ function decideSsm(
   parameter: string,
   imageId: string,
   source: SourceImage,
-  inventory: RegionInventory,
+  inventory: PublishInventory,
   profile: NamingProfile,
   newest: Map<string, SourceImage>,
 ): SsmDecision {
@@ -196,7 +196,7 @@ function snapshotSharingBlocked(sharing: SnapshotSharing): string {
 interface PlanContext {
   readonly options: PublishOptions;
   readonly now: Date;
-  readonly inventory: RegionInventory;
+  readonly inventory: PublishInventory;
   readonly profile: NamingProfile;
   readonly newest: Map<string, SourceImage>;
   readonly snapshotSharing: SnapshotSharing;
@@ -268,12 +268,12 @@ function planImage(source: SourceImage, region: string, context: PlanContext): I
  */
 export function planRegion(input: {
   readonly sources: readonly SourceImage[];
-  readonly inventory: RegionInventory;
+  readonly inventory: PublishInventory;
   readonly options: PublishOptions;
   readonly profile: NamingProfile;
   readonly now: Date;
   readonly snapshotSharing?: SnapshotSharing;
-}): RegionPlan {
+}): PublishRegionPlan {
   const context: PlanContext = {
     options: input.options,
     now: input.now,
@@ -295,7 +295,7 @@ export function planRegion(input: {
  */
 export function planPublish(input: {
   readonly sources: readonly SourceImage[];
-  readonly inventories: readonly RegionInventory[];
+  readonly inventories: readonly PublishInventory[];
   readonly options: PublishOptions;
   readonly profile: NamingProfile;
   readonly now: Date;

@@ -1,7 +1,6 @@
 import { type BootPoint, detectRegression, type RegressionPolicy } from '../boot/regression';
 import { type BootHistoryRow, toBootPoint } from '../boot/result';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../time';
 
 /** One boot of a build on an instance type, as the page shows it. */
 export interface ReportBoot {

@@ -4,6 +4,7 @@ import { compareBuilds } from '../naming/freebsd';
 import type { Architecture, FileSystem, NamingProfile, ParsedImageName } from '../naming/types';
 import { TAG } from '../tags';
 import { type CostEstimate, estimateCost } from './cost';
+import { DAY_MS } from '../time';
 
 /** A builder image as DescribeImages lists it, with what the check needs to know of its root snapshot. */
 export interface ReproImage {
@@ -91,7 +92,7 @@ export function isoWeek(now: Date): string {
   const weekday = day.getUTCDay() || 7;
   day.setUTCDate(day.getUTCDate() + 4 - weekday);
   const yearStart = Date.UTC(day.getUTCFullYear(), 0, 1);
-  const week = Math.ceil(((day.getTime() - yearStart) / 86_400_000 + 1) / 7);
+  const week = Math.ceil(((day.getTime() - yearStart) / DAY_MS + 1) / 7);
   return `${day.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
 }
 

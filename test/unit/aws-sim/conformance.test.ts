@@ -21,7 +21,7 @@ import { GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, 
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ClientFactory } from '../../../lambdas/aws/clients';
 import { createAwsSim } from '../../../scripts/aws-sim';
-import { type MotoServer, startMoto } from '../../../scripts/emulator';
+import { type MotoServer, startMoto } from '../../support/moto-server';
 
 const SOURCE = 'us-east-1';
 const TARGET = 'eu-west-1';

@@ -1,7 +1,7 @@
 import { runPrune } from '../../../lambdas/aws/prune';
 import { EC2_THROTTLE_BUCKETS, RateLimiter } from '../../../lambdas/aws/rate-limiter';
 import { defaultConfig } from '../../../lambdas/core/config';
-import { DEFAULT_FLEET_SERIES } from '../../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES } from '../../support/fleet';
 import { simulated, START, virtually } from './helpers';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];

@@ -1,6 +1,6 @@
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { COMMERCIAL_REGIONS, createAwsSim, runInVirtualTime } from '../../../scripts/aws-sim';
-import { DEFAULT_FLEET_SERIES } from '../../../scripts/fleet';
+import { DEFAULT_FLEET_SERIES } from '../../support/fleet';
 import { START } from './helpers';
 
 // 48 series (FreeBSD's weekly builds), 157 weeks, 30 regions: the prune backlog of a three-year-old account.

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { type PortProbe, type ProbeTarget, TcpProbe, type WatchOptions } from '../lambdas/aws/boot/tcp-probe';
+import { type PortProbe, type ProbeTarget, TcpProbe, type WatchOptions } from '../../lambdas/aws/boot/tcp-probe';
 
 /** The banner a FreeBSD sshd sends. */
 export const FREEBSD_SSH_BANNER = 'SSH-2.0-OpenSSH_9.9 FreeBSD-20250219';

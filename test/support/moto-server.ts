@@ -6,7 +6,7 @@ import { join } from 'node:path';
 /** The moto release the emulator tests are written against. */
 export const MOTO_VERSION = '5.2.1';
 
-const PROJECT_ROOT = join(__dirname, '..');
+const PROJECT_ROOT = join(__dirname, '..', '..');
 const VENV_PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
 
 /** A running moto server on loopback. */

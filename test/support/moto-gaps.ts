@@ -1,5 +1,5 @@
 import { CreateTagsCommand, DescribeImagesCommand, type TagSpecification, EC2Client } from '@aws-sdk/client-ec2';
-import type { ClientFactory, ClientPlugin } from '../lambdas/aws/clients';
+import type { ClientFactory, ClientPlugin } from '../../lambdas/aws/clients';
 
 /** What the stand-ins for the emulator's missing EC2 APIs recorded. */
 export interface MotoGaps {

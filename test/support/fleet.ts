@@ -5,7 +5,7 @@ import {
   RegisterImageCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import type { ClientFactory } from '../lambdas/aws/clients';
+import type { ClientFactory } from '../../lambdas/aws/clients';
 
 /** One image to register in the emulator. */
 export interface FleetImage {
