@@ -348,6 +348,28 @@ describe("a run's cleanup", () => {
       { id: 'vol-1', region: REGION, error: 'UnauthorizedOperation (simulated)', code: 'UnauthorizedOperation' },
     ]);
   });
+  test('reports an instance it could not terminate, and reads each run id from the run tag among the others', async () => {
+    // Prepare
+    const tagged = (found: Instance): Instance => ({
+      ...found,
+      Tags: [{ Key: MANAGED.key, Value: MANAGED.value }, ...(found.Tags ?? []), { Key: 'Name', Value: 'boot test' }],
+    });
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{ Instances: [tagged(instance('i-1', 'running'))] }] });
+    volumes([{ Volumes: [] }]);
+    ec2Mock.on(TerminateInstancesCommand).rejects(awsError('UnauthorizedOperation'));
+
+    // Act
+    const report = await cleanupRun({ ...inRegion(virtualClock()), managed: MANAGED, waits: WAITS }, 'run-1');
+
+    // Assess
+    expect(report.found.map((r) => [r.id, r.runId])).toEqual([['i-1', 'run-1']]);
+    expect(report.terminated).toEqual([]);
+    expect(report.failed).toEqual([
+      { id: 'i-1', region: REGION, error: 'UnauthorizedOperation (simulated)', code: 'UnauthorizedOperation' },
+    ]);
+  });
 });
 
 describe('the sweeper', () => {
