@@ -1,12 +1,9 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { z } from 'zod';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
 import { cleanupReproRun } from '../aws/repro/checks';
 import { parseEvent } from '../shared/event';
-import { configFromEnv } from '../shared/env';
-import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
+import { reproCleanupContext } from './context';
 import { runId } from './schemas';
 
 const eventSchema = z.object({ runId });
@@ -15,21 +12,10 @@ const logger = new Logger({ service: 'repro-cleanup' });
 
 /** Terminates every instance and deletes every volume tagged with the run, on success, failure and timeout alike. */
 export async function handler(event: unknown) {
-  const clients = invocationClients();
-  const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'repro-cleanup');
-  const config = configFromEnv();
-  const region = config.buildRegion;
-  const report = await cleanupReproRun(
-    {
-      ec2: clients.client(EC2Client, region),
-      limiter: invocationLimiter(),
-      clock,
-      region,
-      managed: config.managedTag,
-    },
-    input.runId,
-  );
+  const ctx = reproCleanupContext();
+  const { region } = ctx;
+  const report = await cleanupReproRun(ctx, input.runId);
   logger.info('reproducibility run cleaned up', {
     region,
     runId: input.runId,

@@ -1,10 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { cleanupReproRun, readCheckOutputs } from '../aws/repro/checks';
 import { DynamoReproHistory } from '../aws/repro/history';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { invocationClients } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
 import { historyRow } from '../core/repro/history';
 import { judgeCheck } from '../core/repro/summary';
@@ -12,6 +11,7 @@ import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
+import { reproCleanupContext } from './context';
 import { REPRO_ENV, reproCheck, runId } from './schemas';
 
 const eventSchema = z.object({
@@ -34,17 +34,7 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'repro-finish');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const cleanup = await cleanupReproRun(
-    {
-      ec2: clients.client(EC2Client, region),
-      limiter: invocationLimiter(),
-      clock,
-      region,
-      managed: config.managedTag,
-    },
-    input.runId,
-    input.check,
-  );
+  const cleanup = await cleanupReproRun(reproCleanupContext(), input.runId, input.check);
   const outputs = await readCheckOutputs(
     clients.client(S3Client, region),
     requiredEnv(REPRO_ENV.reportBucket),
