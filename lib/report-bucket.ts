@@ -7,9 +7,19 @@ import { Construct } from 'constructs';
 export const REPORT_PREFIXES = {
   /** The boot-performance page, rewritten each week (`index.html` and its assets). */
   bootPage: 'boot/',
-  /** Reproducibility checks, `repro/<week>/<image>/`. */
+  /** Reproducibility checks, `repro/<week>/<image>/<role id>:<instance id>/`. */
   repro: 'repro/',
 } as const;
+
+/** One of the report bucket's key prefixes. */
+export type ReportPrefix = (typeof REPORT_PREFIXES)[keyof typeof REPORT_PREFIXES];
+
+/**
+ * IAM's policy variable for the caller's user id: `<role id>:<session name>`, for an instance role
+ * `<role id>:<instance id>`. In a Resource it binds the key to whoever makes the request.
+ */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: an IAM policy variable, resolved by IAM, not JavaScript.
+export const OWN_FOLDER = '${aws:userid}';
 
 /** Days a replaced or deleted report version stays recoverable. */
 export const REPORT_NONCURRENT_DAYS = 90;
@@ -69,25 +79,53 @@ export class ReportBucket extends Construct {
    * Lets `grantee` put objects under `prefix` only: s3:PutObject and nothing else (no read, no delete, no tagging,
    * retention or legal hold, no other prefix).
    */
-  grantPutUnder(grantee: iam.IGrantable, prefix: (typeof REPORT_PREFIXES)[keyof typeof REPORT_PREFIXES]): void {
+  grantPutUnder(grantee: iam.IGrantable, prefix: ReportPrefix): void {
+    const put = this.grantPut(grantee, prefix, '*');
+    put?.validations.acknowledge({
+      id: put.finding,
+      reason: `Object keys under ${prefix} of the report bucket only: the writer owns that prefix, the keys below it change with what it writes.`,
+    });
+  }
+
+  /**
+   * Lets each session of `grantee` (each instance of an instance role) put objects only into folders named by its
+   * own IAM user id below `prefix` (`<prefix>.../<role id>:<session>/...`): no session can write into another's.
+   */
+  grantPutIntoOwnFolderUnder(grantee: iam.IGrantable, prefix: ReportPrefix): void {
+    const put = this.grantPut(grantee, prefix, `*/${OWN_FOLDER}/*`);
+    put?.validations.acknowledge({
+      id: put.finding,
+      reason: `Object keys in folders named by the writer's own user id under ${prefix} only: the policy variable binds the folder to the caller, the keys around it change with what it checks.`,
+    });
+  }
+
+  /**
+   * Adds the put statement; for a role, returns its validations and the cdk-nag finding the wildcard key raises
+   * (cdk-nag writes a policy variable `${name}` of the resource as `<name>`).
+   */
+  private grantPut(
+    grantee: iam.IGrantable,
+    prefix: ReportPrefix,
+    keys: string,
+  ): { validations: ReturnType<typeof Validations.of>; finding: string } | undefined {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: `PutUnder${prefix.replace(/\W/g, '')}`,
         actions: ['s3:PutObject'],
-        resources: [this.bucket.arnForObjects(`${prefix}*`)],
+        resources: [this.bucket.arnForObjects(`${prefix}${keys}`)],
       }),
     );
-    if (grantee.grantPrincipal instanceof iam.Role) {
-      const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-      Validations.of(grantee.grantPrincipal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
-        reason: `Object keys under ${prefix} of the report bucket only: the writer owns that prefix, the keys below it change with what it writes.`,
-      });
-    }
+    if (!(grantee.grantPrincipal instanceof iam.Role)) return undefined;
+    const logicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    const nagKeys = keys.replace(/\$\{([^}]+)\}/g, '<$1>');
+    return {
+      validations: Validations.of(grantee.grantPrincipal),
+      finding: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}${nagKeys}]`,
+    };
   }
 
   /** Lets `grantee` read objects under `prefix` only. */
-  grantReadUnder(grantee: iam.IGrantable, prefix: (typeof REPORT_PREFIXES)[keyof typeof REPORT_PREFIXES]): void {
+  grantReadUnder(grantee: iam.IGrantable, prefix: ReportPrefix): void {
     this.bucket.grantRead(grantee, `${prefix}*`);
   }
 }

@@ -40,8 +40,9 @@ const EXECUTION_MARGIN = Duration.hours(2);
 /**
  * Weekly reproducibility checks: builder instances rebuild their own image and compare it with the AMI's snapshot.
  * A VPC of its own (outbound-only internet by default, for the source tree and packages; an S3 gateway endpoint for
- * the uploads; no inbound rule anywhere), an instance profile that may only put objects under `repro/`, a state
- * machine that waits in Wait states and always terminates and deletes what it made, a sweeper, and a history table.
+ * the uploads; no inbound rule anywhere), an instance profile that may only put objects into each instance's own
+ * folder under `repro/` (named by its IAM user id), a state machine that waits in Wait states and always terminates
+ * and deletes what it made, a sweeper, and a history table.
  *
  * The boot test's VPC is isolated by default and its IAM names its own subnets; the checks need the opposite network
  * by default, so they get their own rather than loosening the boot test's. The history is a table of its own: its
@@ -92,9 +93,10 @@ export class ReproWorkflow extends Construct {
 
     this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Reproducibility check instances: put objects under repro/ of the report bucket, nothing else',
+      description:
+        'Reproducibility check instances: put objects into their own folder under repro/ of the report bucket, nothing else',
     });
-    props.reports.grantPutUnder(this.instanceRole, REPORT_PREFIXES.repro);
+    props.reports.grantPutIntoOwnFolderUnder(this.instanceRole, REPORT_PREFIXES.repro);
     this.instanceProfile = new iam.CfnInstanceProfile(this, 'InstanceProfile', {
       roles: [this.instanceRole.roleName],
     });
@@ -112,6 +114,7 @@ export class ReproWorkflow extends Construct {
       [REPRO_ENV.subnets]: this.vpc.selectSubnets({ subnetGroupName: CHECK_SUBNETS }).subnetIds.join(','),
       [REPRO_ENV.securityGroups]: this.instanceSecurityGroup.securityGroupId,
       [REPRO_ENV.instanceProfile]: this.instanceProfile.attrArn,
+      [REPRO_ENV.instanceRoleId]: this.instanceRole.roleId,
       [REPRO_ENV.historyTable]: this.history.tableName,
       [REPRO_ENV.reportBucket]: props.reports.bucket.bucketName,
       [REPRO_ENV.alarmTopic]: props.notifications.alarms.topicArn,
@@ -180,21 +183,31 @@ export class ReproWorkflow extends Construct {
 
     // Execution input: { imageIds?, instanceType? }; the execution name is the run id in tags.
     const plan = invoke('Plan', f.plan, { ...runId, 'request.$': '$' }, '$.plan');
-    const finishAfterError = invoke(
-      'FinishAfterError',
+    const failure = { 'failure.$': "States.Format('{}: {}', $.error.Error, $.error.Cause)" };
+    const launched = { 'launch.$': '$.launch.value' };
+    // A failed launch has no instance to read from; a failed poll has one, whose folder may hold its outputs.
+    const checkFailed = new sfn.Pass(this, 'CheckFailed', { outputPath: '$.result.value' });
+    const finishAfterLaunchError = invoke(
+      'FinishAfterLaunchError',
       f.finish,
-      { ...check, 'failure.$': "States.Format('{}: {}', $.error.Error, $.error.Cause)" },
+      { ...check, ...failure },
       '$.result',
-    ).next(new sfn.Pass(this, 'CheckFailed', { outputPath: '$.result.value' }));
+    ).next(checkFailed);
+    const finishAfterPollError = invoke(
+      'FinishAfterPollError',
+      f.finish,
+      { ...check, ...launched, ...failure },
+      '$.result',
+    ).next(checkFailed);
     const launch = invoke('Launch', f.launch, check, '$.launch');
-    launch.addCatch(finishAfterError, { resultPath: '$.error' });
-    const poll = invoke('Poll', f.poll, { 'check.$': '$.check', 'launch.$': '$.launch.value' }, '$.poll');
-    poll.addCatch(finishAfterError, { resultPath: '$.error' });
+    launch.addCatch(finishAfterLaunchError, { resultPath: '$.error' });
+    const poll = invoke('Poll', f.poll, { 'check.$': '$.check', ...launched }, '$.poll');
+    poll.addCatch(finishAfterPollError, { resultPath: '$.error' });
     const wait = new sfn.Wait(this, 'WaitForCheck', {
       comment: 'Hours of building: the poll says how long to wait (minutes at first, to attach the volume)',
       time: sfn.WaitTime.secondsPath('$.poll.value.waitSeconds'),
     });
-    const finish = invoke('Finish', f.finish, { ...check, 'ended.$': '$.poll.value.ended' }, '$.result');
+    const finish = invoke('Finish', f.finish, { ...check, ...launched, 'ended.$': '$.poll.value.ended' }, '$.result');
     const checked = new sfn.Pass(this, 'Checked', { outputPath: '$.result.value' });
     const perCheck = launch
       .next(poll)
@@ -414,7 +427,7 @@ export class ReproWorkflow extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::snapshot/*]`,
     });
     const bucketLogicalId = stack.getLogicalId(props.reports.bucket.node.defaultChild as never);
-    // The instance role's put under repro/ is acknowledged by the grant itself (ReportBucket.grantPutUnder).
+    // The instance role's put is acknowledged by the grant itself (ReportBucket.grantPutIntoOwnFolderUnder).
     for (const grantee of [f.poll.role!, f.finish.role!])
       Validations.of(grantee).acknowledge({
         reason: 'Objects under repro/ only: the key prefix of the reproducibility outputs in the report bucket.',

@@ -1,5 +1,5 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { deployLocally, deploymentFromStack } from '../../bin/local/deployment';
+import { deployLocally, deploymentFromStack, rolesNamedById } from '../../bin/local/deployment';
 import type { EventLog } from '../../bin/local/engine';
 import { LocalPipeline, synthesizeTemplate } from '../../bin/local/pipeline';
 import type { StackFunction } from '../../bin/local/template';
@@ -67,7 +67,7 @@ export async function openPipeline(ctx: CliContext, options: CliPipelineOptions 
   const template = synthesizeTemplate(config, account);
   const deployment = ctx.endpointUrl
     ? undefined
-    : ((await deploymentFromStack(ctx.clients, STACK_NAME, region)) ??
+    : ((await deploymentFromStack(ctx.clients, STACK_NAME, region, rolesNamedById(template))) ??
       (await deployLocally(template, ctx.clients, { region, account: account!, makeResources: false })));
   return LocalPipeline.create({
     config,

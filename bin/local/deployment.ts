@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   CloudFormationClient,
   ListStackResourcesCommand,
@@ -14,7 +15,7 @@ import {
   type Tag,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { CreateInstanceProfileCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateInstanceProfileCommand, GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { ClientFactory } from '../../lambdas/aws/clients';
@@ -290,6 +291,11 @@ export async function deployLocally(
       case 'AWS::Lambda::Function':
         deployment.setRef(id, id).setAttribute(id, 'Arn', `arn:aws:lambda:${region}:${account}:function:${id}`);
         break;
+      case 'AWS::IAM::Role':
+        // Nothing runs as the stack's roles locally (functions run in-process with the caller's credentials); a role's
+        // unique id still names things, such as the folders its instances write to.
+        deployment.setAttribute(id, 'RoleId', localRoleId(account, region, id));
+        break;
       case 'AWS::IAM::InstanceProfile': {
         // EC2 refuses a launch naming a profile that does not exist; nothing runs inside local instances, so the
         // profile needs no role here.
@@ -310,6 +316,28 @@ export async function deployLocally(
   return deployment;
 }
 
+/** A role's unique id as IAM forms them (`AROA` and 17 characters), stable for a local deployment. */
+export function localRoleId(account: string, region: string, logicalId: string): string {
+  const digest = createHash('sha256').update(`${account}/${region}/${logicalId}`).digest('hex').toUpperCase();
+  return `AROA${digest.slice(0, 17)}`;
+}
+
+/** The roles whose unique id (`Fn::GetAtt` RoleId) the functions' environments name. */
+export function rolesNamedById(template: StackTemplate): string[] {
+  const found = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null) return;
+    // Arrays are walked by their indices.
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      if (key === 'Fn::GetAtt' && Array.isArray(v) && v[1] === 'RoleId') found.add(String(v[0]));
+      else visit(v);
+    }
+  };
+  for (const resource of Object.values(template.Resources))
+    if (resource.Type === 'AWS::Lambda::Function') visit(resource.Properties?.Environment);
+  return [...found];
+}
+
 const LOGICAL_ID_TAG = 'aws:cloudformation:logical-id';
 
 function logicalIdTag(id: string): Tag[] {
@@ -328,6 +356,7 @@ export async function deploymentFromStack(
   clients: ClientFactory,
   stackName: string,
   region: string,
+  rolesById: readonly string[] = [],
 ): Promise<MappedDeployment | undefined> {
   const cloudformation = clients.client(CloudFormationClient, region);
   const resources: StackResourceSummary[] = [];
@@ -369,6 +398,13 @@ export async function deploymentFromStack(
         break;
       case 'AWS::S3::Bucket':
         deployment.setAttribute(id, 'Arn', `arn:aws:s3:::${physical}`);
+        break;
+      case 'AWS::IAM::Role':
+        // A role's unique id is not in the stack's resource list; IAM gives it for the roles the functions need.
+        if (rolesById.includes(id)) {
+          const role = await clients.client(IAMClient, 'us-east-1').send(new GetRoleCommand({ RoleName: physical }));
+          if (role.Role?.RoleId) deployment.setAttribute(id, 'RoleId', role.Role.RoleId);
+        }
         break;
       default:
         break;

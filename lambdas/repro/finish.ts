@@ -12,11 +12,13 @@ import { configFromEnv, requiredEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
 import { reproCleanupContext } from './context';
-import { REPRO_ENV, reproCheck, runId } from './schemas';
+import { checkOutputsFromEnv, launchedCheck, REPRO_ENV, reproCheck, runId } from './schemas';
 
 const eventSchema = z.object({
   runId,
   check: reproCheck,
+  /** The launched instance; absent when the launch itself failed (then no instance wrote anything). */
+  launch: launchedCheck.optional(),
   /** Why the wait ended; absent when a step of the check failed (then `failure` says what). */
   ended: z.enum(['reported', 'instance-ended', 'timeout']).optional(),
   failure: z.string().optional(),
@@ -35,17 +37,14 @@ export async function handler(event: unknown) {
   const config = configFromEnv();
   const region = config.buildRegion;
   const cleanup = await cleanupReproRun(reproCleanupContext(), input.runId, input.check);
-  const outputs = await readCheckOutputs(
-    clients.client(S3Client, region),
-    requiredEnv(REPRO_ENV.reportBucket),
-    input.check,
-  );
+  const folder = input.launch && checkOutputsFromEnv(input.check, input.launch.instanceId);
+  const outputs = folder ? await readCheckOutputs(clients.client(S3Client, region), folder) : {};
   const outcome = judgeCheck({
     ...outputs,
     ended: input.ended ?? 'instance-ended',
     failure: outputs.summaryText === undefined ? input.failure : undefined,
   });
-  const row = historyRow(input.check, outcome, input.runId, new Date(clock.now()));
+  const row = historyRow(input.check, outcome, input.runId, new Date(clock.now()), folder?.folder);
   await new DynamoReproHistory(clients.client(DynamoDBClient, region), requiredEnv(REPRO_ENV.historyTable)).put(row);
   logger.info('reproducibility check finished', {
     region,
@@ -69,6 +68,6 @@ export async function handler(event: unknown) {
     differingFiles: outcome.differingFiles,
     topPaths: outcome.topPaths.slice(0, 5),
     reason: outcome.reason.slice(0, 300),
-    report: input.check.reportPrefix,
+    report: row.reportPrefix,
   };
 }

@@ -4,12 +4,12 @@
 # second disk), upload what diffoscope says to the report bucket, and power off (the instance then terminates).
 #
 # The launch step puts the parameters above this text as exported assignments: REPRO_BUCKET, REPRO_PREFIX,
-# REPRO_REGION, REPRO_BRANCH, REPRO_REVISION, REPRO_FLAVOUR, REPRO_FS, REPRO_BUDGET_MINUTES, REPRO_DIFF_MINUTES,
-# REPRO_SOURCE_URL. Nothing here holds credentials: uploads use the instance profile, which may only put objects
-# under the check's prefix.
+# REPRO_ROLE_ID, REPRO_REGION, REPRO_BRANCH, REPRO_REVISION, REPRO_FLAVOUR, REPRO_FS, REPRO_BUDGET_MINUTES,
+# REPRO_DIFF_MINUTES, REPRO_SOURCE_URL. Nothing here holds credentials: uploads use the instance profile, which may
+# only put objects into a folder named by the instance's IAM user id, <role id>:<instance id>, under the prefix.
 
 set -u
-: "${REPRO_BUCKET:?}" "${REPRO_PREFIX:?}" "${REPRO_REGION:?}" "${REPRO_BRANCH:?}" "${REPRO_REVISION:?}"
+: "${REPRO_BUCKET:?}" "${REPRO_PREFIX:?}" "${REPRO_ROLE_ID:?}" "${REPRO_REGION:?}" "${REPRO_BRANCH:?}" "${REPRO_REVISION:?}"
 : "${REPRO_FLAVOUR:?}" "${REPRO_FS:?}" "${REPRO_BUDGET_MINUTES:?}" "${REPRO_DIFF_MINUTES:?}" "${REPRO_SOURCE_URL:?}"
 
 # configinit runs user data while the system boots: go on in the background so the boot finishes.
@@ -36,14 +36,37 @@ REF_BYTES=0
 REF_SHA=
 
 now() { date +%s; }
+
+imds() {
+	# $1: a path under meta-data/. IMDSv2, as the launch requires: a session token, then the GET. nc is in the base
+	# system, and fetch(1) cannot send a PUT.
+	token=$(printf 'PUT /latest/api/token HTTP/1.0\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n' |
+		nc -w 5 169.254.169.254 80 | tr -d '\r' | sed '1,/^$/d')
+	printf 'GET /latest/meta-data/%s HTTP/1.0\r\nX-aws-ec2-metadata-token: %s\r\n\r\n' "$1" "$token" |
+		nc -w 5 169.254.169.254 80 | tr -d '\r' | sed '1,/^$/d'
+}
+
+# The one folder the instance role lets this instance write to; without it nothing can be reported.
+INSTANCE_ID=
+for attempt in 1 2 3 4 5; do
+	INSTANCE_ID=$(imds instance-id)
+	case $INSTANCE_ID in i-[0-9a-f]*) break ;; *) INSTANCE_ID= ;; esac
+	sleep "$attempt"
+done
+if [ -z "$INSTANCE_ID" ]; then
+	echo 'repro: the instance metadata service did not give the instance id; nothing can be uploaded' >/dev/console
+	shutdown -p now
+	exit 1
+fi
+FOLDER=$REPRO_PREFIX$REPRO_ROLE_ID:$INSTANCE_ID/
 remaining() { echo $((REPRO_BUDGET_MINUTES * 60 - ($(now) - START))); }
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >>"$LOG"; }
 json_string() { printf '"%s"' "$(printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 
 upload() {
-	# $1: local file, $2: name under the check's prefix
+	# $1: local file, $2: name in the instance's folder
 	[ -f "$1" ] || return 0
-	aws --region "$REPRO_REGION" s3 cp --only-show-errors "$1" "s3://$REPRO_BUCKET/$REPRO_PREFIX$2" >>"$LOG" 2>&1 ||
+	aws --region "$REPRO_REGION" s3 cp --only-show-errors "$1" "s3://$REPRO_BUCKET/$FOLDER$2" >>"$LOG" 2>&1 ||
 		log "upload of $2 failed"
 }
 

@@ -22,6 +22,7 @@ export async function handler(event: unknown) {
   const region = config.buildRegion;
   const userData = instanceJobUserData(instanceJobScript(), {
     bucket: requiredEnv(REPRO_ENV.reportBucket),
+    instanceRoleId: requiredEnv(REPRO_ENV.instanceRoleId),
     region,
     sourceRepository: config.repro.sourceRepository,
     check: input.check,

@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { pollCheck } from '../aws/repro/checks';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { parseEvent } from '../shared/event';
-import { configFromEnv, requiredEnv } from '../shared/env';
+import { configFromEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-import { launchedCheck, REPRO_ENV, reproCheck } from './schemas';
+import { checkOutputsFromEnv, launchedCheck, reproCheck } from './schemas';
 
 const eventSchema = z.object({ check: reproCheck, launch: launchedCheck });
 
@@ -26,7 +26,7 @@ export async function handler(event: unknown) {
     invocationLimiter(),
     clock,
     region,
-    requiredEnv(REPRO_ENV.reportBucket),
+    checkOutputsFromEnv(input.check, input.launch.instanceId),
     input.check,
     input.launch,
     { pollSeconds: config.repro.pollIntervalSeconds, graceMinutes: config.repro.graceMinutes },

@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ReproCheck } from '../core/repro/plan';
+import { checkOutputFolder, type ReproCheck } from '../core/repro/plan';
 import { requiredEnv } from '../shared/env';
 import { invocationEnv } from '../shared/invocation';
-import type { ReproNetwork } from '../aws/repro/checks';
+import type { CheckOutputs, ReproNetwork } from '../aws/repro/checks';
 
 /** Environment variables the stack sets on the reproducibility functions. */
 export const REPRO_ENV = {
   subnets: 'REPRO_SUBNET_IDS',
   securityGroups: 'REPRO_SECURITY_GROUP_IDS',
   instanceProfile: 'REPRO_INSTANCE_PROFILE_ARN',
+  /** The unique id (`AROA...`) of the check instances' role: the first half of each instance's folder name. */
+  instanceRoleId: 'REPRO_INSTANCE_ROLE_ID',
   historyTable: 'REPRO_HISTORY_TABLE',
   reportBucket: 'REPORT_BUCKET',
   alarmTopic: 'ALARM_TOPIC_ARN',
@@ -38,6 +40,18 @@ export const launchedCheck = z.object({
   volumeId: z.string().regex(/^vol-[0-9a-f]+$/),
   launchedAt: z.number().int(),
 });
+
+/** The folder of `instanceId`'s outputs for `check` in the report bucket, from the environment. */
+export function checkOutputsFromEnv(
+  check: Pick<ReproCheck, 'reportPrefix'>,
+  instanceId: string,
+  env: Readonly<Record<string, string | undefined>> = invocationEnv(),
+): CheckOutputs {
+  return {
+    bucket: requiredEnv(REPRO_ENV.reportBucket, env),
+    folder: checkOutputFolder(check, requiredEnv(REPRO_ENV.instanceRoleId, env), instanceId),
+  };
+}
 
 /** The check network the stack made, from the environment. */
 export function reproNetworkFromEnv(env: Readonly<Record<string, string | undefined>> = invocationEnv()): ReproNetwork {

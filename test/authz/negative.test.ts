@@ -416,7 +416,19 @@ const object = (bucket: string, key: string): Pick<Attempt, 'arn' | 'resourcePol
   arn: `arn:aws:s3:::${bucket}/${key}`,
   resourcePolicy: { kind: 'bucket', arn: `arn:aws:s3:::${bucket}` },
 });
-const checkOutput = object(reportBucket, 'repro/2026-W10/ami-0123456789abcdef0/summary.json');
+// A check instance's session: its role's unique id and its instance id, as IAM names an instance role's session.
+const checkRoleId = stack.deployed.getAtt(checkRole.logicalId, 'RoleId');
+const checkSession = { 'aws:userid': `${checkRoleId}:i-0d` };
+const checkPrefix = 'repro/2026-W10/ami-0123456789abcdef0/';
+const checkOutput = object(reportBucket, `${checkPrefix}${checkRoleId}:i-0d/summary.json`);
+/** A put by the check instance i-0d. */
+const checkPut = (bucket: string, key: string): Attempt => ({
+  entry: CHECK_INSTANCES,
+  action: 's3:PutObject',
+  type: 'object',
+  ...object(bucket, key),
+  context: checkSession,
+});
 const launchContext = (tags: Record<string, string>) => ({
   'ec2:InstanceType': 'c7g.4xlarge',
   'ec2:MetadataHttpTokens': 'required',
@@ -475,12 +487,10 @@ const attachCheckVolume = endCheck('repro/poll.ts', 'ec2:AttachVolume', 'volume'
  * request malformed some other way.
  */
 const REPRO_ALLOWED: Readonly<Record<string, Attempt>> = {
-  'the check instances put their outputs under repro/': {
-    entry: CHECK_INSTANCES,
-    action: 's3:PutObject',
-    type: 'object',
-    ...checkOutput,
-  },
+  'a check instance puts its outputs into its own folder under repro/': checkPut(
+    reportBucket,
+    `${checkPrefix}${checkRoleId}:i-0d/summary.json`,
+  ),
   'the launch step launches a configured type with IMDSv2 and the check tags': checkInstance,
   'the launch step boots an image this account owns and manages': ownImage,
   'the launch step launches into a check subnet': {
@@ -506,14 +516,21 @@ const REPRO_ALLOWED: Readonly<Record<string, Attempt>> = {
 /** What the reproducibility checks must never be able to do. */
 const REPRO_ATTEMPTS: Readonly<Record<string, readonly Attempt[]>> = {
   'the check instances put outside repro/ or into another bucket': [
-    { entry: CHECK_INSTANCES, action: 's3:PutObject', type: 'object', ...object(reportBucket, 'boot/index.html') },
-    { entry: CHECK_INSTANCES, action: 's3:PutObject', type: 'object', ...object(reportBucket, 'reproduced/x.json') },
-    { entry: CHECK_INSTANCES, action: 's3:PutObject', type: 'object', ...object(otherBucket, 'repro/x.json') },
+    checkPut(reportBucket, 'boot/index.html'),
+    checkPut(reportBucket, 'reproduced/x.json'),
+    checkPut(otherBucket, `${checkPrefix}${checkRoleId}:i-0d/summary.json`),
+  ],
+  'a check instance puts where another check is read: the check’s prefix, another instance’s folder': [
+    checkPut(reportBucket, `${checkPrefix}summary.json`),
+    checkPut(reportBucket, `${checkPrefix}${checkRoleId}:i-0e/summary.json`),
+    checkPut(reportBucket, `repro/2026-W10/ami-0fedcba9876543210/${checkRoleId}:i-0e/summary.json`),
+    // A folder named like its own id but of another role's session.
+    checkPut(reportBucket, `${checkPrefix}AROAOTHERROLE0000000:i-0d/summary.json`),
   ],
   'the check instances read, list or delete objects': [
-    { entry: CHECK_INSTANCES, action: 's3:GetObject', type: 'object', ...checkOutput },
-    { entry: CHECK_INSTANCES, action: 's3:DeleteObject', type: 'object', ...checkOutput },
-    { entry: CHECK_INSTANCES, action: 's3:DeleteObjectVersion', type: 'object', ...checkOutput },
+    { entry: CHECK_INSTANCES, action: 's3:GetObject', type: 'object', ...checkOutput, context: checkSession },
+    { entry: CHECK_INSTANCES, action: 's3:DeleteObject', type: 'object', ...checkOutput, context: checkSession },
+    { entry: CHECK_INSTANCES, action: 's3:DeleteObjectVersion', type: 'object', ...checkOutput, context: checkSession },
     {
       entry: CHECK_INSTANCES,
       action: 's3:ListBucket',

@@ -42,6 +42,8 @@ export interface AccountFacts {
   topicKey(topicArn: string): string | undefined;
   /** The ARNs of the roles an instance profile holds (none when it is no profile of the stack). */
   instanceProfileRoles(profileArn: string): readonly string[];
+  /** A role's unique id (`AROA...`), the first half of `aws:userid` for its sessions; undefined if unknown. */
+  roleUniqueId?(roleArn: string): string | undefined;
 }
 
 /**
@@ -82,6 +84,7 @@ const GLOBAL_KEYS = new Set([
   'aws:PrincipalArn',
   'aws:PrincipalAccount',
   'aws:PrincipalType',
+  'aws:userid',
   'aws:SourceAccount',
   'aws:SourceArn',
   'aws:CalledVia',
@@ -640,6 +643,19 @@ function keyApplies(key: string, allowed: readonly string[]): boolean {
   });
 }
 
+/**
+ * What every request of a role session carries about its caller: the role, the account and the session's user id
+ * (`<role id>:<session name>`, the instance id for an instance role), which policies may name as `${aws:userid}`.
+ */
+function principalContext(call: RecordedCall, facts: AccountFacts, principal: string): Context {
+  const roleId = facts.roleUniqueId?.(principal);
+  return {
+    'aws:PrincipalArn': principal,
+    'aws:PrincipalAccount': facts.account,
+    ...(roleId && { 'aws:userid': `${roleId}:${call.sessionName ?? call.functionName}` }),
+  };
+}
+
 /** Builds the final request: ARN from AWS's format, context filtered to what AWS supplies for action and type. */
 async function finish(
   draft: Draft,
@@ -659,8 +675,7 @@ async function finish(
   const candidates: Context = {
     'aws:RequestedRegion': call.region,
     'aws:SecureTransport': 'true',
-    'aws:PrincipalArn': principal,
-    'aws:PrincipalAccount': facts.account,
+    ...principalContext(call, facts, principal),
     ...(service === 'ec2' && { 'ec2:Region': call.region }),
     ...draft.context,
   };
@@ -727,8 +742,7 @@ export async function authorizationRequests(
         context: {
           'aws:RequestedRegion': call.region,
           'aws:SecureTransport': 'true',
-          'aws:PrincipalArn': principal,
-          'aws:PrincipalAccount': facts.account,
+          ...principalContext(call, facts, principal),
           ...(service === 'ec2' && { 'ec2:Region': call.region }),
         },
         origin: `${call.region} ${call.operation}`,

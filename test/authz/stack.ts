@@ -188,6 +188,10 @@ export class ProvenStack {
         if (typeof key !== 'string') return undefined;
         return key.startsWith('arn:') ? key : `arn:aws:kms:${REGION}:${ACCOUNT}:key/${key}`;
       },
+      roleUniqueId: (roleArn) => {
+        const id = deployed.idsOf('AWS::IAM::Role').find((r) => deployed.getAtt(r, 'Arn') === roleArn);
+        return id && deployed.getAtt(id, 'RoleId');
+      },
       instanceProfileRoles: (profileArn) =>
         [...this.instanceRoles.values()]
           .filter((r) => r.instanceProfileArns.includes(profileArn))

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { FUNCTION_ENTRY_METADATA } from '../../lib/pipeline-function';
 import { PipelineError } from '../../lambdas/core/errors';
+import { localRoleId } from '../../bin/local/deployment';
 
 /** A CloudFormation resource as synthesized. */
 export interface TemplateResource {
@@ -125,6 +126,8 @@ export class DeployedTemplate {
         return `arn:${this.deployment.partition}:iam::${this.deployment.account}:instance-profile/${name}`;
       case 'AWS::IAM::Role.Arn':
         return `arn:${this.deployment.partition}:iam::${this.deployment.account}:role/${name}`;
+      case 'AWS::IAM::Role.RoleId':
+        return localRoleId(this.deployment.account, this.deployment.region, logicalId);
       case 'AWS::S3::Bucket.Arn':
         return `arn:${this.deployment.partition}:s3:::${this.bucketName(logicalId)}`;
       case 'AWS::SNS::Topic.TopicArn':

@@ -33,7 +33,7 @@ import { SWEEP_MARGIN_MINUTES as REPRO_SWEEP_MARGIN_MINUTES } from '../../lambda
 import { invocationInProgress, runInvocation } from '../../lambdas/shared/invocation';
 import { type AwsSim, createAwsSim, runInVirtualTime } from '../../scripts/aws-sim';
 import type { SeededImage } from '../support/fleet';
-import { CallRecorder, type RecordedCall } from '../support/call-recorder';
+import { CallRecorder, type RecordedCall, ROLE_SESSION_NAME_ENV } from '../support/call-recorder';
 import { ec2Describer } from '../support/moto-describer';
 import { authorizedResources } from './requests';
 import { ACCOUNT, OTHER_REGION, PROOF_CONFIG, ProvenStack, REGION } from './stack';
@@ -269,7 +269,7 @@ class SimulatedBuilders {
           const userData = String((args.input as { UserData?: string }).UserData ?? '');
           // A retried launch with the same client token gets the same instance back: it builds once.
           if (instanceId && !this.builds.has(instanceId))
-            this.builds.set(instanceId, this.build(Buffer.from(userData, 'base64').toString('utf8')));
+            this.builds.set(instanceId, this.build(instanceId, Buffer.from(userData, 'base64').toString('utf8')));
         }
         return result;
       },
@@ -283,18 +283,26 @@ class SimulatedBuilders {
     return this.builds.size;
   }
 
-  private async build(userData: string): Promise<void> {
+  private async build(instanceId: string, userData: string): Promise<void> {
     const parameter = (name: string) => {
       const value = new RegExp(`^${name}=(.+)$`, 'm').exec(userData)?.[1];
       if (!value) throw new PipelineError(`the check's user data has no ${name}`);
       return value;
     };
     const bucket = parameter('REPRO_BUCKET');
-    const prefix = parameter('REPRO_PREFIX');
+    // The folder the job writes to, as it forms it: the prefix, then its IAM user id (role id, instance id).
+    const folder = `${parameter('REPRO_PREFIX')}${parameter('REPRO_ROLE_ID')}:${instanceId}/`;
     const region = parameter('REPRO_REGION');
     const { clients, clock, instanceRole } = this.options;
     await clock.sleep(BUILD_MINUTES * 60_000);
-    const instance = { functionName: instanceRole, env: {}, clock, remainingMs: () => Infinity, services: {} };
+    // The instance role's session is named by the instance id, as EC2 names it.
+    const instance = {
+      functionName: instanceRole,
+      env: { [ROLE_SESSION_NAME_ENV]: instanceId },
+      clock,
+      remainingMs: () => Infinity,
+      services: {},
+    };
     await runInvocation(instance, async () => {
       const s3 = clients.client(S3Client, region);
       const outputs: [string, string][] = [
@@ -305,7 +313,7 @@ class SimulatedBuilders {
         [REPRO_OBJECTS.summary, readFileSync(join(FIXTURES, 'summary-differs.json'), 'utf8')],
       ];
       for (const [name, body] of outputs)
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: body }));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${folder}${name}`, Body: body }));
     });
   }
 }

@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
 import { TAG } from '../../lambdas/core/tags';
+import { REPRO_ENV } from '../../lambdas/repro/schemas';
 import { BootTestWorkflow } from '../../lib/boot-test-workflow';
 import { Notifications } from '../../lib/notifications';
 import { ReportBucket } from '../../lib/report-bucket';
@@ -76,14 +77,25 @@ describe('the reproducibility workflow', () => {
         expect(statement.Condition).toBeDefined();
   });
 
-  test('its instances may only put objects under repro/ of the report bucket, and nothing else', () => {
+  test('its instances may only put objects into a folder of their own IAM user id under repro/, nothing else', () => {
     const statements = statementsOf(template, 'ReproInstanceRole');
 
     expect(statements).toHaveLength(1);
     const [put] = statements;
     const actions = [put!.Action].flat();
     expect(actions).toEqual(['s3:PutObject']);
-    expect(JSON.stringify(put!.Resource)).toMatch(/ReportsBucket[0-9A-F]+","Arn"\]\},"\/repro\/\*"/);
+    expect(JSON.stringify(put!.Resource)).toMatch(
+      /ReportsBucket[0-9A-F]+","Arn"\]\},"\/repro\/\*\/\$\{aws:userid\}\/\*"\]/,
+    );
+    // The functions that read an instance's folder know the role's unique id, the first half of the folder's name.
+    for (const fn of ['ReproLaunch', 'ReproPoll', 'ReproFinish']) {
+      const [, fnResource] = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) =>
+        id.startsWith(`${fn}Function`),
+      )!;
+      expect(fnResource.Properties.Environment.Variables[REPRO_ENV.instanceRoleId]).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^ReproInstanceRole/), 'RoleId'],
+      });
+    }
   });
 
   test('its instances accept no connection: the security group has no inbound rule; outbound through a gateway', () => {
@@ -110,7 +122,12 @@ describe('the reproducibility workflow', () => {
 
     expect(template.toJSON().Resources[id].Metadata[WORKFLOW_METADATA]).toBe('repro');
     expect(perCheck.WaitForCheck).toMatchObject({ Type: 'Wait', SecondsPath: '$.poll.value.waitSeconds' });
-    for (const task of ['Launch', 'Poll']) expect(perCheck[task].Catch[0].Next).toBe('FinishAfterError');
+    expect(perCheck.Launch.Catch[0].Next).toBe('FinishAfterLaunchError');
+    expect(perCheck.Poll.Catch[0].Next).toBe('FinishAfterPollError');
+    // Finish reads the launched instance's folder whenever there is an instance.
+    for (const task of ['Finish', 'FinishAfterPollError'])
+      expect(perCheck[task].Parameters.Payload['launch.$']).toBe('$.launch.value');
+    expect(perCheck.FinishAfterLaunchError.Parameters.Payload['launch.$']).toBeUndefined();
     for (const step of ['Plan', 'CheckEach', 'Cleanup'])
       expect(definition.States[step].Catch[0].Next).toBe('CleanupOnError');
     expect(definition.States.CleanupOnError.Next).toBe('ReproFailed');

@@ -10,7 +10,8 @@ type Resources = Record<string, { Type: string; Properties?: any }>;
 
 /** A template value as cdk-nag names it in a finding: `<AWS::Partition>`, `<LogicalId.Arn>`, joins flattened. */
 function nagName(value: Json): string {
-  if (typeof value === 'string') return value;
+  // cdk-nag writes `${name}` (a substitution, or a policy variable in a plain string) as `<name>`.
+  if (typeof value === 'string') return value.replace(/\$\{([^}]+)\}/g, '<$1>');
   const object = value as Record<string, Json>;
   if ('Ref' in object) return `<${object.Ref}>`;
   if ('Fn::GetAtt' in object) return `<${(object['Fn::GetAtt'] as string[]).join('.')}>`;

@@ -14,7 +14,8 @@ import type { CheckPoll } from '../../lambdas/aws/repro/checks';
 import { mergeConfig, parseConfig } from '../../lambdas/core/config';
 import { DynamoReproHistory } from '../../lambdas/aws/repro/history';
 import type { ReproHistoryRow } from '../../lambdas/core/repro/history';
-import type { ReproCheck } from '../../lambdas/core/repro/plan';
+import { checkOutputFolder, type ReproCheck } from '../../lambdas/core/repro/plan';
+import { REPRO_ENV } from '../../lambdas/repro/schemas';
 import { TAG } from '../../lambdas/core/tags';
 import { handler as poll } from '../../lambdas/repro/poll';
 import { CONFIG_ENV } from '../../lambdas/shared/env';
@@ -57,13 +58,21 @@ const bucket = () => world.pipeline.output(STACK_OUTPUTS.reportBucket);
 async function simulateInstance(check: ReproCheck, instanceId: string, elapsedMs: number): Promise<void> {
   const scenario = scenarios.get(check.imageId);
   if (!scenario || scenario.kind === 'keeps-running' || elapsedMs < scenario.at * 60_000) return;
+  const s3 = world.clients.client(S3Client, REGION);
+  const put = (key: string, body: string) => s3.send(new PutObjectCommand({ Bucket: bucket(), Key: key, Body: body }));
+  // The instance's own folder: the prefix, then its IAM user id, the only place its role lets it write.
+  const roleId = currentInvocation().env[REPRO_ENV.instanceRoleId]!;
   if (scenario.kind === 'reports') {
-    const s3 = world.clients.client(S3Client, REGION);
     // The summary goes last, as the job writes it.
     for (const [name, body] of Object.entries(scenario.objects).sort(([a], [b]) =>
       a === 'summary.json' ? 1 : b === 'summary.json' ? -1 : 0,
     ))
-      await s3.send(new PutObjectCommand({ Bucket: bucket(), Key: `${check.reportPrefix}${name}`, Body: body }));
+      await put(`${checkOutputFolder(check, roleId, instanceId)}${name}`, body);
+  } else {
+    // What another instance left beside this check's folder is never read as this check's report.
+    const reproducible = fixture('summary-reproducible.json');
+    await put(`${check.reportPrefix}summary.json`, reproducible);
+    await put(`${checkOutputFolder(check, roleId, 'i-0000000000000000f')}summary.json`, reproducible);
   }
   // Power-off with shutdown behaviour terminate.
   await ec2().send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
@@ -218,6 +227,7 @@ describe('the reproducibility workflow on the local engine', () => {
       expect(JSON.stringify(launch.TagSpecifications)).toContain(TAG.repro);
       const userData = Buffer.from(String(launch.UserData), 'base64').toString('utf8');
       expect(userData).toContain(`REPRO_PREFIX=repro/2026-W48/${launch.ImageId}/`);
+      expect(userData).toMatch(/^REPRO_ROLE_ID=AROA[0-9A-Z]{17}$/m);
       expect(userData).toContain('REPRO_BRANCH=');
     }
     const created = calls.filter((c) => c.command === 'CreateVolumeCommand').map((c) => c.input.SnapshotId);
@@ -237,7 +247,11 @@ describe('the reproducibility workflow on the local engine', () => {
       `${differs.name} (${differs.imageId}, ${differs.description.split(' ')[1]}): NOT reproducible: 2 differing file(s)`,
     );
     expect(digest.text).toMatch(/ {4}etc\/motd\n/);
-    expect(digest.text).toContain(`prefix=${encodeURIComponent(`repro/2026-W48/${differs.imageId}/diffoscope.txt`)}`);
+    const differsRow = rows.find((r) => r.imageId === differs.imageId)!;
+    expect(differsRow.reportPrefix).toMatch(
+      new RegExp(`^repro/2026-W48/${differs.imageId}/AROA[0-9A-Z]{17}:i-[0-9a-f]+/$`),
+    );
+    expect(digest.text).toContain(`prefix=${encodeURIComponent(`${differsRow.reportPrefix}diffoscope.txt`)}`);
     expect(digest.text).toContain(
       `${buildFails.name} (${buildFails.imageId}, ${buildFails.description.split(' ')[1]}): build failed`,
     );

@@ -54,6 +54,11 @@ export interface RecordedCall extends CallInput {
   readonly sequence: number;
   /** The logical id of the function's `AWS::Lambda::Function` resource. */
   readonly functionName: string;
+  /**
+   * The role session the call ran in, when it is not the function's: an instance role's session is named by the
+   * instance id (`ROLE_SESSION_NAME_ENV` of the invocation).
+   */
+  readonly sessionName?: string;
   readonly resources: readonly ResourceState[];
   readonly succeeded: boolean;
   readonly output?: Readonly<Record<string, unknown>>;
@@ -83,6 +88,9 @@ export function ec2IdsIn(call: CallInput): ResourceRef[] {
   return [...found.values()];
 }
 
+/** The variable of an invocation's environment that names its role session (an instance's id for an instance). */
+export const ROLE_SESSION_NAME_ENV = 'AWS_ROLE_SESSION_NAME';
+
 /**
  * Records every call a client makes inside an invocation (`runInvocation`): service, operation, region, input, the
  * state of each resource it authorizes just before it is sent (from the describer), and whether it succeeded. Calls
@@ -110,7 +118,14 @@ export class CallRecorder {
         };
         const refs = await this.options.references(call);
         const resources = refs.length > 0 ? await this.options.describe(refs) : [];
-        const base = { ...call, sequence: this.sent++, functionName: invocation.functionName, resources };
+        const sessionName = invocation.env[ROLE_SESSION_NAME_ENV];
+        const base = {
+          ...call,
+          sequence: this.sent++,
+          functionName: invocation.functionName,
+          ...(sessionName && { sessionName }),
+          resources,
+        };
         try {
           const result = await next(args);
           this.calls.push({ ...base, succeeded: true, output: result.output as Record<string, unknown> });

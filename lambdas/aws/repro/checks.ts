@@ -233,12 +233,12 @@ export async function pollCheck(
   limiter: RateLimiter,
   clock: Pick<Clock, 'now'>,
   region: string,
-  bucket: string,
+  outputs: CheckOutputs,
   check: ReproCheck,
   launched: LaunchedCheck,
   options: { readonly pollSeconds: number; readonly graceMinutes: number },
 ): Promise<CheckPoll> {
-  const reported = await objectExists(s3, bucket, `${check.reportPrefix}${REPRO_OBJECTS.summary}`);
+  const reported = await objectExists(s3, outputs.bucket, `${outputs.folder}${REPRO_OBJECTS.summary}`);
   const described = await limiter.run(region, 'DescribeInstances', () =>
     ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: [launched.instanceId] }] })),
   );
@@ -288,20 +288,21 @@ async function readObject(s3: S3Client, bucket: string, key: string, range?: str
   }
 }
 
-/** What a check's instance left in the bucket: its summary and (the start of) diffoscope's JSON output. */
+/** Where one check instance's outputs are: the report bucket and the instance's own folder in it. */
+export interface CheckOutputs {
+  readonly bucket: string;
+  /** `checkOutputFolder` of the check and its instance. */
+  readonly folder: string;
+}
+
+/** What a check's instance left in its folder: its summary and (the start of) diffoscope's JSON output. */
 export async function readCheckOutputs(
   s3: S3Client,
-  bucket: string,
-  check: Pick<ReproCheck, 'reportPrefix'>,
+  { bucket, folder }: CheckOutputs,
 ): Promise<{ summaryText?: string; diffoscopeJson?: string }> {
-  const summaryText = await readObject(s3, bucket, `${check.reportPrefix}${REPRO_OBJECTS.summary}`);
+  const summaryText = await readObject(s3, bucket, `${folder}${REPRO_OBJECTS.summary}`);
   const diffoscopeJson = summaryText
-    ? await readObject(
-        s3,
-        bucket,
-        `${check.reportPrefix}${REPRO_OBJECTS.diffoscopeJson}`,
-        `bytes=0-${DIFFOSCOPE_READ_BYTES - 1}`,
-      )
+    ? await readObject(s3, bucket, `${folder}${REPRO_OBJECTS.diffoscopeJson}`, `bytes=0-${DIFFOSCOPE_READ_BYTES - 1}`)
     : undefined;
   return { summaryText, diffoscopeJson };
 }

@@ -15,15 +15,21 @@ export interface ReproHistoryRow {
   readonly differingFiles: number;
   readonly topPaths: readonly string[];
   readonly reason: string;
-  /** Where the outputs are in the report bucket. */
+  /** Where the outputs are in the report bucket: the instance's folder, or the check's prefix when none launched. */
   readonly reportPrefix: string;
   readonly instanceHours: number;
   readonly runId: string;
   readonly finishedAt: string;
 }
 
-/** The history row of a judged check. */
-export function historyRow(check: ReproCheck, outcome: ReproOutcome, runId: string, finishedAt: Date): ReproHistoryRow {
+/** The history row of a judged check whose instance wrote into `outputFolder` (none when the launch failed). */
+export function historyRow(
+  check: ReproCheck,
+  outcome: ReproOutcome,
+  runId: string,
+  finishedAt: Date,
+  outputFolder?: string,
+): ReproHistoryRow {
   return {
     lineKey: check.lineKey,
     week: check.week,
@@ -37,7 +43,7 @@ export function historyRow(check: ReproCheck, outcome: ReproOutcome, runId: stri
     differingFiles: outcome.differingFiles,
     topPaths: outcome.topPaths,
     reason: outcome.reason,
-    reportPrefix: check.reportPrefix,
+    reportPrefix: outputFolder ?? check.reportPrefix,
     instanceHours: check.instanceHours,
     runId,
     finishedAt: finishedAt.toISOString(),

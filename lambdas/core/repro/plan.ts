@@ -43,7 +43,7 @@ export interface ReproCheck {
   readonly diffoscopeMinutes: number;
   /** Hours the instance may run: the budget and the grace after it. */
   readonly instanceHours: number;
-  /** Where the instance writes its outputs in the report bucket: `repro/<week>/<imageId>/`. */
+  /** The check's prefix in the report bucket, `repro/<week>/<imageId>/`; each instance writes in a folder below it. */
   readonly reportPrefix: string;
   /** Deterministic, so a re-invoked launch never starts a second instance. */
   readonly clientToken: string;
@@ -104,6 +104,20 @@ export function reproClientToken(runId: string, key: string): string {
 /** Where a check's outputs go in the report bucket. */
 export function reproReportPrefix(week: string, imageId: string): string {
   return `repro/${week}/${imageId}/`;
+}
+
+/** A check instance's IAM user id (`aws:userid`): its role's unique id, then its instance id as the session name. */
+export function checkInstanceUserId(roleId: string, instanceId: string): string {
+  return `${roleId}:${instanceId}`;
+}
+
+/**
+ * The folder one check instance writes to: under the check's prefix, named by the instance's IAM user id. The
+ * instance role may put objects only into a folder of its own user id, so no instance writes where another check is
+ * read, and a second check of the same image in a week gets a folder of its own.
+ */
+export function checkOutputFolder(check: Pick<ReproCheck, 'reportPrefix'>, roleId: string, instanceId: string): string {
+  return `${check.reportPrefix}${checkInstanceUserId(roleId, instanceId)}/`;
 }
 
 function provenance(image: ReproImage, profile: NamingProfile): { gitBranch: string; gitRevision: string } | undefined {

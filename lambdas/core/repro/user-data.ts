@@ -10,6 +10,8 @@ export class ReproUserDataError extends PipelineError {}
 /** Where the instance job writes and what it builds: the values it reads as `REPRO_*` variables. */
 export interface InstanceJobParameters {
   readonly bucket: string;
+  /** The unique id of the instances' role: with the instance id, the name of the folder the job may write to. */
+  readonly instanceRoleId: string;
   readonly region: string;
   readonly sourceRepository: string;
   readonly check: Pick<
@@ -30,6 +32,7 @@ export function instanceJobUserData(script: string, parameters: InstanceJobParam
   const values: Record<string, string> = {
     REPRO_BUCKET: parameters.bucket,
     REPRO_PREFIX: check.reportPrefix,
+    REPRO_ROLE_ID: parameters.instanceRoleId,
     REPRO_REGION: parameters.region,
     REPRO_BRANCH: check.gitBranch,
     REPRO_REVISION: check.gitRevision,
