@@ -47,6 +47,12 @@ export class TokenBucket {
     return turn;
   }
 
+  /** Spends every token: the account's own bucket is known to be empty. */
+  drain(): void {
+    this.refill();
+    this.tokens = Math.min(this.tokens, 0);
+  }
+
   private refill(): void {
     const now = this.clock.now();
     this.tokens = Math.min(this.spec.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.spec.perSecond);
@@ -74,6 +80,18 @@ export class RateLimiter {
 
   /** Waits for a token of `action` in `region`; unknown actions use the non-mutating bucket. */
   take(region: string, action: string): Promise<void> {
+    return this.bucket(region, action).take();
+  }
+
+  /**
+   * Starts `action`'s bucket in `region` empty: for work that follows other work which spent the account's bucket
+   * (a resumed batch), where a full burst would only be throttled by AWS and retried.
+   */
+  drain(region: string, action: string): void {
+    this.bucket(region, action).drain();
+  }
+
+  private bucket(region: string, action: string): TokenBucket {
     const spec = this.specs[action] ?? this.specs.nonMutating ?? EC2_THROTTLE_BUCKETS.nonMutating!;
     const key = `${region}:${this.specs[action] ? action : 'nonMutating'}`;
     let bucket = this.buckets.get(key);
@@ -81,7 +99,7 @@ export class RateLimiter {
       bucket = new TokenBucket(spec, this.clock);
       this.buckets.set(key, bucket);
     }
-    return bucket.take();
+    return bucket;
   }
 
   /** Milliseconds between two calls of `action` at its bucket's sustained rate (0 when the rate is unbounded). */

@@ -10,6 +10,9 @@ import { MAX_LISTED_FAILURES, type RegionBatch, regionBatchSchema } from './sche
 /** A batch reached the deleting function from a run that only planned (a dry run, or a hand-made event). */
 export class ExecutionNotRequestedError extends PipelineError {}
 
+/** The actions whose buckets a batch spends. */
+const DELETING_ACTIONS = ['DeregisterImage', 'DeleteSnapshot'] as const;
+
 /** Time kept back from the invocation's budget for the last call in flight and the return. */
 const SAFETY_MARGIN_MS = 60_000;
 /** A backlog of 7,500 images at 5 deletions per second takes about 15 batches; far more means something is wrong. */
@@ -26,11 +29,15 @@ export async function handler(event: unknown, context?: { getRemainingTimeInMill
   const config = configFromEnv();
   const clients = invocationClients();
   const budgetMs = Math.max(10_000, Math.min(remainingMs(context), 900_000) - SAFETY_MARGIN_MS);
+  const limiter = invocationLimiter();
+  // The batch before this one deleted at the buckets' sustained rate until its time ran out: AWS's buckets of the
+  // region are empty, whichever container ran it, and a full burst now would come back throttled.
+  if (input.batch > 0) for (const action of DELETING_ACTIONS) limiter.drain(input.region, action);
   const log = logger.with({ region: input.region, batch: input.batch });
   const { report, complete } = await runPrune({
     config,
     clients,
-    limiter: invocationLimiter(),
+    limiter,
     clock: currentInvocation().clock,
     now: new Date(currentInvocation().clock.now()),
     logger: log,

@@ -154,12 +154,16 @@ describe('the prune execute function on its own', () => {
     (await clients.client(EC2Client, region).send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? [];
 
   /** Runs the execute handler as the stack's function, with a limiter that records every token taken. */
-  function asFunction(event: unknown, taken: string[] = []) {
+  function asFunction(event: unknown, taken: string[] = [], drained: string[] = []) {
     const limiter = new RateLimiter();
     const take = limiter.take.bind(limiter);
     limiter.take = (where: string, action: string) => {
       taken.push(action);
       return take(where, action);
+    };
+    // Recorded, not applied: an empty bucket would make this real-time test wait at the sustained rate.
+    limiter.drain = (where: string, action: string) => {
+      drained.push(`${where}:${action}`);
     };
     return runInvocation(
       {
@@ -199,5 +203,17 @@ describe('the prune execute function on its own', () => {
     expect(cursor.totals.imagesDeregistered).toBeGreaterThan(0);
     expect(taken.filter((a) => a === 'DeregisterImage')).toHaveLength(cursor.totals.imagesDeregistered);
     expect(taken).toEqual(expect.arrayContaining(['DescribeImages', 'DescribeSnapshots', 'DeleteSnapshot']));
+  });
+
+  test('a resumed batch starts its deleting buckets empty: the batch before it spent AWS’s', async () => {
+    const item = { region, capBoundary: null, overrideBreaker: false, batch: 0, totals: EMPTY_TOTALS, execute: true };
+    const first: string[] = [];
+    const resumed: string[] = [];
+
+    await asFunction(item, [], first);
+    await asFunction({ ...item, batch: 1 }, [], resumed);
+
+    expect(first).toEqual([]);
+    expect(resumed.sort()).toEqual([`${region}:DeleteSnapshot`, `${region}:DeregisterImage`]);
   });
 });

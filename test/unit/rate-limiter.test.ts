@@ -26,6 +26,17 @@ describe('token bucket', () => {
     expect(clock.elapsed()).toBeLessThan(10_300);
   });
 
+  test('drained, serves at the sustained rate from the first call: no burst left to spend', async () => {
+    const clock = virtualClock();
+    const bucket = new TokenBucket({ burst: 100, perSecond: 5 }, clock);
+
+    bucket.drain();
+    for (let i = 0; i < 10; i++) await bucket.take();
+
+    expect(clock.elapsed()).toBeGreaterThanOrEqual(2000);
+    expect(clock.elapsed()).toBeLessThan(2300);
+  });
+
   test('keeps concurrent callers under the rate', async () => {
     const clock = virtualClock();
     const bucket = new TokenBucket({ burst: 5, perSecond: 2 }, clock);
@@ -49,6 +60,20 @@ describe('rate limiter', () => {
 
     expect(beforeSixthLaunch).toBe(0);
     expect(clock.elapsed()).toBe(500);
+  });
+
+  test('drains only the bucket of the region and action named', async () => {
+    const clock = virtualClock();
+    const limiter = new RateLimiter(EC2_THROTTLE_BUCKETS, clock);
+
+    limiter.drain('us-east-1', 'DeregisterImage');
+    for (let i = 0; i < 100; i++) await limiter.take('eu-west-1', 'DeregisterImage');
+    for (let i = 0; i < 100; i++) await limiter.take('us-east-1', 'DeleteSnapshot');
+    const othersServed = clock.elapsed();
+    await limiter.take('us-east-1', 'DeregisterImage');
+
+    expect(othersServed).toBe(0);
+    expect(clock.elapsed()).toBe(200);
   });
 
   test('runs the call once a token is available and returns its result', async () => {
