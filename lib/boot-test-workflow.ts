@@ -12,12 +12,19 @@ import { RUN_KEYS } from '../lambdas/aws/boot/runs';
 import { HOTPLUG_VOLUME_GIB, MAX_BATCH_SIZE } from '../lambdas/core/boot/plan';
 import { BOOT_METRIC_NAMESPACE } from '../lambdas/core/boot/result';
 import type { PipelineConfig } from '../lambdas/core/config';
-import { type ManagedTag, TAG } from '../lambdas/core/tags';
+import { TAG } from '../lambdas/core/tags';
 import { BOOT_ENV } from '../lambdas/boot/schemas';
 import type { Notifications } from './notifications';
 import { lambdaTask } from './lambda-task';
 import { PipelineFunction } from './pipeline-function';
 import { nameWorkflow } from './workflow-metadata';
+import {
+  ec2Arn,
+  grantGuardedLaunch,
+  type RunResourceConditions,
+  runResourceConditions,
+  type TagConditions,
+} from './launch-grants';
 
 export interface BootTestWorkflowProps {
   readonly config: PipelineConfig;
@@ -451,7 +458,7 @@ export class BootTestWorkflow extends Construct {
   }
 
   private grant(props: BootTestWorkflowProps): void {
-    const conditions = testResourceConditions(props.config.managedTag);
+    const conditions = runResourceConditions(props.config.managedTag, TAG.bootTest);
     this.grantPlanAndLaunch(props.config, conditions.requestTags);
     this.grantInspection(conditions.resourceTags);
     this.grantVolumesAndCleanup(conditions);
@@ -461,73 +468,28 @@ export class BootTestWorkflow extends Construct {
 
   /** The ARN of an EC2 resource of this stack's region and account. */
   private ec2Arn(resource: string): string {
-    const stack = Stack.of(this);
-    return `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
+    return ec2Arn(this, resource);
   }
 
-  /**
-   * RunInstances authorises each resource it touches: the new instance must be of a configured type, carry our tags
-   * and require IMDSv2; volumes and interfaces it creates must carry our tags; only our subnets and security group may
-   * be used, and only images of this account that the pipeline manages may be booted.
-   */
+  /** The planner reads images; the launcher launches under the conditions every test launch shares. */
   private grantPlanAndLaunch(config: PipelineConfig, requestTags: TagConditions): void {
     const f = this.apiFunctions;
-    const stack = Stack.of(this);
-    const managed = config.managedTag;
-    const arn = (resource: string) => this.ec2Arn(resource);
     f.plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
-    const instanceTypes = [...new Set(Object.values(config.bootTest.instanceTypes).flat())];
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchConfiguredTypesTaggedWithImdsv2',
-        actions: ['ec2:RunInstances'],
-        resources: [arn('instance/*')],
-        conditions: {
-          ...requestTags,
-          StringEquals: {
-            ...requestTags.StringEquals,
-            'ec2:MetadataHttpTokens': 'required',
-            'ec2:InstanceType': instanceTypes,
-          },
-        },
-      }),
-    );
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchTaggedVolumesAndInterfaces',
-        actions: ['ec2:RunInstances'],
-        resources: [arn('volume/*'), arn('network-interface/*')],
-        conditions: requestTags,
-      }),
-    );
-    const subnets = this.vpc.selectSubnets({
-      subnetGroupName: config.bootTest.internetAccess ? OUTBOUND_SUBNETS : TEST_SUBNETS,
+    grantGuardedLaunch(f.launch, {
+      managed: config.managedTag,
+      requestTags,
+      instanceTypes: Object.values(config.bootTest.instanceTypes).flat(),
+      subnetIds: this.vpc.selectSubnets({
+        subnetGroupName: config.bootTest.internetAccess ? OUTBOUND_SUBNETS : TEST_SUBNETS,
+      }).subnetIds,
+      securityGroupId: this.instanceSecurityGroup.securityGroupId,
+      networkSid: 'LaunchOnlyIntoTestSubnets',
     });
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchOnlyIntoTestSubnets',
-        actions: ['ec2:RunInstances'],
-        resources: [
-          ...subnets.subnetIds.map((id) => arn(`subnet/${id}`)),
-          arn(`security-group/${this.instanceSecurityGroup.securityGroupId}`),
-        ],
-      }),
-    );
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchOnlyOwnManagedImages',
-        actions: ['ec2:RunInstances'],
-        resources: [`arn:${stack.partition}:ec2:${stack.region}::image/*`],
-        conditions: {
-          StringEquals: { 'ec2:Owner': stack.account, [`ec2:ResourceTag/${managed.key}`]: managed.value },
-        },
-      }),
-    );
     f.launch.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'TagOnLaunch',
         actions: ['ec2:CreateTags'],
-        resources: [arn('instance/*'), arn('volume/*'), arn('network-interface/*')],
+        resources: [this.ec2Arn('instance/*'), this.ec2Arn('volume/*'), this.ec2Arn('network-interface/*')],
         conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
       }),
     );
@@ -567,7 +529,7 @@ export class BootTestWorkflow extends Construct {
   }
 
   /** The hot-plug check makes and cycles small tagged volumes; cleanup and the sweeper remove what runs left. */
-  private grantVolumesAndCleanup({ requestTags, resourceTags }: TestResourceConditions): void {
+  private grantVolumesAndCleanup({ requestTags, resourceTags }: RunResourceConditions): void {
     const f = this.apiFunctions;
     const arn = (resource: string) => this.ec2Arn(resource);
     f.hotplug.addToRolePolicy(
@@ -656,29 +618,4 @@ export class BootTestWorkflow extends Construct {
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:${region}::image/*]`,
     });
   }
-}
-
-/** IAM conditions that a request or a resource carries the pipeline's managed tag and a boot test run tag. */
-interface TagConditions {
-  readonly StringEquals: Record<string, string>;
-  readonly StringLike: Record<string, string>;
-}
-
-/** The tag conditions of what a boot test creates (request tags) and acts on (resource tags). */
-interface TestResourceConditions {
-  readonly requestTags: TagConditions;
-  readonly resourceTags: TagConditions;
-}
-
-function testResourceConditions(managed: ManagedTag): TestResourceConditions {
-  return {
-    requestTags: {
-      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:RequestTag/${TAG.bootTest}`]: '?*' },
-    },
-    resourceTags: {
-      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:ResourceTag/${TAG.bootTest}`]: '?*' },
-    },
-  };
 }

@@ -17,6 +17,7 @@ import type { Notifications } from './notifications';
 import { PipelineFunction } from './pipeline-function';
 import { REPORT_PREFIXES, type ReportBucket } from './report-bucket';
 import { nameWorkflow } from './workflow-metadata';
+import { ec2Arn, grantGuardedLaunch, runResourceConditions } from './launch-grants';
 
 export interface ReproWorkflowProps {
   readonly config: PipelineConfig;
@@ -270,67 +271,23 @@ export class ReproWorkflow extends Construct {
   private grant(props: ReproWorkflowProps): void {
     const { config } = props;
     const stack = Stack.of(this);
-    const arn = (resource: string) => `arn:${stack.partition}:ec2:${stack.region}:${stack.account}:${resource}`;
+    const arn = (resource: string) => ec2Arn(this, resource);
     const managed = config.managedTag;
-    const requestTags = {
-      StringEquals: { [`aws:RequestTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:RequestTag/${TAG.repro}`]: '?*' },
-    };
-    const resourceTags = {
-      StringEquals: { [`aws:ResourceTag/${managed.key}`]: managed.value },
-      StringLike: { [`aws:ResourceTag/${TAG.repro}`]: '?*' },
-    };
+    const { requestTags, resourceTags } = runResourceConditions(managed, TAG.repro);
     const f = this.functions;
     const describe = ['ec2:DescribeInstances', 'ec2:DescribeVolumes'];
 
     f.plan.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeImages'], resources: ['*'] }));
     this.history.grant(f.plan, 'dynamodb:Scan');
-    // The boot test's launch conditions: a configured type, our tags, IMDSv2; tagged volumes and interfaces; only
-    // our subnets and security group; only images this account owns and manages. Plus: only the check role passed.
-    const instanceTypes = [...new Set(Object.values(config.repro.instanceTypes).flat())];
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchConfiguredTypesTaggedWithImdsv2',
-        actions: ['ec2:RunInstances'],
-        resources: [arn('instance/*')],
-        conditions: {
-          ...requestTags,
-          StringEquals: {
-            ...requestTags.StringEquals,
-            'ec2:MetadataHttpTokens': 'required',
-            'ec2:InstanceType': instanceTypes,
-          },
-        },
-      }),
-    );
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchTaggedVolumesAndInterfaces',
-        actions: ['ec2:RunInstances'],
-        resources: [arn('volume/*'), arn('network-interface/*')],
-        conditions: requestTags,
-      }),
-    );
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchOnlyIntoCheckSubnets',
-        actions: ['ec2:RunInstances'],
-        resources: [
-          ...this.vpc.selectSubnets({ subnetGroupName: CHECK_SUBNETS }).subnetIds.map((id) => arn(`subnet/${id}`)),
-          arn(`security-group/${this.instanceSecurityGroup.securityGroupId}`),
-        ],
-      }),
-    );
-    f.launch.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'LaunchOnlyOwnManagedImages',
-        actions: ['ec2:RunInstances'],
-        resources: [`arn:${stack.partition}:ec2:${stack.region}::image/*`],
-        conditions: {
-          StringEquals: { 'ec2:Owner': stack.account, [`ec2:ResourceTag/${managed.key}`]: managed.value },
-        },
-      }),
-    );
+    // The boot test's launch conditions; then the reference volume, and only the check role passed.
+    grantGuardedLaunch(f.launch, {
+      managed,
+      requestTags,
+      instanceTypes: Object.values(config.repro.instanceTypes).flat(),
+      subnetIds: this.vpc.selectSubnets({ subnetGroupName: CHECK_SUBNETS }).subnetIds,
+      securityGroupId: this.instanceSecurityGroup.securityGroupId,
+      networkSid: 'LaunchOnlyIntoCheckSubnets',
+    });
     f.launch.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'CreateTaggedVolumesFromOwnSnapshots',
