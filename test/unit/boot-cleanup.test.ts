@@ -16,7 +16,7 @@ import {
   terminateInstances,
   VolumeCleanupError,
 } from '../../lambdas/aws/boot/cleanup';
-import { type Clock, unlimited } from '../../lambdas/aws/rate-limiter';
+import { type Clock, RateLimiter, unlimited } from '../../lambdas/aws/rate-limiter';
 import { TAG } from '../../lambdas/core/tags';
 
 const REGION = 'us-east-1';
@@ -372,8 +372,76 @@ describe("a run's cleanup", () => {
   });
 });
 
+describe('request tokens', () => {
+  test('every call of a cleanup takes a token of its own action’s bucket, and one per call', async () => {
+    // Prepare: a run whose cleanup pages instances and volumes, terminates, detaches an attached volume and deletes.
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolvesOnce({ Reservations: [{ Instances: [instance('i-1', 'running')] }], NextToken: 'page-2' })
+      .resolves({ Reservations: [] });
+    const attached = { ...volume('vol-1', 'in-use'), Attachments: [{ InstanceId: 'i-1', Device: '/dev/sdf' }] };
+    let looks = 0;
+    volumes([{ Volumes: [attached], NextToken: 'page-2' }, { Volumes: [] }], async () =>
+      looks++ === 0 ? { Volumes: [attached] } : { Volumes: [volume('vol-1', 'available')] },
+    );
+    ec2Mock.on(TerminateInstancesCommand).resolves({});
+    ec2Mock.on(DetachVolumeCommand).resolves({});
+    ec2Mock.on(DeleteVolumeCommand).resolves({});
+    const taken: string[] = [];
+    const limiter = new RateLimiter(
+      { nonMutating: { burst: Number.POSITIVE_INFINITY, perSecond: Number.POSITIVE_INFINITY } },
+      virtualClock(),
+    );
+    const take = limiter.take.bind(limiter);
+    limiter.take = (where: string, action: string) => {
+      taken.push(`${where} ${action}`);
+      return take(where, action);
+    };
+
+    // Act
+    const report = await cleanupRun({ ...inRegion(virtualClock()), limiter, managed: MANAGED, waits: WAITS }, 'run-1');
+
+    // Assess
+    const calls = ec2Mock.calls().map((call) => `${REGION} ${call.args[0].constructor.name.replace(/Command$/, '')}`);
+    expect(report.volumesDeleted).toEqual(['vol-1']);
+    expect(new Set(calls)).toEqual(
+      new Set(
+        ['DescribeInstances', 'DescribeVolumes', 'TerminateInstances', 'DetachVolume', 'DeleteVolume'].map(
+          (action) => `${REGION} ${action}`,
+        ),
+      ),
+    );
+    expect(taken.sort()).toEqual(calls.sort());
+  });
+});
+
 describe('the sweeper', () => {
   const OLDER_THAN = new Date('2026-03-07T03:00:00Z');
+
+  test('reads every page of tagged volumes', async () => {
+    // Prepare
+    const before = new Date(OLDER_THAN.getTime() - 1);
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+    volumes([
+      { Volumes: [volume('vol-a', 'available', before)], NextToken: 'page-2' },
+      { Volumes: [volume('vol-b', 'available', before)] },
+    ]);
+    ec2Mock.on(DeleteVolumeCommand).resolves({});
+
+    // Act
+    const report = await sweepTestResources(
+      { ...inRegion(virtualClock()), managed: MANAGED, waits: WAITS },
+      OLDER_THAN,
+    );
+
+    // Assess
+    expect(
+      sent(DescribeVolumesCommand)
+        .filter((input) => input.Filters)
+        .map((input) => input.NextToken),
+    ).toEqual([undefined, 'page-2']);
+    expect(report.volumesDeleted).toEqual(['vol-a', 'vol-b']);
+  });
 
   test('removes only tagged test resources created before the bound, and reports only those', async () => {
     // Prepare
