@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PipelineError } from '../errors';
 
 /** What the instance job says it found (`summary.json`, written by lambdas/repro/instance-job.sh). */
