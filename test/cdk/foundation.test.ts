@@ -250,13 +250,17 @@ describe('Lambda bundling', () => {
   test('the bundle holds only the SDK client the function names, tree-shaken from its ES modules', () => {
     const { sources } = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8')) as { sources: string[] };
     const clients = new Set(sources.map((s) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(s)?.[1]).filter(Boolean));
-    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
 
     expect([...clients]).toEqual(['client-ec2']);
     expect(sources.some((s) => s.includes('client-ec2/dist-es/'))).toBe(true);
     // The function describes regions and never launches: a command it does not name is not in its bundle.
-    expect(code).toContain('DescribeRegionsCommand');
-    expect(code).not.toContain('RunInstancesCommand');
+    expect(sources.some((s) => s.endsWith('client-ec2/dist-es/commands/DescribeRegionsCommand.js'))).toBe(true);
+    expect(sources.some((s) => s.endsWith('/RunInstancesCommand.js'))).toBe(false);
+    // Nor are the shapes of EC2's schema module that only other commands reach.
+    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
+    expect(code.includes('"DescribeRegionsRequest"')).toBe(true);
+    expect(code.includes('"RunInstancesRequest"')).toBe(false);
+    expect(statSync(join(assetDir, 'index.js')).size).toBeLessThan(600_000);
   });
 
   test('the bundle loads in a fresh Node.js process and exports its handler', () => {
@@ -268,6 +272,22 @@ describe('Lambda bundling', () => {
     });
 
     expect(output).toBe('function');
+  });
+
+  test("the bundled handler's errors keep their names, which Step Functions reports as the error", () => {
+    // Prepare
+    const script = `
+      require(${JSON.stringify(join(assetDir, 'index.js'))}).handler({ regions: 'eu-west-1' })
+        .catch((error) => process.stdout.write('error ' + error.name + '\\n'));`;
+
+    // Act
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...environment, AWS_REGION: 'us-east-1' },
+    });
+
+    // Assess
+    expect(output.split('\n')).toContain('error EventValidationError');
   });
 
   test('the bundled handler runs: it asks EC2 for the enabled regions and answers with its selection', () => {
