@@ -25,6 +25,9 @@ function bundledCode(entry: string, files: readonly string[]): lambda.Code {
   return lambda.Code.fromAsset(join(PROJECT_ROOT, 'lambdas'), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
+      // CDK reuses one bundle for assets of the same source and bundling options, where the hook below does not
+      // count: the options must name what tells the functions apart.
+      environment: { ENTRY: entry, FILES: files.join(' ') },
       // Only asked for when local bundling fails, which throws instead.
       image: lambda.Runtime.NODEJS_22_X.bundlingImage,
       local: {

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../lambdas/core/config';
+import { INSTANCE_JOB_FILE } from '../../lambdas/repro/schemas';
 import { FUNCTION_ENTRY_METADATA, PipelineFunction } from '../../lib/pipeline-function';
 import { synthesizePipeline } from '../support/cdk';
 
@@ -214,29 +215,51 @@ describe('pipeline stack with default configuration', () => {
 });
 
 describe('Lambda bundling', () => {
-  /** One function in a stack of its own, bundled as `cdk deploy` bundles it: its asset's directory and environment. */
-  function bundledRegionsFunction(): { assetDir: string; environment: Record<string, string> } {
+  interface BundledFunction {
+    readonly assetDir: string;
+    readonly environment: Record<string, string>;
+  }
+
+  /** Two functions in a stack of their own, bundled as `cdk deploy` bundles them: each one's asset and environment. */
+  function bundledFunctions(): { regions: BundledFunction; launch: BundledFunction } {
     // The bundling options are the construct's, the same for every function.
     const app = new App({ builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Bundled');
-    new PipelineFunction(stack, 'Regions', {
+    const config = parseConfig({});
+    const regions = new PipelineFunction(stack, 'Regions', {
       entry: 'regions/handler.ts',
       description: 'lists the regions a run works in',
-      config: parseConfig({}),
+      config,
+    });
+    const launch = new PipelineFunction(stack, 'Launch', {
+      entry: 'repro/launch.ts',
+      description: 'launches a builder instance',
+      config,
+      bundledFiles: [`repro/${INSTANCE_JOB_FILE}`],
     });
     const assembly = app.synth();
-    const artifact = assembly.getStackByName(stack.stackName);
-    const fn = Object.values(artifact.template.Resources as Record<string, { Type: string; Properties: never }>).find(
-      (r) => r.Type === 'AWS::Lambda::Function',
-    )!;
-    const properties = fn.Properties as {
-      Code: { S3Key: string };
-      Environment: { Variables: Record<string, string> };
+    const resources = assembly.getStackByName(stack.stackName).template.Resources as Record<
+      string,
+      { Properties: { Code: { S3Key: string }; Environment: { Variables: Record<string, string> } } }
+    >;
+    const bundled = (fn: PipelineFunction): BundledFunction => {
+      const { Code, Environment } = resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties;
+      const assetHash = String(Code.S3Key).replace(/\.zip$/, '');
+      return { assetDir: join(assembly.directory, `asset.${assetHash}`), environment: Environment.Variables };
     };
-    const assetHash = String(properties.Code.S3Key).replace(/\.zip$/, '');
-    return { assetDir: join(assembly.directory, `asset.${assetHash}`), environment: properties.Environment.Variables };
+    return { regions: bundled(regions), launch: bundled(launch) };
   }
-  const { assetDir, environment } = bundledRegionsFunction();
+  const functions = bundledFunctions();
+  const { assetDir, environment } = functions.regions;
+
+  test('each function gets a bundle of its own handler, with the files it reads beside it', () => {
+    const launchDir = functions.launch.assetDir;
+
+    expect(launchDir).not.toBe(assetDir);
+    expect(readdirSync(launchDir).sort()).toEqual(['index.js', 'index.js.map', INSTANCE_JOB_FILE].sort());
+    expect(readdirSync(assetDir).sort()).toEqual(['index.js', 'index.js.map']);
+    expect(readFileSync(join(launchDir, 'index.js'), 'utf8').includes('"RunInstancesRequest"')).toBe(true);
+  });
 
   test('esbuild bundles a function locally into a minified file with a source map', () => {
     const files = readdirSync(assetDir);
