@@ -5,20 +5,17 @@ import { type BuildOptions, build } from 'esbuild';
 import { synthesizeTemplate } from '../bin/local/pipeline';
 import { readStack } from '../bin/local/template';
 import { defaultConfig } from '../lambdas/core/config';
-import { FUNCTION_BUNDLING } from '../lib/pipeline-function';
+import { FUNCTION_BUILD_OPTIONS, sdkSchemaLiteralKeys } from '../lib/function-bundle';
 import { type BenchRow, row } from './table';
 
 const PROJECT_ROOT = join(__dirname, '..');
 
-/** esbuild options equivalent to a NodejsFunction's bundling options (what `cdk deploy` builds). */
-export function esbuildOptions(bundling: {
+/** esbuild options equivalent to a NodejsFunction's bundling options (what it builds by default). */
+function esbuildOptions(bundling: {
   readonly minify?: boolean;
   readonly keepNames?: boolean;
   readonly target?: string;
-  readonly mainFields?: readonly string[];
-  readonly externalModules?: readonly string[];
-  readonly define?: Readonly<Record<string, string>>;
-  readonly esbuildArgs?: Readonly<Record<string, unknown>>;
+  readonly alias?: Readonly<Record<string, string>>;
 }): BuildOptions {
   return {
     bundle: true,
@@ -27,37 +24,39 @@ export function esbuildOptions(bundling: {
     target: bundling.target ?? 'node22',
     minify: bundling.minify ?? false,
     keepNames: bundling.keepNames ?? false,
-    mainFields: bundling.mainFields ? [...bundling.mainFields] : undefined,
-    external: [...(bundling.externalModules ?? [])],
-    define: bundling.define ? { ...bundling.define } : undefined,
-    alias: Object.fromEntries(
-      Object.entries(bundling.esbuildArgs ?? {})
-        .filter(([flag]) => flag.startsWith('--alias:'))
-        .map(([flag, target]) => [flag.slice('--alias:'.length), String(target)]),
-    ),
+    alias: { ...bundling.alias },
     logLevel: 'error',
   };
 }
 
+/** What `cdk deploy` builds for every function (lib/function-bundle.ts). */
+const FUNCTION_OPTIONS: BuildOptions = {
+  ...FUNCTION_BUILD_OPTIONS,
+  absWorkingDir: PROJECT_ROOT,
+  plugins: [sdkSchemaLiteralKeys],
+  logLevel: 'error',
+};
+
 /**
  * NodejsFunction's defaults (no minifying, CommonJS entry points of packages first), the SDK bundled. The one alias
- * the functions need to be bundled at all (vega-canvas, see FUNCTION_BUNDLING) is kept: without it the digest's
+ * the functions need to be bundled at all (vega-canvas, see FUNCTION_BUILD_OPTIONS) is kept: without it the digest's
  * handler has no CommonJS bundle to compare with.
  */
 const DEFAULT_BUNDLING = {
   minify: false,
   keepNames: false,
   target: 'node22',
-  externalModules: [],
-  esbuildArgs: FUNCTION_BUNDLING.esbuildArgs,
+  alias: FUNCTION_BUILD_OPTIONS.alias,
 };
 
 interface BuiltBundle {
   readonly bytes: number;
   /** The SDK clients (`client-ec2`) with code in the bundle. */
   readonly clients: string[];
-  /** Bytes of the clients' schema modules, which esbuild cannot shake (see `schemaNote`). */
+  /** Bytes of the clients' schema modules (see `schemaNote`). */
   readonly schemaBytes: number;
+  /** Bytes of vega, vega-lite and d3, which draw the digest's plots. */
+  readonly chartBytes: number;
 }
 
 async function bundle(entry: string, outfile: string, options: BuildOptions): Promise<BuiltBundle> {
@@ -66,12 +65,14 @@ async function bundle(entry: string, outfile: string, options: BuildOptions): Pr
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined)!;
   const clients = new Set<string>();
   let schemaBytes = 0;
+  let chartBytes = 0;
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    if (/node_modules\/(vega|d3)[a-z-]*\//.test(input)) chartBytes += bytesInOutput;
     const client = /node_modules\/@aws-sdk\/(client-[a-z0-9-]+)\//.exec(input)?.[1];
     if (client && bytesInOutput > 0) clients.add(client);
     if (client && input.includes('/schemas/')) schemaBytes += bytesInOutput;
   }
-  return { bytes: statSync(outfile).size, clients: [...clients].sort(), schemaBytes };
+  return { bytes: statSync(outfile).size, clients: [...clients].sort(), schemaBytes, chartBytes };
 }
 
 /**
@@ -114,25 +115,26 @@ const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 /**
  * Why a bundle keeps more of a client than its code names. The SDK describes every shape of a service in one schema
- * module; esbuild drops the shapes nothing reaches, except those written with computed keys (`{ [_xN]: ... }`),
- * which it must assume have side effects. EC2's member traits (XML names) are written that way, so its bundle keeps
- * nearly all of EC2's shapes.
+ * module; esbuild drops the shapes nothing reaches only because lib/function-bundle.ts writes their computed member
+ * keys (`{ [_xN]: ... }`) as plain strings. A bundle that still holds 0.1 MB of schemas says that stopped working.
  */
 function schemaNote(built: BuiltBundle): string | undefined {
   if (built.schemaBytes < 100_000) return undefined;
-  return `SDK schema modules ${mb(built.schemaBytes)} of it (${((100 * built.schemaBytes) / built.bytes).toFixed(0)} %), shapes esbuild cannot shake`;
+  return `SDK schema modules ${mb(built.schemaBytes)} of it (${((100 * built.schemaBytes) / built.bytes).toFixed(0)} %), shapes esbuild did not shake`;
 }
 
 /**
  * Why a bundle's cold load stays above half its baseline's, when it does. Loading is bound by parsing and running the
- * bundle's top-level code: in an EC2 function half of it is EC2's schema module; in every function the SDK's shared
- * runtime (smithy core, the credential chain) and the set-up of zod and Powertools cost the same whatever the
- * bundling.
+ * bundle's top-level code. The digest also loads vega and d3, which draw its plots on every run; a function without
+ * an SDK client is compared with its own code bundled the default way, where minifying shortens the parse but not
+ * the set-up of zod's schemas and Powertools; otherwise what stays is the SDK's shared runtime (smithy core, the
+ * credential chain), the same in any bundling.
  */
 function loadNote(built: BuiltBundle): string {
-  return built.schemaBytes >= 100_000
-    ? `${mb(built.schemaBytes)} of SDK schemas, parsed and built at load, which esbuild cannot shake`
-    : "the SDK's shared runtime and zod's and Powertools' set-up, the same in any bundling";
+  if (built.schemaBytes >= 100_000) return `${mb(built.schemaBytes)} of SDK schemas, parsed and built at load`;
+  if (built.chartBytes >= 100_000) return `${mb(built.chartBytes)} of vega and d3, which draw the plots on every run`;
+  if (built.clients.length === 0) return "no SDK to shake: the same code and zod's and Powertools' set-up either way";
+  return "the SDK's shared runtime and zod's and Powertools' set-up, the same in any bundling";
 }
 
 /** Every function's bundle, size and cold load, side by side with the same handler bundled the default way. */
@@ -151,7 +153,7 @@ export async function benchBundles(size: 'small' | 'full'): Promise<BenchRow[]> 
       const source = join(PROJECT_ROOT, 'lambdas', entry);
       const name = entry.replace(/\.ts$/, '').replaceAll('/', '-');
       const ours = join(dir, `${name}.js`);
-      const built = await bundle(source, ours, esbuildOptions(FUNCTION_BUNDLING));
+      const built = await bundle(source, ours, FUNCTION_OPTIONS);
       // The baseline is the SDK alone: a plain handler of the same clients, bundled the default way. A function
       // that uses no client is compared with its own handler bundled the default way instead.
       const sameDefault = join(dir, `${name}-same-default.js`);

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { execFileSync } from 'node:child_process';
+import { ArnFormat, AssetHashType, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { PipelineConfig } from '../lambdas/core/config';
@@ -13,24 +14,34 @@ const PROJECT_ROOT = join(__dirname, '..');
 /** Template metadata key on each function resource naming its handler file under `lambdas/`. */
 export const FUNCTION_ENTRY_METADATA = 'ami-pipeline:entry';
 
-/** How every function is bundled (local esbuild, no Docker); the benchmarks build bundles with the same options. */
-export const FUNCTION_BUNDLING = {
-  minify: true,
-  // Error class names reach Step Functions as error names; keep them readable.
-  keepNames: true,
-  sourceMap: true,
-  target: 'node22',
-  format: OutputFormat.CJS,
-  // The SDK's ES modules first: esbuild drops what a function never names (other clients, unused commands), which
-  // its CommonJS builds do not allow.
-  mainFields: ['module', 'main'] as string[],
-  // The SDK is bundled rather than taken from the runtime so that what runs is what the tests ran.
-  externalModules: [] as string[],
-  // vega-canvas's Node build awaits an optional package at the top level, which a CommonJS bundle cannot hold;
-  // SVG output needs no canvas (lambdas/core/report/no-canvas.ts says why).
-  esbuildArgs: { '--alias:vega-canvas': './lambdas/core/report/no-canvas.ts' },
-  forceDockerBundling: false,
-} as const;
+/** The script that bundles one function (lib/function-bundle.ts), run by the construct's local bundling. */
+const BUNDLER = join(__dirname, 'function-bundle.ts');
+
+/**
+ * A function's code: its handler bundled by local esbuild (lib/function-bundle.ts, no Docker) into `index.js` with a
+ * source map, and `files` (relative to `lambdas/`) copied beside it.
+ */
+function bundledCode(entry: string, files: readonly string[]): lambda.Code {
+  return lambda.Code.fromAsset(join(PROJECT_ROOT, 'lambdas'), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // CDK reuses one bundle for assets of the same source and bundling options, where the hook below does not
+      // count: the options must name what tells the functions apart.
+      environment: { ENTRY: entry, FILES: files.join(' ') },
+      // Only asked for when local bundling fails, which throws instead.
+      image: lambda.Runtime.NODEJS_22_X.bundlingImage,
+      local: {
+        tryBundle(outputDir: string) {
+          execFileSync(process.execPath, ['--import', 'tsx', BUNDLER, entry, outputDir, ...files], {
+            cwd: PROJECT_ROOT,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          return true;
+        },
+      },
+    },
+  });
+}
 
 export interface PipelineFunctionProps {
   /** Handler file relative to `lambdas/`, e.g. `regions/handler.ts`; it exports `handler`. */
@@ -46,16 +57,6 @@ export interface PipelineFunctionProps {
   readonly logRetention?: logs.RetentionDays;
   /** Files under `lambdas/` the handler reads at run time, copied beside the bundle (e.g. a user-data script). */
   readonly bundledFiles?: readonly string[];
-}
-
-/** Bundling hooks that copy `files` (relative to `lambdas/`) next to the bundle's `index.js`. */
-function copyBeside(files: readonly string[]) {
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (inputDir: string, outputDir: string) =>
-      files.map((file) => `cp "${join(inputDir, 'lambdas', file)}" "${join(outputDir, file.split('/').pop()!)}"`),
-  };
 }
 
 /**
@@ -77,8 +78,8 @@ export class PipelineFunction extends NodejsFunction {
       description: `Runs ${props.description}`,
     });
     super(scope, id, {
-      entry: join(PROJECT_ROOT, 'lambdas', props.entry),
-      handler: 'handler',
+      code: bundledCode(props.entry, props.bundledFiles ?? []),
+      handler: 'index.handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -93,16 +94,11 @@ export class PipelineFunction extends NodejsFunction {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       securityGroups: props.securityGroups,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
         [CONFIG_ENV]: JSON.stringify(props.config),
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
-      bundling: props.bundledFiles?.length
-        ? { ...FUNCTION_BUNDLING, commandHooks: copyBeside(props.bundledFiles) }
-        : FUNCTION_BUNDLING,
     });
     this.logGroupRef = logGroup;
     // The role is made here, so CDK adds no basic execution policy: writing its own log streams is granted here,

@@ -25,10 +25,14 @@ export const WORKFLOW_OUTPUTS = {
 export type WorkflowName = keyof typeof WORKFLOW_OUTPUTS;
 
 /** The stack is not deployed in the region asked, or lacks outputs this CLI reads. */
-export class DeployedStackError extends PipelineError {}
+export class DeployedStackError extends PipelineError {
+  override readonly name: string = 'DeployedStackError';
+}
 
 /** An execution ended other than SUCCEEDED. */
-export class ExecutionFailedError extends PipelineError {}
+export class ExecutionFailedError extends PipelineError {
+  override readonly name: string = 'ExecutionFailedError';
+}
 
 /** The state machine ARN of each workflow, read from the outputs of the deployed stack called `stackName`. */
 export async function deployedStateMachines(

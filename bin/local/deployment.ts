@@ -23,7 +23,9 @@ import { errorCode, PipelineError } from '../../lambdas/core/errors';
 import type { StackTemplate } from './template';
 
 /** A template value refers to a resource or attribute the deployment cannot give. */
-export class UnresolvedReferenceError extends PipelineError {}
+export class UnresolvedReferenceError extends PipelineError {
+  override readonly name: string = 'UnresolvedReferenceError';
+}
 
 /**
  * Where a stack's resources are: the physical id (`Ref`) and attributes (`Fn::GetAtt`) of each logical id. For the

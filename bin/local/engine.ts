@@ -113,7 +113,9 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 const START_EXECUTION = 'arn:aws:states:::states:startExecution';
 
 /** A definition uses a service integration the engine cannot run locally. */
-export class UnsupportedIntegrationError extends PipelineError {}
+export class UnsupportedIntegrationError extends PipelineError {
+  override readonly name: string = 'UnsupportedIntegrationError';
+}
 
 /** One failure to inject into a function's invocations, as Lambda or the function itself would fail. */
 export interface InjectedLambdaFault {

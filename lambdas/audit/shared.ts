@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { FINDING_KINDS } from '../core/audit/model';
 import { imageIds, regionProgressSchema, regionSchema, runIdSchema } from '../publish/shared';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { summarizeAudit } from '../core/audit/report';
 import { parseEvent } from '../shared/event';
 import { Logger } from '../shared/logger';

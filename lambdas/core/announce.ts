@@ -51,7 +51,9 @@ export interface AnnouncementOptions {
 }
 
 /** A single image in a single region does not fit into one message of the configured size. */
-export class AnnouncementTooLargeError extends PipelineError {}
+export class AnnouncementTooLargeError extends PipelineError {
+  override readonly name: string = 'AnnouncementTooLargeError';
+}
 
 /** SNS's limit minus room for the subject and message attributes. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 - 2048;

@@ -1,13 +1,18 @@
-/** Base class of the pipeline's own errors; `cause` keeps the original error. */
+/**
+ * Base class of the pipeline's own errors; `cause` keeps the original error. Each class spells out its `name`, which
+ * Step Functions and the digest show as the error: the functions' bundles are minified without `keepNames`, so a
+ * class's own name would be a mangled one.
+ */
 export class PipelineError extends Error {
+  override readonly name: string = 'PipelineError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
 
 /** Configuration that does not satisfy the schema. */
 export class ConfigError extends PipelineError {
+  override readonly name: string = 'ConfigError';
   readonly issues: readonly unknown[];
   constructor(message: string, details: { issues?: readonly unknown[]; cause?: unknown } = {}) {
     super(message, { cause: details.cause });
@@ -16,10 +21,13 @@ export class ConfigError extends PipelineError {
 }
 
 /** A Lambda or Step Functions event that does not match what the handler accepts. */
-export class EventValidationError extends PipelineError {}
+export class EventValidationError extends PipelineError {
+  override readonly name: string = 'EventValidationError';
+}
 
 /** A run that finished with per-item failures; thrown once, at the end, after everything else was done. */
 export class PartialFailureError extends PipelineError {
+  override readonly name: string = 'PartialFailureError';
   readonly failures: readonly ItemFailure[];
   constructor(message: string, failures: readonly ItemFailure[]) {
     super(message);

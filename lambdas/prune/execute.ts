@@ -8,7 +8,9 @@ import { Logger } from '../shared/logger';
 import { MAX_LISTED_FAILURES, type RegionBatch, regionBatchSchema } from './schemas';
 
 /** A batch reached the deleting function from a run that only planned (a dry run, or a hand-made event). */
-export class ExecutionNotRequestedError extends PipelineError {}
+export class ExecutionNotRequestedError extends PipelineError {
+  override readonly name: string = 'ExecutionNotRequestedError';
+}
 
 /** The actions whose buckets a batch spends. */
 const DELETING_ACTIONS = ['DeregisterImage', 'DeleteSnapshot'] as const;

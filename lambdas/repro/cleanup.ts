@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PartialFailureError } from '../core/errors';
 import { cleanupReproRun } from '../aws/repro/checks';
 import { parseEvent } from '../shared/event';

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { cleanupReproRun, readCheckOutputs } from '../aws/repro/checks';
 import { DynamoReproHistory } from '../aws/repro/history';
 import { invocationClients } from '../aws/runtime';

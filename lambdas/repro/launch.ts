@@ -1,5 +1,5 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { launchCheck, reproTags } from '../aws/repro/checks';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { instanceJobUserData } from '../core/repro/user-data';

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoReproHistory } from '../aws/repro/history';
 import { listBuilderImages } from '../aws/repro/checks';
 import { invocationClients, invocationLimiter } from '../aws/runtime';

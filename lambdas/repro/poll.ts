@@ -1,6 +1,6 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { pollCheck } from '../aws/repro/checks';
 import { invocationClients, invocationLimiter } from '../aws/runtime';
 import { parseEvent } from '../shared/event';

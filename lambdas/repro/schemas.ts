@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkOutputFolder, type ReproCheck } from '../core/repro/plan';
 import { requiredEnv } from '../shared/env';
 import { invocationEnv } from '../shared/invocation';

@@ -32,7 +32,9 @@ export interface AuthorizationRequest {
 }
 
 /** A recorded call the mapping cannot turn into the requests AWS evaluates; the proof fails on it. */
-export class UnmappedCallError extends PipelineError {}
+export class UnmappedCallError extends PipelineError {
+  override readonly name: string = 'UnmappedCallError';
+}
 
 /** What the mapping needs to know about the account and the stack. */
 export interface AccountFacts {

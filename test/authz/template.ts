@@ -31,7 +31,9 @@ export interface Deployment {
 }
 
 /** A template value the resolver does not understand; the proof refuses to guess. */
-export class UnresolvableTemplateError extends PipelineError {}
+export class UnresolvableTemplateError extends PipelineError {
+  override readonly name: string = 'UnresolvableTemplateError';
+}
 
 const shortHash = (text: string, length: number) => createHash('sha256').update(text).digest('hex').slice(0, length);
 

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../lambdas/core/config';
+import { INSTANCE_JOB_FILE } from '../../lambdas/repro/schemas';
 import { FUNCTION_ENTRY_METADATA, PipelineFunction } from '../../lib/pipeline-function';
 import { synthesizePipeline } from '../support/cdk';
 
@@ -214,29 +215,51 @@ describe('pipeline stack with default configuration', () => {
 });
 
 describe('Lambda bundling', () => {
-  /** One function in a stack of its own, bundled as `cdk deploy` bundles it: its asset's directory and environment. */
-  function bundledRegionsFunction(): { assetDir: string; environment: Record<string, string> } {
+  interface BundledFunction {
+    readonly assetDir: string;
+    readonly environment: Record<string, string>;
+  }
+
+  /** Two functions in a stack of their own, bundled as `cdk deploy` bundles them: each one's asset and environment. */
+  function bundledFunctions(): { regions: BundledFunction; launch: BundledFunction } {
     // The bundling options are the construct's, the same for every function.
     const app = new App({ builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'Bundled');
-    new PipelineFunction(stack, 'Regions', {
+    const config = parseConfig({});
+    const regions = new PipelineFunction(stack, 'Regions', {
       entry: 'regions/handler.ts',
       description: 'lists the regions a run works in',
-      config: parseConfig({}),
+      config,
+    });
+    const launch = new PipelineFunction(stack, 'Launch', {
+      entry: 'repro/launch.ts',
+      description: 'launches a builder instance',
+      config,
+      bundledFiles: [`repro/${INSTANCE_JOB_FILE}`],
     });
     const assembly = app.synth();
-    const artifact = assembly.getStackByName(stack.stackName);
-    const fn = Object.values(artifact.template.Resources as Record<string, { Type: string; Properties: never }>).find(
-      (r) => r.Type === 'AWS::Lambda::Function',
-    )!;
-    const properties = fn.Properties as {
-      Code: { S3Key: string };
-      Environment: { Variables: Record<string, string> };
+    const resources = assembly.getStackByName(stack.stackName).template.Resources as Record<
+      string,
+      { Properties: { Code: { S3Key: string }; Environment: { Variables: Record<string, string> } } }
+    >;
+    const bundled = (fn: PipelineFunction): BundledFunction => {
+      const { Code, Environment } = resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)]!.Properties;
+      const assetHash = String(Code.S3Key).replace(/\.zip$/, '');
+      return { assetDir: join(assembly.directory, `asset.${assetHash}`), environment: Environment.Variables };
     };
-    const assetHash = String(properties.Code.S3Key).replace(/\.zip$/, '');
-    return { assetDir: join(assembly.directory, `asset.${assetHash}`), environment: properties.Environment.Variables };
+    return { regions: bundled(regions), launch: bundled(launch) };
   }
-  const { assetDir, environment } = bundledRegionsFunction();
+  const functions = bundledFunctions();
+  const { assetDir, environment } = functions.regions;
+
+  test('each function gets a bundle of its own handler, with the files it reads beside it', () => {
+    const launchDir = functions.launch.assetDir;
+
+    expect(launchDir).not.toBe(assetDir);
+    expect(readdirSync(launchDir).sort()).toEqual(['index.js', 'index.js.map', INSTANCE_JOB_FILE].sort());
+    expect(readdirSync(assetDir).sort()).toEqual(['index.js', 'index.js.map']);
+    expect(readFileSync(join(launchDir, 'index.js'), 'utf8').includes('"RunInstancesRequest"')).toBe(true);
+  });
 
   test('esbuild bundles a function locally into a minified file with a source map', () => {
     const files = readdirSync(assetDir);
@@ -250,13 +273,17 @@ describe('Lambda bundling', () => {
   test('the bundle holds only the SDK client the function names, tree-shaken from its ES modules', () => {
     const { sources } = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8')) as { sources: string[] };
     const clients = new Set(sources.map((s) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(s)?.[1]).filter(Boolean));
-    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
 
     expect([...clients]).toEqual(['client-ec2']);
     expect(sources.some((s) => s.includes('client-ec2/dist-es/'))).toBe(true);
     // The function describes regions and never launches: a command it does not name is not in its bundle.
-    expect(code).toContain('DescribeRegionsCommand');
-    expect(code).not.toContain('RunInstancesCommand');
+    expect(sources.some((s) => s.endsWith('client-ec2/dist-es/commands/DescribeRegionsCommand.js'))).toBe(true);
+    expect(sources.some((s) => s.endsWith('/RunInstancesCommand.js'))).toBe(false);
+    // Nor are the shapes of EC2's schema module that only other commands reach.
+    const code = readFileSync(join(assetDir, 'index.js'), 'utf8');
+    expect(code.includes('"DescribeRegionsRequest"')).toBe(true);
+    expect(code.includes('"RunInstancesRequest"')).toBe(false);
+    expect(statSync(join(assetDir, 'index.js')).size).toBeLessThan(600_000);
   });
 
   test('the bundle loads in a fresh Node.js process and exports its handler', () => {
@@ -268,6 +295,22 @@ describe('Lambda bundling', () => {
     });
 
     expect(output).toBe('function');
+  });
+
+  test("the bundled handler's errors keep their names, which Step Functions reports as the error", () => {
+    // Prepare
+    const script = `
+      require(${JSON.stringify(join(assetDir, 'index.js'))}).handler({ regions: 'eu-west-1' })
+        .catch((error) => process.stdout.write('error ' + error.name + '\\n'));`;
+
+    // Act
+    const output = execFileSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...environment, AWS_REGION: 'us-east-1' },
+    });
+
+    // Assess
+    expect(output.split('\n')).toContain('error EventValidationError');
   });
 
   test('the bundled handler runs: it asks EC2 for the enabled regions and answers with its selection', () => {

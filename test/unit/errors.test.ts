@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import { describeError, errorCode, PipelineError } from '../../lambdas/core/errors';
 
@@ -55,7 +57,9 @@ describe('errorCode', () => {
 
   it("names the pipeline's own errors by their class", () => {
     // Prepare
-    class ExampleFailure extends PipelineError {}
+    class ExampleFailure extends PipelineError {
+      override readonly name: string = 'ExampleFailure';
+    }
 
     // Act
     const code = errorCode(new ExampleFailure('failed'));
@@ -83,5 +87,34 @@ describe('describeError', () => {
 
     // Assess
     expect(described).toEqual({ message: 'gone' });
+  });
+});
+
+describe('PipelineError names', () => {
+  /** Every module of the functions and the CLI that declares an error class, by its path. */
+  function errorModules(): string[] {
+    const root = join(__dirname, '..', '..');
+    return ['lambdas', 'bin']
+      .flatMap((dir) =>
+        readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).map((f) => join(root, dir, f)),
+      )
+      .filter((file) => file.endsWith('.ts') && /extends PipelineError\b/.test(readFileSync(file, 'utf8')));
+  }
+
+  it("spells out each class's own name, the name Step Functions reports once bundles are minified", () => {
+    // Prepare
+    const classes = errorModules().flatMap((file) =>
+      Object.values(require(file) as Record<string, unknown>).filter(
+        (value): value is new (message: string, extra: never[]) => Error =>
+          typeof value === 'function' && value.prototype instanceof PipelineError,
+      ),
+    );
+
+    // Act
+    const names = classes.map((errorClass) => [errorClass.name, new errorClass('m', []).name]);
+
+    // Assess
+    expect(classes.length).toBeGreaterThanOrEqual(20);
+    for (const [className, name] of names) expect(name).toBe(className);
   });
 });

@@ -99,7 +99,9 @@ export async function deleteVolume(
 }
 
 /** A test volume that could not be deleted in time; the sweeper will try again. */
-export class VolumeCleanupError extends PipelineError {}
+export class VolumeCleanupError extends PipelineError {
+  override readonly name: string = 'VolumeCleanupError';
+}
 
 /** Which test resources a cleanup or sweep looks at: those carrying `tagKey` (the value is the run id). */
 export interface TestResourceScope {

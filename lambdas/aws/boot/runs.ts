@@ -59,10 +59,14 @@ export interface RunRecord {
 }
 
 /** A stored run that does not exist or holds no such launch. */
-export class RunRecordMissingError extends PipelineError {}
+export class RunRecordMissingError extends PipelineError {
+  override readonly name: string = 'RunRecordMissingError';
+}
 
 /** A run id whose launches have already begun: a run id names one run. */
-export class RunAlreadyStartedError extends PipelineError {}
+export class RunAlreadyStartedError extends PipelineError {
+  override readonly name: string = 'RunAlreadyStartedError';
+}
 
 const str = (value: string): AttributeValue => ({ S: value });
 const num = (value: number): AttributeValue => ({ N: String(value) });

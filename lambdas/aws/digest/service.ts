@@ -61,7 +61,9 @@ export interface DigestResult {
 }
 
 /** Raised after the digest was sent when some part could not be read, so the function's error alarm fires. */
-export class DigestIncompleteError extends PipelineError {}
+export class DigestIncompleteError extends PipelineError {
+  override readonly name: string = 'DigestIncompleteError';
+}
 
 /** Executions of `stateMachineArn` started in `window`, newest first, with their outputs. */
 export async function executionsInWindow(

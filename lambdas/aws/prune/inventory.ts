@@ -14,7 +14,9 @@ import type { ClientFactory } from '../clients';
 import { type RateLimiter, unlimited } from '../rate-limiter';
 
 /** The inventory of a region could not be read; the region is reported as failed and the others go on. */
-export class InventoryError extends PipelineError {}
+export class InventoryError extends PipelineError {
+  override readonly name: string = 'InventoryError';
+}
 
 export interface InventoryOptions {
   readonly ssmPrefix: string;

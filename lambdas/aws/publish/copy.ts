@@ -13,7 +13,9 @@ import { chunks } from '../../shared/concurrency';
 import { describeAllImages, isImageGone, isNotFound, type PublishContext } from './context';
 
 /** A copy could not be started and no copy of that name exists either. */
-export class CopyStartError extends PipelineError {}
+export class CopyStartError extends PipelineError {
+  override readonly name: string = 'CopyStartError';
+}
 
 function toTags(tags: Readonly<Record<string, string>>): Tag[] {
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -113,7 +115,9 @@ function snapshotsOf(image: Image | undefined): string[] {
 }
 
 /** Snapshots of a failed copy that are still there after it was deregistered, each with why. */
-export class CopyCleanupError extends PipelineError {}
+export class CopyCleanupError extends PipelineError {
+  override readonly name: string = 'CopyCleanupError';
+}
 
 /**
  * Deregisters a failed copy with its snapshots; an image already gone counts as done. DeleteAssociatedSnapshots

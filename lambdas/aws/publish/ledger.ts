@@ -46,7 +46,9 @@ export interface PublishLedger {
 }
 
 /** A ledger request that DynamoDB left unprocessed after every retry. */
-export class LedgerWriteError extends PipelineError {}
+export class LedgerWriteError extends PipelineError {
+  override readonly name: string = 'LedgerWriteError';
+}
 
 const UNPROCESSED_RETRIES = 8;
 

@@ -36,7 +36,9 @@ export interface LaunchedCheck {
 }
 
 /** A check that could not be launched in any test subnet. */
-export class ReproLaunchError extends PipelineError {}
+export class ReproLaunchError extends PipelineError {
+  override readonly name: string = 'ReproLaunchError';
+}
 
 /** Objects a check's instance writes under its prefix; the summary comes last. */
 export const REPRO_OBJECTS = {

@@ -136,4 +136,6 @@ export function parseBootBench(text: string): BootIntervals {
 }
 
 /** Text that is not ec2-boot-bench output. */
-export class BootBenchParseError extends PipelineError {}
+export class BootBenchParseError extends PipelineError {
+  override readonly name: string = 'BootBenchParseError';
+}

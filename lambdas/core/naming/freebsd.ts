@@ -39,7 +39,9 @@ export const FREEBSD_DEFAULT_BOOT_METHOD = 'UEFI-PREFERRED';
 export type FreebsdNameFields = Parameters<NamingProfile['format']>[0];
 
 /** A name could not be written because the fields do not describe a name FreeBSD would produce. */
-export class ImageNameFormatError extends PipelineError {}
+export class ImageNameFormatError extends PipelineError {
+  override readonly name: string = 'ImageNameFormatError';
+}
 
 const PREFIX = 'FreeBSD';
 const SNAPSHOT_BRANCHES: readonly string[] = ['CURRENT', 'STABLE'];

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PipelineError } from '../errors';
 
 /** What the instance job says it found (`summary.json`, written by lambdas/repro/instance-job.sh). */
@@ -33,7 +33,9 @@ const instanceSummarySchema = z.object({
 export type InstanceSummary = z.output<typeof instanceSummarySchema>;
 
 /** The instance's summary was not the JSON the job writes. */
-export class InstanceSummaryError extends PipelineError {}
+export class InstanceSummaryError extends PipelineError {
+  override readonly name: string = 'InstanceSummaryError';
+}
 
 /** Reads the instance job's `summary.json`; anything else is an InstanceSummaryError naming what was wrong. */
 export function parseInstanceSummary(text: string): InstanceSummary {
@@ -74,7 +76,9 @@ export interface DiffoscopeFindings {
 }
 
 /** diffoscope's JSON output was not what it writes. */
-export class DiffoscopeOutputError extends PipelineError {}
+export class DiffoscopeOutputError extends PipelineError {
+  override readonly name: string = 'DiffoscopeOutputError';
+}
 
 function relative(path: string | undefined, root: string | undefined): string {
   if (!path) return '?';

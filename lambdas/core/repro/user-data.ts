@@ -5,7 +5,9 @@ import type { ReproCheck } from './plan';
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 /** A parameter that cannot be put into the instance job safely, or user data over EC2's limit. */
-export class ReproUserDataError extends PipelineError {}
+export class ReproUserDataError extends PipelineError {
+  override readonly name: string = 'ReproUserDataError';
+}
 
 /** Where the instance job writes and what it builds: the values it reads as `REPRO_*` variables. */
 export interface InstanceJobParameters {
