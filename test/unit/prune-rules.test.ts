@@ -806,3 +806,30 @@ describe('the breaker and the cap, with orphans', () => {
     expect(entry(plan, 'snap-orphan')).toMatchObject({ action: 'delete', fullSizeBytes: 2_000 });
   });
 });
+
+describe('entries without a rule’s figures', () => {
+  test('with the launch rule off, an image launched after the plan’s clock (while it ran) still goes', () => {
+    // Prepare
+    const fleet = [build('ami-n1', 1), build('ami-old', 300, { lastLaunchedTime: at(0, 60_000) })];
+
+    // Act
+    const plan = planPrune([regionOf(fleet)], policy({ retention: { keepNewest: 1, keepLaunchedWithinDays: 0 } }), NOW);
+
+    // Assess
+    expect(verdict(plan, 'ami-old')).toEqual({ action: 'deregister', reason: 'aged-out' });
+  });
+
+  test('an unmanaged name has no series or line in its entry, and a kept release no age', () => {
+    // Prepare
+    const fleet = [image('ami-golden', 'golden image'), image('ami-r143', 'FreeBSD 14.3-RELEASE-amd64 base UFS')];
+
+    // Act
+    const plan = planPrune([regionOf(fleet)], policy(), NOW);
+
+    // Assess
+    const golden = entry(plan, 'ami-golden');
+    expect(golden).not.toHaveProperty('seriesKey');
+    expect(golden).not.toHaveProperty('lineKey');
+    expect(entry(plan, 'ami-r143')).not.toHaveProperty('ageDate');
+  });
+});
