@@ -832,4 +832,17 @@ describe('entries without a rule’s figures', () => {
     expect(golden).not.toHaveProperty('lineKey');
     expect(entry(plan, 'ami-r143')).not.toHaveProperty('ageDate');
   });
+
+  test('a snapshot whose full size EC2 did not report has none in its entry, whether an image uses it or not', () => {
+    // Prepare
+    const region = regionOf([build('ami-n1', 1)]);
+    const snapshots = [...region.snapshots, snapshot('snap-orphan')];
+
+    // Act
+    const plan = planPrune([{ ...region, snapshots }], policy(), NOW);
+
+    // Assess
+    expect(entry(plan, 'snap-n1')).not.toHaveProperty('fullSizeBytes');
+    expect(entry(plan, 'snap-orphan')).not.toHaveProperty('fullSizeBytes');
+  });
 });
