@@ -447,4 +447,18 @@ describe('prune executor', () => {
     expect(result.snapshotsDeleted).toEqual([{ snapshotId: 'snap-shared', volumeSizeGiB: 6 }]);
     expect(inputs(DeleteSnapshotCommand)).toEqual([]);
   });
+
+  test('a failure without an AWS error code and a snapshot without a full size carry no such field', async () => {
+    // Prepare
+    ec2.on(DeregisterImageCommand).rejects(new Error('socket hang up'));
+    ec2.on(DeleteSnapshotCommand).resolves({});
+    const plan = planOf([imageEntry('ami-a')], [snapshotEntry('snap-orphan', [])]);
+
+    // Act
+    const result = await executeRegionPlan(new ClientFactory(), plan);
+
+    // Assess
+    expect(result.failed).toStrictEqual([{ id: 'ami-a', region: 'us-east-1', error: 'socket hang up' }]);
+    expect(result.snapshotsDeleted).toStrictEqual([{ snapshotId: 'snap-orphan', volumeSizeGiB: 6 }]);
+  });
 });
