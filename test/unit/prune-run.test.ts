@@ -2,6 +2,7 @@ import { type PruneRunOptions, runPrune } from '../../lambdas/aws/prune';
 import type { Clock } from '../../lambdas/aws/rate-limiter';
 import { parseConfig, type PipelineConfigInput } from '../../lambdas/core/config';
 import { TAG } from '../../lambdas/core/tags';
+import { Logger } from '../../lambdas/shared/logger';
 import { createAwsSim } from '../../scripts/aws-sim';
 import { runInVirtualTime } from '../../scripts/aws-sim/virtual-time';
 
@@ -150,5 +151,80 @@ describe('a prune run', () => {
       'us-west-2': true,
     });
     expect(run.result.complete).toBe(false);
+  });
+
+  async function pruneWith(weeks: number, options: Partial<PruneRunOptions> & Pick<PruneRunOptions, 'config'>) {
+    const sim = createAwsSim({ physics: 'off' });
+    const run = await runInVirtualTime(
+      async () => {
+        sim.seed.fleet({
+          regions: [REGION],
+          series: ['15.0-CURRENT/amd64/base/ufs'],
+          weeks,
+          newestBuildDate: '2026-03-01',
+        });
+        return runPrune({ clients: sim.clientFactory(), now: NOW, regions: [REGION], ...options });
+      },
+      { start: NOW, seedMathRandom: 1 },
+    );
+    return run.result;
+  }
+
+  test('measures its time budget on the clock it is given', async () => {
+    // Prepare: each reading of this clock is a second later, so a budget of 2.5 s ends the batch early.
+    let at = 0;
+    const clock: Clock = { now: () => (at += 1_000), sleep: async () => undefined };
+
+    // Act
+    const result = await pruneWith(16, { config: parseConfig({ safety: { dryRun: false } }), clock, budgetMs: 2_500 });
+
+    // Assess
+    expect(result.complete).toBe(false);
+    expect(result.executions[0]!.deregistered.length).toBeLessThan(DUE);
+  });
+
+  test('without a limiter given, paces its calls with AWS’s buckets', async () => {
+    // Prepare: more builds due than the 100-call burst of DeregisterImage.
+    let slept = 0;
+    const clock: Clock = { now: () => slept, sleep: async (ms) => void (slept += ms) };
+    const config = parseConfig({ safety: { dryRun: false, maxDeleteShare: 1 } });
+
+    // Act
+    const result = await pruneWith(130, { config, clock });
+
+    // Assess: past its burst of 100, DeregisterImage's bucket refills 5 calls a second.
+    const due = result.plan.regions[0]!.images.filter((i) => i.action === 'deregister').length;
+    expect(due).toBeGreaterThan(100);
+    expect(result.executions[0]!.deregistered).toHaveLength(due);
+    expect(slept).toBeGreaterThanOrEqual(((due - 100) / 5) * 1_000 - 1);
+  });
+
+  test('logs what it planned and what it did', async () => {
+    // Prepare
+    const lines: Record<string, unknown>[] = [];
+    const logger = new Logger({}, 'info', (line) => lines.push(JSON.parse(line)));
+
+    // Act
+    await pruneWith(16, { config: parseConfig({ safety: { dryRun: false } }), logger });
+
+    // Assess
+    const messages = lines.map(({ timestamp: _at, region: _region, ...line }) => line);
+    expect(messages).toContainEqual({
+      level: 'info',
+      message: 'prune planned',
+      regions: 1,
+      deferred: 0,
+      execute: true,
+    });
+    expect(messages).toContainEqual({
+      level: 'info',
+      message: 'prune finished',
+      imagesDeregistered: DUE,
+      snapshotsDeleted: DUE,
+      gibReclaimed: expect.any(Number),
+      remainingOverCap: 0,
+      failures: 0,
+      dryRun: false,
+    });
   });
 });
