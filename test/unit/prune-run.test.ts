@@ -186,7 +186,12 @@ describe('a prune run', () => {
   test('without a limiter given, paces its calls with AWS’s buckets', async () => {
     // Prepare: more builds due than the 100-call burst of DeregisterImage.
     let slept = 0;
-    const clock: Clock = { now: () => slept, sleep: async (ms) => void (slept += ms) };
+    const clock: Clock = {
+      now: () => slept,
+      sleep: async (ms) => {
+        slept += ms;
+      },
+    };
     const config = parseConfig({ safety: { dryRun: false, maxDeleteShare: 1 } });
 
     // Act
