@@ -11,6 +11,7 @@ import { executeRegionPlan } from '../../lambdas/aws/prune';
 import { type Clock, RateLimiter } from '../../lambdas/aws/rate-limiter';
 import type { ImagePlanEntry, PruneRegionPlan, SnapshotPlanEntry } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
+import { Logger } from '../../lambdas/shared/logger';
 
 /** Virtual time: sleeping advances the clock at once, so a 30-second throttle schedule runs in milliseconds. */
 function virtualClock(): Clock & { elapsed: number } {
@@ -361,5 +362,103 @@ describe('prune executor', () => {
     // Assess
     expect(order).toEqual(['ami-a', 'snap-o1', 'snap-o2']);
     expect(result.complete).toBe(false);
+  });
+
+  test('takes each call’s token from the bucket of its own action in the plan’s region', async () => {
+    // Prepare
+    ec2.on(ModifyImageAttributeCommand).resolves({});
+    ec2.on(CreateTagsCommand).resolves({});
+    ec2.on(DeregisterImageCommand).resolves({});
+    ec2.on(DeleteSnapshotCommand).resolves({});
+    const taken: string[] = [];
+    const limiter = new (class extends RateLimiter {
+      override take(region: string, action: string): Promise<void> {
+        taken.push(`${region} ${action}`);
+        return Promise.resolve();
+      }
+    })();
+    const plan = planOf(
+      [imageEntry('ami-soft', { action: 'soft-delete' }), imageEntry('ami-gone')],
+      [snapshotEntry('snap-gone', ['ami-gone'])],
+    );
+
+    // Act
+    await executeRegionPlan(new ClientFactory(), plan, { limiter, deleteAfter: '2026-12-10' });
+
+    // Assess
+    expect(taken).toEqual([
+      'us-east-1 ModifyImageAttribute',
+      'us-east-1 CreateTags',
+      'us-east-1 DeregisterImage',
+      'us-east-1 DeleteSnapshot',
+    ]);
+  });
+
+  test('logs each failure and each snapshot in use with the region, and the batch’s totals', async () => {
+    // Prepare
+    const lines: Record<string, unknown>[] = [];
+    const logger = new Logger({}, 'info', (line) => lines.push(JSON.parse(line)));
+    ec2.on(DeregisterImageCommand).rejects(awsError('UnauthorizedOperation'));
+    ec2.on(DeleteSnapshotCommand).rejects(awsError('InvalidSnapshot.InUse'));
+    const plan = planOf([imageEntry('ami-a')], [snapshotEntry('snap-used', [])]);
+
+    // Act
+    await executeRegionPlan(new ClientFactory(), plan, { logger });
+
+    // Assess
+    expect(lines.map(({ timestamp: _at, ...line }) => line)).toEqual([
+      {
+        level: 'warn',
+        message: 'prune item failed',
+        region: 'us-east-1',
+        id: 'ami-a',
+        error: 'UnauthorizedOperation (simulated)',
+        code: 'UnauthorizedOperation',
+      },
+      { level: 'warn', message: 'snapshot in use, kept', region: 'us-east-1', snapshotId: 'snap-used' },
+      {
+        level: 'info',
+        message: 'prune batch finished',
+        region: 'us-east-1',
+        deregistered: 0,
+        softDeleted: 0,
+        snapshotsDeleted: 0,
+        failed: 1,
+        complete: true,
+      },
+    ]);
+  });
+
+  test('a shared snapshot that DeleteAssociatedSnapshots reports for both its images is counted once', async () => {
+    // Prepare
+    ec2.on(DeregisterImageCommand).resolves({
+      DeleteSnapshotResults: [{ SnapshotId: 'snap-shared', ReturnCode: 'success' }],
+    });
+    const shared = { snapshotIds: ['snap-shared'], deleteAllSnapshots: true };
+    const plan = planOf(
+      [imageEntry('ami-a', shared), imageEntry('ami-b', shared)],
+      [snapshotEntry('snap-shared', ['ami-a', 'ami-b'])],
+    );
+
+    // Act
+    const result = await executeRegionPlan(new ClientFactory(), plan);
+
+    // Assess
+    expect(result.snapshotsDeleted).toEqual([{ snapshotId: 'snap-shared', volumeSizeGiB: 6 }]);
+    expect(inputs(DeleteSnapshotCommand)).toEqual([]);
+  });
+
+  test('a failure without an AWS error code and a snapshot without a full size carry no such field', async () => {
+    // Prepare
+    ec2.on(DeregisterImageCommand).rejects(new Error('socket hang up'));
+    ec2.on(DeleteSnapshotCommand).resolves({});
+    const plan = planOf([imageEntry('ami-a')], [snapshotEntry('snap-orphan', [])]);
+
+    // Act
+    const result = await executeRegionPlan(new ClientFactory(), plan);
+
+    // Assess
+    expect(result.failed).toStrictEqual([{ id: 'ami-a', region: 'us-east-1', error: 'socket hang up' }]);
+    expect(result.snapshotsDeleted).toStrictEqual([{ snapshotId: 'snap-orphan', volumeSizeGiB: 6 }]);
   });
 });

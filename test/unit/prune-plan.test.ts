@@ -755,3 +755,177 @@ describe('planPrune properties over random fleets', () => {
     );
   });
 });
+
+describe('adopt plan', () => {
+  test('skips foreign, unsettled and already managed images, adopts disabled ones, and says why for each', () => {
+    // Prepare
+    const name = (day: string) => `FreeBSD 14.3-STABLE-amd64-202501${day} base UFS`;
+    const fleet = [
+      image('ami-f01', name('01'), { ownerId: '222222222222', tags: {} }),
+      image('ami-p01', name('02'), { state: 'pending', tags: {} }),
+      image('ami-d01', name('03'), { state: 'disabled', tags: {} }),
+      image('ami-m01', name('04')),
+      image('ami-h01', name('05'), { snapshotIds: ['snap-h01', 'snap-h02', 'snap-elsewhere'] }),
+      image('ami-n01', 'golden', { tags: {} }),
+    ];
+    const region = regionOf(fleet);
+    const snapshots = [
+      ...region.snapshots.filter((s) => s.snapshotId !== 'snap-elsewhere' && s.snapshotId !== 'snap-h01'),
+      snapshot('snap-h01', { tags: {} }),
+    ];
+
+    // Act
+    const plan = planAdopt([{ ...region, snapshots }], policy());
+
+    // Assess
+    expect(plan.regions[0]!.entries.map((e) => [e.imageId, e.action, e.reason, e.detail, e.resources])).toEqual([
+      ['ami-f01', 'skip', 'not-owned', 'owned by 222222222222', []],
+      ['ami-p01', 'skip', 'not-settled', 'image state is pending', []],
+      [
+        'ami-d01',
+        'tag',
+        'adopt-image-and-snapshots',
+        '14.3-STABLE/amd64/base/ufs build without the managed tag',
+        ['ami-d01'],
+      ],
+      ['ami-m01', 'skip', 'already-managed', 'carries ami-pipeline:managed-by=ami-pipeline', []],
+      ['ami-h01', 'tag', 'adopt-snapshots', 'image is managed but 1 of its snapshots are not', ['snap-h01']],
+      ['ami-n01', 'skip', 'unmanaged-name', expect.any(String), []],
+    ]);
+    expect(plan.regions[0]!.region).toBe('us-east-1');
+  });
+});
+
+describe('prune report', () => {
+  const failure = { id: 'ami-a03', region: 'us-east-1', error: 'UnauthorizedOperation', code: 'UnauthorizedOperation' };
+
+  test('after execution counts what each region did, a region without an execution as nothing, and sums them', () => {
+    // Prepare
+    const east = regionOf(weekly('14.3-STABLE/amd64/base/ufs', 8, 1, 'a'));
+    const west = { ...regionOf(weekly('14.3-STABLE/amd64/base/ufs', 8, 1, 'w')), region: 'us-west-2' };
+    const plan = planPrune([east, west], policy({ retention: { keepNewest: 4, minAgeDays: 0 } }), NOW);
+    const execution = {
+      region: 'us-east-1',
+      deregistered: ['ami-a04', 'ami-a05'],
+      softDeleted: ['ami-a06'],
+      snapshotsDeleted: [
+        { snapshotId: 'snap-a04', volumeSizeGiB: 6, fullSizeBytes: 1_000 },
+        { snapshotId: 'snap-a05', volumeSizeGiB: 8 },
+      ],
+      snapshotsInUse: ['snap-a07'],
+      failed: [failure],
+      complete: false,
+    };
+
+    // Act
+    const report = pruneReport(plan, [execution], {
+      dryRun: false,
+      failedRegions: [{ region: 'eu-west-1', error: 'boom' }],
+    });
+
+    // Assess
+    expect(report.dryRun).toBe(false);
+    expect(report.now).toBe(NOW.toISOString());
+    expect(report.regions[0]).toEqual({
+      region: 'eu-west-1',
+      imagesDeregistered: 0,
+      imagesSoftDeleted: 0,
+      snapshotsDeleted: 0,
+      gibReclaimed: 0,
+      fullBytesReclaimed: 0,
+      keptByReason: {},
+      unmanagedFound: 0,
+      remainingOverCap: 0,
+      breaker: { managedImages: 0, plannedDeletions: 0, share: 0, limit: 0, tripped: false, overridden: false },
+      snapshotsInUse: [],
+      failures: [{ id: 'eu-west-1', region: 'eu-west-1', error: 'boom' }],
+      error: 'boom',
+    });
+    expect(report.regions[1]).toMatchObject({
+      region: 'us-east-1',
+      imagesDeregistered: 2,
+      imagesSoftDeleted: 1,
+      snapshotsDeleted: 2,
+      gibReclaimed: 14,
+      fullBytesReclaimed: 1_000,
+      snapshotsInUse: ['snap-a07'],
+      failures: [failure],
+    });
+    expect(report.regions[2]).toMatchObject({
+      region: 'us-west-2',
+      imagesDeregistered: 0,
+      imagesSoftDeleted: 0,
+      snapshotsDeleted: 0,
+      gibReclaimed: 0,
+      fullBytesReclaimed: 0,
+      snapshotsInUse: [],
+      failures: [],
+    });
+    expect(report.totals).toEqual({
+      imagesDeregistered: 2,
+      snapshotsDeleted: 2,
+      gibReclaimed: 14,
+      remainingOverCap: 0,
+      failures: 2,
+    });
+  });
+
+  test('a dry run counts planned soft deletions, untagged images as unmanaged, and deferred orphans but not deferred images’ snapshots', () => {
+    // Prepare
+    const fleet = [
+      ...weekly('14.3-STABLE/amd64/base/ufs', 4, 200, 'a'),
+      image('ami-u01', 'FreeBSD 14.3-STABLE-amd64-20250101 base UFS', { tags: {} }),
+    ];
+    const region = regionOf(fleet);
+    const snapshots = [
+      ...region.snapshots,
+      snapshot('snap-o1', { startTime: `${daysAgo(100)}T00:00:00Z` }),
+      snapshot('snap-o2', { startTime: `${daysAgo(90)}T00:00:00Z` }),
+    ];
+    const plan = planPrune(
+      [{ ...region, snapshots }],
+      policy({
+        retention: { keepNewest: 1, minAgeDays: 0, softDeleteGraceDays: 7 },
+        safety: { maxDeletionsPerRun: 3, maxDeleteShare: 1 },
+      }),
+      NOW,
+    );
+
+    // Act
+    const report = pruneReport(plan, [], { dryRun: true });
+
+    // Assess: due, oldest first: a003, a002, a001 (soft deletions), then the two orphans, over the cap of 3.
+    expect(report.regions[0]).toMatchObject({
+      imagesDeregistered: 0,
+      imagesSoftDeleted: 3,
+      unmanagedFound: 1,
+      remainingOverCap: 2,
+    });
+  });
+
+  test('a retired line’s figures leave out images of no line and count soft deletions as deletions', () => {
+    // Prepare
+    const fleet = [...weekly('13.5-STABLE/amd64/base/ufs', 2, 120, 'r'), image('ami-x01', 'golden', { tags: {} })];
+    const plan = planPrune(
+      [regionOf(fleet)],
+      policy({ retention: { softDeleteGraceDays: 7, lineEndOfLife: { '13-STABLE': '2026-08-01' } } }),
+      NOW,
+    );
+
+    // Act
+    const report = pruneReport(plan, [], { dryRun: true });
+
+    // Assess
+    expect(report.retiredLines).toEqual([
+      {
+        line: '13-STABLE',
+        endOfLife: '2026-08-01',
+        images: 2,
+        snapshots: 2,
+        gib: 12,
+        imagesDeleted: 2,
+        keptByReason: {},
+      },
+    ]);
+  });
+});
