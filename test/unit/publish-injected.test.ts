@@ -14,7 +14,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { applyImages } from '../../lambdas/aws/publish/apply';
-import { CopyCleanupError, deregisterCopy, startCopy } from '../../lambdas/aws/publish/copy';
+import {
+  CopyCleanupError,
+  CopyStartError,
+  deregisterCopy,
+  findByName,
+  observeImages,
+  startCopy,
+} from '../../lambdas/aws/publish/copy';
 import { preflightRegion } from '../../lambdas/aws/publish/preflight';
 import { pollRegion, prepareRegion, publishContext, type RegionProgress } from '../../lambdas/aws/publish/service';
 import { type Clock, RateLimiter, unlimited } from '../../lambdas/aws/rate-limiter';
@@ -96,6 +103,119 @@ describe('starting a copy', () => {
     expect(imageId).toBe('ami-0000000000000dup1');
     expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Filters).toEqual([
       { Name: 'name', Values: [SOURCE_NAME] },
+    ]);
+  });
+});
+
+describe('copy requests and answers', () => {
+  test('a copy is asked for by the source’s name and description, with the tags on the image and its snapshots', async () => {
+    // Prepare
+    ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0000000000000c0py' });
+    const tags = { 'ami-pipeline:series': '15.0-CURRENT/amd64/base/ufs' };
+
+    // Act
+    const imageId = await startCopy(context(), 'eu-west-1', source, 2, 'run-1', tags);
+
+    // Assess
+    expect(imageId).toBe('ami-0000000000000c0py');
+    const tagList = [{ Key: 'ami-pipeline:series', Value: '15.0-CURRENT/amd64/base/ufs' }];
+    expect(ec2.commandCalls(CopyImageCommand)[0]!.args[0].input).toEqual({
+      Name: SOURCE_NAME,
+      Description: 'FreeBSD/amd64 main@abc1234',
+      SourceImageId: SOURCE_ID,
+      SourceRegion: 'us-east-1',
+      ClientToken: copyClientToken(SOURCE_ID, 'eu-west-1', 2, 'run-1'),
+      CopyImageTags: false,
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tagList },
+        { ResourceType: 'snapshot', Tags: tagList },
+      ],
+    });
+  });
+
+  test('a copy answered without an image id did not start', async () => {
+    // Prepare
+    ec2.on(CopyImageCommand).resolves({});
+
+    // Act
+    const started = startCopy(context(), 'eu-west-1', source, 1, 'run-1', {});
+
+    // Assess
+    await expect(started).rejects.toThrow(
+      new CopyStartError(`CopyImage of ${SOURCE_ID} to eu-west-1 returned no image id`),
+    );
+  });
+
+  test('a duplicate name with no image of ours by that name did not start, and says why', async () => {
+    // Prepare
+    const duplicate = awsError('InvalidAMIName.Duplicate');
+    ec2.on(CopyImageCommand).rejects(duplicate);
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+
+    // Act
+    const error = await startCopy(context(), 'eu-west-1', source, 1, 'run-1', {}).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(CopyStartError);
+    expect(error).toMatchObject({
+      message: `${SOURCE_NAME} is reported as a duplicate in eu-west-1 but no image of ours has that name`,
+      cause: duplicate,
+    });
+  });
+
+  test('a copy found by name is one of ours, pending rather than failed, or failed when no other is left', async () => {
+    // Prepare
+    const failed = { ImageId: 'ami-00000000000000f1', Name: SOURCE_NAME, State: 'failed' as const };
+    const pending = { ImageId: 'ami-00000000000000p1', Name: SOURCE_NAME, State: 'pending' as const };
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [failed, pending] })
+      .resolves({ Images: [failed] });
+
+    // Act
+    const found = [
+      await findByName(context(), 'eu-west-1', SOURCE_NAME),
+      await findByName(context(), 'eu-west-1', SOURCE_NAME),
+    ];
+
+    // Assess
+    expect(found).toEqual(['ami-00000000000000p1', 'ami-00000000000000f1']);
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Owners).toEqual(['self']);
+  });
+
+  test('observing copies asks for at most 200 ids at once and reads state, reason and EBS snapshots', async () => {
+    // Prepare
+    const ids = Array.from({ length: 201 }, (_, i) => `ami-${String(i).padStart(17, '0')}`);
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({
+        Images: [
+          {
+            ImageId: ids[0],
+            State: 'failed',
+            StateReason: { Message: 'InternalError' },
+            BlockDeviceMappings: [
+              { DeviceName: '/dev/sda1', Ebs: { SnapshotId: 'snap-00000000000000e1' } },
+              { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' },
+            ],
+          },
+          { State: 'available' },
+        ],
+      })
+      .resolves({ Images: [{ ImageId: ids[200] }] });
+
+    // Act
+    const observed = await observeImages(context(), 'eu-west-1', ids);
+
+    // Assess
+    expect(observed).toEqual({
+      [ids[0]!]: { state: 'failed', reason: 'InternalError', snapshotIds: ['snap-00000000000000e1'] },
+      [ids[200]!]: { state: 'unknown', reason: undefined, snapshotIds: [] },
+    });
+    const requests = ec2.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input);
+    expect(requests.map((r) => [r.Owners, r.Filters?.[0]?.Name, r.Filters?.[0]?.Values?.length])).toEqual([
+      [['self'], 'image-id', 200],
+      [['self'], 'image-id', 1],
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile, parseFreebsdName, type ParsedImageName } from '../../lambdas/core/naming';
 import {
   ACTION_ORDER,
@@ -9,6 +10,7 @@ import {
   planCounts,
   planPublish,
   planRegion,
+  publishOptions,
   type RegionImage,
   type PublishInventory,
   type SourceImage,
@@ -786,6 +788,30 @@ describe('publish planner details', () => {
 
       // Assess
       expect(counts).toEqual({ copies: 2, actions: 0, pending: 1 });
+    });
+  });
+});
+
+describe('publish options', () => {
+  test('are read from the configuration', () => {
+    // Prepare
+    const config = parseConfig({
+      buildRegion: 'eu-west-1',
+      managedTag: { key: 'owner', value: 'freebsd-release' },
+      publish: { makeAmiPublic: false, makeSnapshotPublic: false, deprecateAfterDays: 90, ssmPrefix: '/freebsd/ami' },
+    });
+
+    // Act
+    const options = publishOptions(config);
+
+    // Assess
+    expect(options).toEqual({
+      buildRegion: 'eu-west-1',
+      makeAmiPublic: false,
+      makeSnapshotPublic: false,
+      deprecateAfterDays: 90,
+      ssmPrefix: '/freebsd/ami',
+      managedTag: { key: 'owner', value: 'freebsd-release' },
     });
   });
 });
