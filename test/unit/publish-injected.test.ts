@@ -25,6 +25,7 @@ import {
 import { preflightRegion } from '../../lambdas/aws/publish/preflight';
 import { pollRegion, prepareRegion, publishContext, type RegionProgress } from '../../lambdas/aws/publish/service';
 import { type Clock, RateLimiter, unlimited } from '../../lambdas/aws/rate-limiter';
+import { Logger } from '../../lambdas/shared/logger';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { copyClientToken, type SourceImage } from '../../lambdas/core/publish';
@@ -161,6 +162,29 @@ describe('copy requests and answers', () => {
       message: `${SOURCE_NAME} is reported as a duplicate in eu-west-1 but no image of ours has that name`,
       cause: duplicate,
     });
+  });
+
+  test('a copy found by name after a duplicate is logged with its region, source and image', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const ctx = { ...context(), logger: new Logger({}, 'info', (line) => lines.push(line)) };
+    ec2.on(CopyImageCommand).rejects(awsError('InvalidAMIName.Duplicate'));
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [{ ImageId: 'ami-0000000000000dup1', Name: SOURCE_NAME, State: 'available' }],
+    });
+
+    // Act
+    await startCopy(ctx, 'eu-west-1', source, 1, 'run-1', {});
+
+    // Assess
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        message: 'copy already exists',
+        region: 'eu-west-1',
+        source: SOURCE_ID,
+        imageId: 'ami-0000000000000dup1',
+      }),
+    ]);
   });
 
   test('a copy found by name is one of ours, pending rather than failed, or failed when no other is left', async () => {
@@ -487,6 +511,60 @@ describe('deregistering a failed copy', () => {
       'snap-00000000000000d2',
       'snap-00000000000000d3',
     ]);
+  });
+
+  test('looks up the snapshots it was not given, and deletes one only DeleteAssociatedSnapshots reported', async () => {
+    // Prepare
+    const ctx = context();
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ImageId: copyId,
+          BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: 'snap-00000000000000d1' } }],
+        },
+      ],
+    });
+    ec2.on(DeregisterImageCommand).resolves({
+      DeleteSnapshotResults: [{ SnapshotId: 'snap-00000000000000d4', ReturnCode: 'client-error' }],
+    });
+    ec2.on(DeleteSnapshotCommand).resolves({});
+
+    // Act
+    await deregisterCopy(ctx, 'eu-west-1', copyId);
+
+    // Assess
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input).toMatchObject({
+      Owners: ['self'],
+      Filters: [{ Name: 'image-id', Values: [copyId] }],
+    });
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      'snap-00000000000000d1',
+      'snap-00000000000000d4',
+    ]);
+  });
+
+  test('names a snapshot whose error has no code as an error, and keeps the first error as the cause', async () => {
+    // Prepare
+    const ctx = context();
+    const first = new Error('socket hang up');
+    ec2.on(DeregisterImageCommand).resolves({});
+    ec2
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-00000000000000d1' })
+      .rejects(first)
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-00000000000000d2' })
+      .rejects(awsError('InvalidSnapshot.InUse'));
+
+    // Act
+    const error = await deregisterCopy(ctx, 'eu-west-1', copyId, [
+      'snap-00000000000000d1',
+      'snap-00000000000000d2',
+    ]).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toMatchObject({
+      message: `copy ${copyId} in eu-west-1 is deregistered but left snapshots snap-00000000000000d1 (error), snap-00000000000000d2 (InvalidSnapshot.InUse)`,
+      cause: first,
+    });
   });
 
   test('names every snapshot it could not delete, and counts one already gone as deleted', async () => {
