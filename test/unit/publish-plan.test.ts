@@ -517,6 +517,21 @@ describe('publish planner details', () => {
       expect(times).toEqual([undefined, undefined]);
     });
 
+    test('not yet set is set, saying so', () => {
+      // Act
+      const plan = planEurope([publishedCopy({ deprecationTime: undefined })], { ssm: pointsAtCopy }).images[0]!;
+
+      // Assess
+      expect(plan.actions).toEqual([
+        {
+          kind: 'deprecate',
+          imageId: COPY,
+          deprecateAt: '2027-11-20T00:00:00.000Z',
+          reason: 'no deprecation time set',
+        },
+      ]);
+    });
+
     test('read back up to a minute off is taken as set; further off it is set again, saying what it was', () => {
       // Prepare
       const aMinuteOff = publishedCopy({ deprecationTime: '2027-11-20T00:01:00.000Z' });
@@ -556,6 +571,30 @@ describe('publish planner details', () => {
           reason: `${PARAMETER} points at ami-0hand whose name is not a managed build`,
         },
       ]);
+    });
+
+    test('stay on this image even when its name could not be read', () => {
+      // Prepare
+      const ssm = { [PARAMETER]: { imageId: COPY } };
+
+      // Act
+      const actions = planEurope([publishedCopy()], { ssm }).images[0]!.actions;
+
+      // Assess
+      expect(actions).toEqual([]);
+    });
+
+    test('go to the newest of two builds of one series whichever comes first', () => {
+      // Prepare
+      const older = source('FreeBSD 15.0-CURRENT-amd64-20261113 base UFS', 'ami-00000000000000009');
+      const olderCopy = bareImage('ami-50000000000000009', older.name);
+
+      // Act
+      const plan = planEurope([olderCopy, publishedCopy()], { sources: [older, snapshotBuild] });
+
+      // Assess
+      const writes = plan.images.flatMap((i) => i.actions.filter((a) => a.kind === 'ssm'));
+      expect(writes).toEqual([expect.objectContaining({ imageId: COPY })]);
     });
 
     test('stay on another image of the same build', () => {
@@ -604,6 +643,22 @@ describe('publish planner details', () => {
         imageId: COPY,
         state: 'available',
         reason: `copy ${COPY} exists (available)`,
+      });
+    });
+
+    test('that failed is deregistered and copied again, saying so', () => {
+      // Prepare
+      const failed = bareImage('ami-50000000000000003', snapshotBuild.name, { state: 'invalid' });
+
+      // Act
+      const plan = planEurope([failed]).images[0]!;
+
+      // Assess
+      expect(plan.copy).toEqual({
+        action: 'recopy',
+        imageId: 'ami-50000000000000003',
+        state: 'invalid',
+        reason: 'copy ami-50000000000000003 is invalid: deregister it and copy again',
       });
     });
 
@@ -746,7 +801,7 @@ describe('publish planner details', () => {
       // Act
       const plan = planPublish({
         sources: [...SOURCES].reverse(),
-        inventories: [...REGIONS].reverse().map(emptyInventory),
+        inventories: REGIONS.map(emptyInventory),
         options: OPTIONS,
         profile: freebsdProfile,
         now: NOW,
@@ -788,6 +843,17 @@ describe('publish planner details', () => {
 
       // Assess
       expect(counts).toEqual({ copies: 2, actions: 0, pending: 1 });
+    });
+
+    test('counts the changes of available images', () => {
+      // Prepare
+      const privateCopy = publishedCopy({ public: false, publicSnapshotIds: [] });
+
+      // Act
+      const counts = planCounts({ regions: [planEurope([privateCopy], { ssm: pointsAtCopy })] });
+
+      // Assess
+      expect(counts).toEqual({ copies: 0, actions: 2, pending: 0 });
     });
   });
 });
