@@ -207,6 +207,29 @@ describe('copy requests and answers', () => {
     expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Owners).toEqual(['self']);
   });
 
+  test('a copy found by name is the available one before a failed one, and never a deregistered one', async () => {
+    // Prepare
+    const image = (ImageId: string, State: 'available' | 'failed' | 'deregistered') => ({
+      ImageId,
+      Name: SOURCE_NAME,
+      State,
+    });
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [image('ami-00000000000000f1', 'failed'), image('ami-00000000000000a1', 'available')] })
+      .resolvesOnce({
+        Images: [image('ami-00000000000000d1', 'deregistered'), image('ami-00000000000000f1', 'failed')],
+      })
+      .resolves({ Images: [image('ami-00000000000000d1', 'deregistered')] });
+
+    // Act
+    const found = [];
+    for (let i = 0; i < 3; i++) found.push(await findByName(context(), 'eu-west-1', SOURCE_NAME));
+
+    // Assess
+    expect(found).toEqual(['ami-00000000000000a1', 'ami-00000000000000f1', undefined]);
+  });
+
   test('observing copies asks for at most 200 ids at once and reads state, reason and EBS snapshots', async () => {
     // Prepare
     const ids = Array.from({ length: 201 }, (_, i) => `ami-${String(i).padStart(17, '0')}`);
@@ -541,6 +564,19 @@ describe('deregistering a failed copy', () => {
       'snap-00000000000000d1',
       'snap-00000000000000d4',
     ]);
+  });
+
+  test('deletes nothing for a result of DeleteAssociatedSnapshots that names no snapshot', async () => {
+    // Prepare
+    const ctx = context();
+    ec2.on(DeregisterImageCommand).resolves({ DeleteSnapshotResults: [{ ReturnCode: 'client-error' }] });
+    ec2.on(DeleteSnapshotCommand).resolves({});
+
+    // Act
+    await deregisterCopy(ctx, 'eu-west-1', copyId, []);
+
+    // Assess
+    expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
   });
 
   test('names a snapshot whose error has no code as an error, and keeps the first error as the cause', async () => {
