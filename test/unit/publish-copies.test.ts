@@ -230,6 +230,14 @@ describe('copy progress at its edges', () => {
     expect(copies).toEqual([inFlight, { ...queued, attempt: 2, state: 'failed', error: 'copy could not start' }]);
   });
 
+  test('a step whose only copies are queued again is still pending', () => {
+    // Act
+    const step = advanceCopies([copying('ami-s1', 'ami-c1', 1)], { 'ami-c1': { state: 'failed' } }, LIMITS);
+
+    // Assess
+    expect(step).toMatchObject({ start: ['ami-s1'], pending: true });
+  });
+
   test('copies are pending while one is queued or in flight', () => {
     // Prepare
     const queued: CopyProgress = { source: 'ami-s1', name: 'n1', attempt: 0, state: 'queued' };
