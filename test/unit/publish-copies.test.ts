@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { parseConfig } from '../../lambdas/core/config';
 import { COMMERCIAL_REGION_COUNT } from '../../lambdas/core/publish/history';
 import {
+  abandonPending,
   advanceCopies,
+  copiesPending,
   type CopyProgress,
   copyClientToken,
   EVENTS_PER_POLL,
@@ -177,6 +179,100 @@ describe('copy progress in one region', () => {
   });
 });
 
+describe('copy progress at its edges', () => {
+  test('a copy is timed out only once its timeout has fully passed', () => {
+    // Act
+    const step = advanceCopies([copying('ami-s1', 'ami-c1', 1, 180)], { 'ami-c1': { state: 'pending' } }, LIMITS);
+
+    // Assess
+    expect(step.copies[0]!.state).toBe('copying');
+  });
+
+  test('a copy that already failed or is done is neither deregistered nor failed again', () => {
+    // Prepare
+    const failed: CopyProgress = { ...copying('ami-s1', 'ami-c1', 3, 400), state: 'failed', error: 'first error' };
+    const done: CopyProgress = { ...copying('ami-s2', 'ami-c2', 1, 400), state: 'available' };
+
+    // Act
+    const step = advanceCopies(
+      [failed, done],
+      { 'ami-c1': { state: 'failed' }, 'ami-c2': { state: 'pending' } },
+      LIMITS,
+    );
+
+    // Assess
+    expect(step).toEqual({ copies: [failed, done], deregister: [], start: [], pending: false });
+  });
+
+  test('a failed copy without a reason says only its state', () => {
+    // Act
+    const step = advanceCopies([copying('ami-s1', 'ami-c1', 1)], { 'ami-c1': { state: 'error' } }, LIMITS);
+
+    // Assess
+    expect(step.copies[0]).toEqual({
+      source: 'ami-s1',
+      name: 'name of ami-s1',
+      attempt: 1,
+      state: 'queued',
+      error: 'copy ami-c1 error',
+    });
+  });
+
+  test('a start is recorded only on a queued copy, and a start without an error still says it failed', () => {
+    // Prepare
+    const inFlight = copying('ami-s1', 'ami-c1', 1);
+    const queued: CopyProgress = { source: 'ami-s2', name: 'n2', attempt: 1, state: 'queued' };
+
+    // Act
+    const copies = recordStarts([inFlight, queued], { 'ami-s1': { imageId: 'ami-c9' }, 'ami-s2': {} }, NOW);
+
+    // Assess
+    expect(copies).toEqual([inFlight, { ...queued, attempt: 2, state: 'failed', error: 'copy could not start' }]);
+  });
+
+  test('a step whose only copies are queued again is still pending', () => {
+    // Act
+    const step = advanceCopies([copying('ami-s1', 'ami-c1', 1)], { 'ami-c1': { state: 'failed' } }, LIMITS);
+
+    // Assess
+    expect(step).toMatchObject({ start: ['ami-s1'], pending: true });
+  });
+
+  test('copies are pending while one is queued or in flight', () => {
+    // Prepare
+    const queued: CopyProgress = { source: 'ami-s1', name: 'n1', attempt: 0, state: 'queued' };
+    const done: CopyProgress = { ...copying('ami-s2', 'ami-c2'), state: 'available' };
+    const failed: CopyProgress = { ...copying('ami-s3', 'ami-c3'), state: 'failed' };
+
+    // Act
+    const pending = [
+      [queued, done],
+      [copying('ami-s4', 'ami-c4'), failed],
+      [done, failed],
+    ].map(copiesPending);
+
+    // Assess
+    expect(pending).toEqual([true, true, false]);
+  });
+
+  test('abandoning a region fails its queued and in-flight copies, naming the copy where there is one', () => {
+    // Prepare
+    const queued: CopyProgress = { source: 'ami-s1', name: 'n1', attempt: 0, state: 'queued' };
+    const inFlight = copying('ami-s2', 'ami-c2');
+    const done: CopyProgress = { ...copying('ami-s3', 'ami-c3'), state: 'available' };
+
+    // Act
+    const copies = abandonPending([queued, inFlight, done], 'not available after 62 polls');
+
+    // Assess
+    expect(copies).toEqual([
+      { ...queued, state: 'failed', error: 'not available after 62 polls' },
+      { ...inFlight, state: 'failed', error: 'copy ami-c2 not available after 62 polls' },
+      done,
+    ]);
+  });
+});
+
 describe('poll interval', () => {
   const base = { pollSeconds: 60, currentSeconds: 60, started: false, polls: 1, secondsLeft: 3_600, budget: 62 };
 
@@ -197,6 +293,22 @@ describe('poll interval', () => {
 
   test('never waits past the horizon, after which no copy can be pending', () => {
     expect(nextPollSeconds({ ...base, currentSeconds: 600, secondsLeft: 90 })).toBe(90);
+  });
+
+  test('rounds a part second of the horizon up, and leaves the wait alone at or past the horizon', () => {
+    // Act
+    const waits = [90.5, 0, -30].map((secondsLeft) => nextPollSeconds({ ...base, currentSeconds: 600, secondsLeft }));
+
+    // Assess
+    expect(waits).toEqual([91, MAX_POLL_SECONDS, MAX_POLL_SECONDS]);
+  });
+
+  test('an interval configured above 600 s is kept between polls', () => {
+    // Act
+    const wait = nextPollSeconds({ ...base, pollSeconds: 900, currentSeconds: 900 });
+
+    // Assess
+    expect(wait).toBe(900);
   });
 
   test('whatever copies start at whichever polls, a region reaches any horizon within its budget of polls', () => {
@@ -256,6 +368,27 @@ describe('time limits of the publish workflow', () => {
   });
 });
 
+describe('time limits with copies in an uneven last wave', () => {
+  test('count the last, partial wave of copies and of regions as a whole one', () => {
+    // Prepare
+    const timings = {
+      copyTimeoutMinutes: 50,
+      maxCopyAttempts: 2,
+      copyConcurrency: 40,
+      maxSourcesPerRun: 100,
+      regionConcurrency: 40,
+    };
+
+    // Act
+    const horizon = regionHorizonMinutes(timings);
+    const execution = publishExecutionTimeoutMinutes(timings, 41);
+
+    // Assess
+    expect(horizon).toBe(3 * 2 * (50 + 10));
+    expect(execution).toBe(2 * horizon + 60);
+  });
+});
+
 describe('Step Functions history of one publish execution', () => {
   test('every commercial region polling its whole budget stays within the 25,000-event cap', () => {
     const regions = COMMERCIAL_REGION_COUNT;
@@ -264,6 +397,14 @@ describe('Step Functions history of one publish execution', () => {
 
     expect(events).toBeLessThanOrEqual(HISTORY_EVENT_CAP * 0.8);
     expect(events + regions * (EVENTS_PER_REGION + EVENTS_PER_POLL)).toBeGreaterThan(HISTORY_EVENT_CAP * 0.8);
+  });
+
+  test('leaves each region at least one poll however many regions there are', () => {
+    // Act
+    const budget = regionPollBudget(5_000);
+
+    // Assess
+    expect(budget).toBe(1);
   });
 
   test('a typical run, 29 regions whose copies are done within an hour, uses about three thousand events', () => {

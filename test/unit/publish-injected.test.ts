@@ -14,10 +14,18 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { ClientFactory } from '../../lambdas/aws/clients';
 import { applyImages } from '../../lambdas/aws/publish/apply';
-import { CopyCleanupError, deregisterCopy, startCopy } from '../../lambdas/aws/publish/copy';
+import {
+  CopyCleanupError,
+  CopyStartError,
+  deregisterCopy,
+  findByName,
+  observeImages,
+  startCopy,
+} from '../../lambdas/aws/publish/copy';
 import { preflightRegion } from '../../lambdas/aws/publish/preflight';
 import { pollRegion, prepareRegion, publishContext, type RegionProgress } from '../../lambdas/aws/publish/service';
 import { type Clock, RateLimiter, unlimited } from '../../lambdas/aws/rate-limiter';
+import { Logger } from '../../lambdas/shared/logger';
 import { type PipelineConfigInput, parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import { copyClientToken, type SourceImage } from '../../lambdas/core/publish';
@@ -96,6 +104,165 @@ describe('starting a copy', () => {
     expect(imageId).toBe('ami-0000000000000dup1');
     expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Filters).toEqual([
       { Name: 'name', Values: [SOURCE_NAME] },
+    ]);
+  });
+});
+
+describe('copy requests and answers', () => {
+  test('a copy is asked for by the source’s name and description, with the tags on the image and its snapshots', async () => {
+    // Prepare
+    ec2.on(CopyImageCommand).resolves({ ImageId: 'ami-0000000000000c0py' });
+    const tags = { 'ami-pipeline:series': '15.0-CURRENT/amd64/base/ufs' };
+
+    // Act
+    const imageId = await startCopy(context(), 'eu-west-1', source, 2, 'run-1', tags);
+
+    // Assess
+    expect(imageId).toBe('ami-0000000000000c0py');
+    const tagList = [{ Key: 'ami-pipeline:series', Value: '15.0-CURRENT/amd64/base/ufs' }];
+    expect(ec2.commandCalls(CopyImageCommand)[0]!.args[0].input).toEqual({
+      Name: SOURCE_NAME,
+      Description: 'FreeBSD/amd64 main@abc1234',
+      SourceImageId: SOURCE_ID,
+      SourceRegion: 'us-east-1',
+      ClientToken: copyClientToken(SOURCE_ID, 'eu-west-1', 2, 'run-1'),
+      CopyImageTags: false,
+      TagSpecifications: [
+        { ResourceType: 'image', Tags: tagList },
+        { ResourceType: 'snapshot', Tags: tagList },
+      ],
+    });
+  });
+
+  test('a copy answered without an image id did not start', async () => {
+    // Prepare
+    ec2.on(CopyImageCommand).resolves({});
+
+    // Act
+    const started = startCopy(context(), 'eu-west-1', source, 1, 'run-1', {});
+
+    // Assess
+    await expect(started).rejects.toThrow(
+      new CopyStartError(`CopyImage of ${SOURCE_ID} to eu-west-1 returned no image id`),
+    );
+  });
+
+  test('a duplicate name with no image of ours by that name did not start, and says why', async () => {
+    // Prepare
+    const duplicate = awsError('InvalidAMIName.Duplicate');
+    ec2.on(CopyImageCommand).rejects(duplicate);
+    ec2.on(DescribeImagesCommand).resolves({ Images: [] });
+
+    // Act
+    const error = await startCopy(context(), 'eu-west-1', source, 1, 'run-1', {}).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(CopyStartError);
+    expect(error).toMatchObject({
+      message: `${SOURCE_NAME} is reported as a duplicate in eu-west-1 but no image of ours has that name`,
+      cause: duplicate,
+    });
+  });
+
+  test('a copy found by name after a duplicate is logged with its region, source and image', async () => {
+    // Prepare
+    const lines: string[] = [];
+    const ctx = { ...context(), logger: new Logger({}, 'info', (line) => lines.push(line)) };
+    ec2.on(CopyImageCommand).rejects(awsError('InvalidAMIName.Duplicate'));
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [{ ImageId: 'ami-0000000000000dup1', Name: SOURCE_NAME, State: 'available' }],
+    });
+
+    // Act
+    await startCopy(ctx, 'eu-west-1', source, 1, 'run-1', {});
+
+    // Assess
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({
+        message: 'copy already exists',
+        region: 'eu-west-1',
+        source: SOURCE_ID,
+        imageId: 'ami-0000000000000dup1',
+      }),
+    ]);
+  });
+
+  test('a copy found by name is one of ours, pending rather than failed, or failed when no other is left', async () => {
+    // Prepare
+    const failed = { ImageId: 'ami-00000000000000f1', Name: SOURCE_NAME, State: 'failed' as const };
+    const pending = { ImageId: 'ami-00000000000000p1', Name: SOURCE_NAME, State: 'pending' as const };
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [failed, pending] })
+      .resolves({ Images: [failed] });
+
+    // Act
+    const found = [
+      await findByName(context(), 'eu-west-1', SOURCE_NAME),
+      await findByName(context(), 'eu-west-1', SOURCE_NAME),
+    ];
+
+    // Assess
+    expect(found).toEqual(['ami-00000000000000p1', 'ami-00000000000000f1']);
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input.Owners).toEqual(['self']);
+  });
+
+  test('a copy found by name is the available one before a failed one, and never a deregistered one', async () => {
+    // Prepare
+    const image = (ImageId: string, State: 'available' | 'failed' | 'deregistered') => ({
+      ImageId,
+      Name: SOURCE_NAME,
+      State,
+    });
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({ Images: [image('ami-00000000000000f1', 'failed'), image('ami-00000000000000a1', 'available')] })
+      .resolvesOnce({
+        Images: [image('ami-00000000000000d1', 'deregistered'), image('ami-00000000000000f1', 'failed')],
+      })
+      .resolves({ Images: [image('ami-00000000000000d1', 'deregistered')] });
+
+    // Act
+    const found = [];
+    for (let i = 0; i < 3; i++) found.push(await findByName(context(), 'eu-west-1', SOURCE_NAME));
+
+    // Assess
+    expect(found).toEqual(['ami-00000000000000a1', 'ami-00000000000000f1', undefined]);
+  });
+
+  test('observing copies asks for at most 200 ids at once and reads state, reason and EBS snapshots', async () => {
+    // Prepare
+    const ids = Array.from({ length: 201 }, (_, i) => `ami-${String(i).padStart(17, '0')}`);
+    ec2
+      .on(DescribeImagesCommand)
+      .resolvesOnce({
+        Images: [
+          {
+            ImageId: ids[0],
+            State: 'failed',
+            StateReason: { Message: 'InternalError' },
+            BlockDeviceMappings: [
+              { DeviceName: '/dev/sda1', Ebs: { SnapshotId: 'snap-00000000000000e1' } },
+              { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' },
+            ],
+          },
+          { State: 'available' },
+        ],
+      })
+      .resolves({ Images: [{ ImageId: ids[200] }] });
+
+    // Act
+    const observed = await observeImages(context(), 'eu-west-1', ids);
+
+    // Assess
+    expect(observed).toEqual({
+      [ids[0]!]: { state: 'failed', reason: 'InternalError', snapshotIds: ['snap-00000000000000e1'] },
+      [ids[200]!]: { state: 'unknown', reason: undefined, snapshotIds: [] },
+    });
+    const requests = ec2.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input);
+    expect(requests.map((r) => [r.Owners, r.Filters?.[0]?.Name, r.Filters?.[0]?.Values?.length])).toEqual([
+      [['self'], 'image-id', 200],
+      [['self'], 'image-id', 1],
     ]);
   });
 });
@@ -367,6 +534,73 @@ describe('deregistering a failed copy', () => {
       'snap-00000000000000d2',
       'snap-00000000000000d3',
     ]);
+  });
+
+  test('looks up the snapshots it was not given, and deletes one only DeleteAssociatedSnapshots reported', async () => {
+    // Prepare
+    const ctx = context();
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [
+        {
+          ImageId: copyId,
+          BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: 'snap-00000000000000d1' } }],
+        },
+      ],
+    });
+    ec2.on(DeregisterImageCommand).resolves({
+      DeleteSnapshotResults: [{ SnapshotId: 'snap-00000000000000d4', ReturnCode: 'client-error' }],
+    });
+    ec2.on(DeleteSnapshotCommand).resolves({});
+
+    // Act
+    await deregisterCopy(ctx, 'eu-west-1', copyId);
+
+    // Assess
+    expect(ec2.commandCalls(DescribeImagesCommand)[0]!.args[0].input).toMatchObject({
+      Owners: ['self'],
+      Filters: [{ Name: 'image-id', Values: [copyId] }],
+    });
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      'snap-00000000000000d1',
+      'snap-00000000000000d4',
+    ]);
+  });
+
+  test('deletes nothing for a result of DeleteAssociatedSnapshots that names no snapshot', async () => {
+    // Prepare
+    const ctx = context();
+    ec2.on(DeregisterImageCommand).resolves({ DeleteSnapshotResults: [{ ReturnCode: 'client-error' }] });
+    ec2.on(DeleteSnapshotCommand).resolves({});
+
+    // Act
+    await deregisterCopy(ctx, 'eu-west-1', copyId, []);
+
+    // Assess
+    expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
+  });
+
+  test('names a snapshot whose error has no code as an error, and keeps the first error as the cause', async () => {
+    // Prepare
+    const ctx = context();
+    const first = new Error('socket hang up');
+    ec2.on(DeregisterImageCommand).resolves({});
+    ec2
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-00000000000000d1' })
+      .rejects(first)
+      .on(DeleteSnapshotCommand, { SnapshotId: 'snap-00000000000000d2' })
+      .rejects(awsError('InvalidSnapshot.InUse'));
+
+    // Act
+    const error = await deregisterCopy(ctx, 'eu-west-1', copyId, [
+      'snap-00000000000000d1',
+      'snap-00000000000000d2',
+    ]).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toMatchObject({
+      message: `copy ${copyId} in eu-west-1 is deregistered but left snapshots snap-00000000000000d1 (error), snap-00000000000000d2 (InvalidSnapshot.InUse)`,
+      cause: first,
+    });
   });
 
   test('names every snapshot it could not delete, and counts one already gone as deleted', async () => {

@@ -154,6 +154,146 @@ describe('discovery against the ledger', () => {
   });
 });
 
+describe('discovery rows and order', () => {
+  test('admits a new source with a queued row per region, stamped with the run and the time', () => {
+    // Prepare
+    const fresh = candidate(1, 0);
+
+    // Act
+    const plan = planDiscovery([fresh], new Map(), POLICY);
+
+    // Assess
+    expect(plan.writes[0]).toEqual({
+      source: fresh.imageId,
+      region: 'us-east-1',
+      status: 'queued',
+      sourceName: fresh.name,
+      runId: 'run-9',
+      admittedAt: NOW.toISOString(),
+      updatedAt: NOW.toISOString(),
+    });
+  });
+
+  test('takes sources registered at the same time by name, last name first', () => {
+    // Prepare
+    const first = { ...candidate(1, 1), name: 'FreeBSD 15.0-CURRENT-amd64-20261127 base UFS' };
+    const second = { ...candidate(2, 1), name: 'FreeBSD 15.0-CURRENT-amd64-20261127 base ZFS' };
+
+    // Act
+    const plan = planDiscovery([first, second], new Map(), POLICY);
+
+    // Assess
+    expect(plan.take).toEqual([second.imageId, first.imageId]);
+  });
+
+  test('still takes a source exactly the give-up age old', () => {
+    // Prepare
+    const atTheAge = candidate(1, POLICY.giveUpAfterDays);
+    const rows = rowsOf([row(atTheAge.imageId, 'us-east-1', 'failed', 'InternalError')]);
+
+    // Act
+    const plan = planDiscovery([atTheAge], rows, POLICY);
+
+    // Assess
+    expect(plan).toMatchObject({ take: [atTheAge.imageId], gaveUp: [] });
+  });
+
+  test('gives up a pair without a recorded error, or not in the ledger, keeping what the ledger knew', () => {
+    // Prepare
+    const old = candidate(1, 30);
+    const queued = { ...row(old.imageId, 'us-east-1', 'queued'), imageId: 'ami-0copy' };
+    const rows = rowsOf([queued, row(old.imageId, 'eu-west-1', 'published')]);
+    const at = NOW.toISOString();
+
+    // Act
+    const plan = planDiscovery([old], rows, POLICY);
+
+    // Assess
+    expect(plan.writes).toEqual([
+      {
+        source: old.imageId,
+        region: 'us-east-1',
+        status: 'gave-up',
+        sourceName: old.name,
+        imageId: 'ami-0copy',
+        error: 'not published within 28 days',
+        runId: 'run-9',
+        admittedAt: queued.admittedAt,
+        updatedAt: at,
+      },
+      {
+        source: old.imageId,
+        region: 'ap-south-1',
+        status: 'gave-up',
+        sourceName: old.name,
+        imageId: undefined,
+        error: 'not published within 28 days',
+        runId: 'run-9',
+        admittedAt: at,
+        updatedAt: at,
+      },
+    ]);
+  });
+
+  test('a named run admits every region of a source the ledger has never seen, stamped with the run', () => {
+    // Act
+    const writes = admitNamed([{ imageId: 'ami-2', name: 'two' }], new Map(), ['eu-west-1'], 'run-9', NOW);
+
+    // Assess
+    expect(writes).toEqual([
+      {
+        source: 'ami-2',
+        region: 'eu-west-1',
+        status: 'queued',
+        sourceName: 'two',
+        runId: 'run-9',
+        admittedAt: NOW.toISOString(),
+        updatedAt: NOW.toISOString(),
+      },
+    ]);
+  });
+});
+
+describe('failure lists in order', () => {
+  test('are sorted by region and name each image of a group of three, in name order', () => {
+    // Prepare
+    const failures = [
+      { name: 'image c', region: 'eu-west-1', error: 'throttled' },
+      { name: 'image b', region: 'eu-west-1', error: 'throttled' },
+      { name: 'image a', region: 'eu-west-1', error: 'throttled' },
+      { name: 'image z', region: 'ap-south-1', error: 'throttled' },
+    ];
+
+    // Act
+    const entries = groupFailures(failures, 10);
+
+    // Assess
+    expect(entries.map((e) => [e.region, e.id])).toEqual([
+      ['ap-south-1', 'image z'],
+      ['eu-west-1', 'image a'],
+      ['eu-west-1', 'image b'],
+      ['eu-west-1', 'image c'],
+    ]);
+  });
+
+  test('sum up a larger group under the first name in name order, with the code when one is given', () => {
+    // Prepare
+    const failures = ['image d', 'image c', 'image b', 'image a'].map((name) => ({
+      name,
+      region: 'eu-west-1',
+      error: 'throttled',
+    }));
+
+    // Act
+    const entries = groupFailures(failures, 10, 'RequestLimitExceeded');
+
+    // Assess
+    expect(entries).toEqual([
+      { id: '4 images (image a and others)', region: 'eu-west-1', error: 'throttled', code: 'RequestLimitExceeded' },
+    ]);
+  });
+});
+
 describe('failure lists', () => {
   test('sum up a region that refused many images in one entry and name the images of a small group', () => {
     const refused = Array.from({ length: 42 }, (_, i) => ({

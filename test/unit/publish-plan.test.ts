@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { parseConfig } from '../../lambdas/core/config';
 import { freebsdProfile, parseFreebsdName, type ParsedImageName } from '../../lambdas/core/naming';
 import {
   ACTION_ORDER,
@@ -9,6 +10,7 @@ import {
   planCounts,
   planPublish,
   planRegion,
+  publishOptions,
   type RegionImage,
   type PublishInventory,
   type SourceImage,
@@ -413,5 +415,469 @@ describe('publish planner', () => {
         expect(planCounts({ regions: [replan] })).toEqual({ copies: 0, actions: 0, pending: 0 });
       }),
     );
+  });
+});
+
+describe('publish planner details', () => {
+  const EUROPE = 'eu-west-1';
+  const COPY = 'ami-50000000000000001';
+  const COPY_SNAPSHOT = 'snap-50000000000000001';
+  const PARAMETER = '/ami-pipeline/freebsd/amd64/base/ufs/15.0/CURRENT';
+  const snapshotBuild = SOURCES[0]!;
+
+  /** A copy of the snapshot build with every change already in place, then `overrides`. */
+  function publishedCopy(overrides: Partial<RegionImage> = {}): RegionImage {
+    const tags = expectedTags(snapshotBuild, EUROPE, OPTIONS);
+    return bareImage(COPY, snapshotBuild.name, {
+      public: true,
+      publicSnapshotIds: [COPY_SNAPSHOT],
+      tags,
+      snapshotTags: { [COPY_SNAPSHOT]: tags },
+      deprecationTime: deprecationTime(snapshotBuild, OPTIONS, NOW),
+      ...overrides,
+    });
+  }
+  const pointsAtCopy = { [PARAMETER]: { imageId: COPY, imageName: snapshotBuild.name } };
+
+  function planEurope(
+    images: RegionImage[],
+    {
+      ssm = {},
+      options = OPTIONS,
+      sources = [snapshotBuild],
+      snapshotSharing,
+    }: {
+      ssm?: PublishInventory['ssm'];
+      options?: PublishOptions;
+      sources?: SourceImage[];
+      snapshotSharing?: 'unblocked' | 'block-new-sharing';
+    } = {},
+  ) {
+    return planRegion({
+      sources,
+      inventory: { region: EUROPE, images, ssm },
+      options,
+      profile: freebsdProfile,
+      now: NOW,
+      snapshotSharing,
+    });
+  }
+
+  describe('tags', () => {
+    test('carry no build date or git tag a source does not have', () => {
+      // Prepare
+      const release = { ...SOURCES[2]!, gitBranch: undefined, gitRevision: undefined };
+
+      // Act
+      const tags = expectedTags(release, EUROPE, OPTIONS);
+
+      // Assess
+      expect(Object.keys(tags).sort()).toEqual([
+        'ami-pipeline:managed-by',
+        'ami-pipeline:series',
+        'ami-pipeline:source-image',
+        'ami-pipeline:source-region',
+      ]);
+    });
+
+    test('are written again on the image alone when one of its tags has another value', () => {
+      // Prepare
+      const tags = expectedTags(snapshotBuild, EUROPE, OPTIONS);
+      const image = publishedCopy({ tags: { ...tags, 'ami-pipeline:git-revision': 'fffffff' } });
+
+      // Act
+      const actions = planEurope([image], { ssm: pointsAtCopy }).images[0]!.actions;
+
+      // Assess
+      expect(actions).toEqual([{ kind: 'tag', resourceIds: [COPY], tags, reason: '1 resource(s) lack tags' }]);
+    });
+  });
+
+  describe('deprecation', () => {
+    test('of a late publication is rounded up to the next whole minute', () => {
+      // Prepare
+      const secondsPastMidnight = new Date('2026-11-27T00:00:30Z');
+
+      // Act
+      const at = deprecationTime(snapshotBuild, { ...OPTIONS, deprecateAfterDays: 0 }, secondsPastMidnight);
+
+      // Assess
+      expect(at).toBe('2026-11-27T01:01:00.000Z');
+    });
+
+    test('is left out for a snapshot without a build date and for a dated release, which another profile may give', () => {
+      // Prepare
+      const undated = { ...snapshotBuild, parsed: { ...snapshotBuild.parsed, buildDate: undefined } };
+      const datedRelease = { ...SOURCES[2]!, parsed: { ...SOURCES[2]!.parsed, buildDate: '2026-11-20' } };
+
+      // Act
+      const times = [deprecationTime(undated, OPTIONS, NOW), deprecationTime(datedRelease, OPTIONS, NOW)];
+
+      // Assess
+      expect(times).toEqual([undefined, undefined]);
+    });
+
+    test('not yet set is set, saying so', () => {
+      // Act
+      const plan = planEurope([publishedCopy({ deprecationTime: undefined })], { ssm: pointsAtCopy }).images[0]!;
+
+      // Assess
+      expect(plan.actions).toEqual([
+        {
+          kind: 'deprecate',
+          imageId: COPY,
+          deprecateAt: '2027-11-20T00:00:00.000Z',
+          reason: 'no deprecation time set',
+        },
+      ]);
+    });
+
+    test('read back up to a minute off is taken as set; further off it is set again, saying what it was', () => {
+      // Prepare
+      const aMinuteOff = publishedCopy({ deprecationTime: '2027-11-20T00:01:00.000Z' });
+      const further = publishedCopy({ deprecationTime: '2027-11-20T00:01:01.000Z' });
+
+      // Act
+      const minute = planEurope([aMinuteOff], { ssm: pointsAtCopy }).images[0]!;
+      const more = planEurope([further], { ssm: pointsAtCopy }).images[0]!;
+
+      // Assess
+      expect(minute.actions).toEqual([]);
+      expect(more.actions).toEqual([
+        {
+          kind: 'deprecate',
+          imageId: COPY,
+          deprecateAt: '2027-11-20T00:00:00.000Z',
+          reason: 'deprecation time is 2027-11-20T00:01:01.000Z',
+        },
+      ]);
+    });
+  });
+
+  describe('SSM parameters', () => {
+    test('move from an image whose name is not a managed build', () => {
+      // Prepare
+      const ssm = { [PARAMETER]: { imageId: 'ami-0hand', imageName: 'hand-made image' } };
+
+      // Act
+      const writes = planEurope([publishedCopy()], { ssm }).images[0]!.actions;
+
+      // Assess
+      expect(writes).toEqual([
+        {
+          kind: 'ssm',
+          parameter: PARAMETER,
+          imageId: COPY,
+          reason: `${PARAMETER} points at ami-0hand whose name is not a managed build`,
+        },
+      ]);
+    });
+
+    test('stay on this image even when its name could not be read', () => {
+      // Prepare
+      const ssm = { [PARAMETER]: { imageId: COPY } };
+
+      // Act
+      const actions = planEurope([publishedCopy()], { ssm }).images[0]!.actions;
+
+      // Assess
+      expect(actions).toEqual([]);
+    });
+
+    test('go to the newest of two builds of one series whichever comes first', () => {
+      // Prepare
+      const older = source('FreeBSD 15.0-CURRENT-amd64-20261113 base UFS', 'ami-00000000000000009');
+      const olderCopy = bareImage('ami-50000000000000009', older.name);
+
+      // Act
+      const plan = planEurope([olderCopy, publishedCopy()], { sources: [older, snapshotBuild] });
+
+      // Assess
+      const writes = plan.images.flatMap((i) => i.actions.filter((a) => a.kind === 'ssm'));
+      expect(writes).toEqual([expect.objectContaining({ imageId: COPY })]);
+    });
+
+    test('stay on another image of the same build', () => {
+      // Prepare
+      const ssm = { [PARAMETER]: { imageId: 'ami-0twin', imageName: snapshotBuild.name } };
+
+      // Act
+      const actions = planEurope([publishedCopy()], { ssm }).images[0]!.actions;
+
+      // Assess
+      expect(actions).toEqual([]);
+    });
+  });
+
+  describe('making an encrypted image public', () => {
+    test('is noted when either the AMI or its snapshots are to be public, and not when neither is', () => {
+      // Prepare
+      const encrypted = publishedCopy({ public: false, publicSnapshotIds: [], encrypted: true });
+      const only = (makeAmiPublic: boolean, makeSnapshotPublic: boolean) =>
+        planEurope([encrypted], { ssm: pointsAtCopy, options: { ...OPTIONS, makeAmiPublic, makeSnapshotPublic } })
+          .images[0]!.reason;
+
+      // Act
+      const reasons = [only(true, false), only(false, true), only(false, false)];
+
+      // Assess
+      expect(reasons).toEqual([
+        'published: nothing left to do; encrypted, so it cannot be made public',
+        'published: nothing left to do; encrypted, so it cannot be made public',
+        'published: nothing left to do',
+      ]);
+    });
+  });
+
+  describe('the existing copy of a source', () => {
+    test('is the available one among several of its name', () => {
+      // Prepare
+      const pending = bareImage('ami-50000000000000002', snapshotBuild.name, { state: 'pending' });
+
+      // Act
+      const plan = planEurope([pending, publishedCopy()], { ssm: pointsAtCopy }).images[0]!;
+
+      // Assess
+      expect(plan.copy).toEqual({
+        action: 'exists',
+        imageId: COPY,
+        state: 'available',
+        reason: `copy ${COPY} exists (available)`,
+      });
+    });
+
+    test('that failed is deregistered and copied again, saying so', () => {
+      // Prepare
+      const failed = bareImage('ami-50000000000000003', snapshotBuild.name, { state: 'invalid' });
+
+      // Act
+      const plan = planEurope([failed]).images[0]!;
+
+      // Assess
+      expect(plan.copy).toEqual({
+        action: 'recopy',
+        imageId: 'ami-50000000000000003',
+        state: 'invalid',
+        reason: 'copy ami-50000000000000003 is invalid: deregister it and copy again',
+      });
+    });
+
+    test('is one still pending rather than one that failed, and is then waited for', () => {
+      // Prepare
+      const failed = bareImage('ami-50000000000000003', snapshotBuild.name, { state: 'failed' });
+      const pending = bareImage('ami-50000000000000002', snapshotBuild.name, { state: 'pending' });
+
+      // Act
+      const plan = planEurope([failed, pending]).images[0]!;
+
+      // Assess
+      expect(plan.copy).toMatchObject({ action: 'exists', imageId: 'ami-50000000000000002', state: 'pending' });
+      expect(plan.reason).toBe('waiting for ami-50000000000000002 (pending)');
+      expect(plan.blocked).toEqual([]);
+    });
+
+    test('is not copied again when a deregistered one lies beside it', () => {
+      // Prepare
+      const gone = bareImage('ami-50000000000000004', snapshotBuild.name, { state: 'deregistered' });
+      const pending = bareImage('ami-50000000000000002', snapshotBuild.name, { state: 'pending' });
+
+      // Act
+      const plan = planEurope([gone, pending]).images[0]!;
+
+      // Assess
+      expect(plan.copy).toMatchObject({ action: 'exists', imageId: 'ami-50000000000000002' });
+    });
+
+    test('is not taken from a deregistered copy of another source', () => {
+      // Prepare
+      const otherGone = bareImage('ami-50000000000000005', SOURCES[1]!.name, { state: 'deregistered' });
+
+      // Act
+      const plan = planEurope([otherGone]).images[0]!;
+
+      // Assess
+      expect(plan.copy).toEqual({ action: 'copy', reason: 'no image of this name in the region' });
+    });
+  });
+
+  describe('the changes after a copy', () => {
+    test('are only those configured', () => {
+      // Act
+      const plan = planEurope([], { options: { ...OPTIONS, makeAmiPublic: false, makeSnapshotPublic: false } });
+
+      // Assess
+      expect(plan.images[0]!.afterCopy).toEqual(['tag', 'deprecate', 'ssm']);
+    });
+
+    test('leave out a parameter that already points at a newer build', () => {
+      // Prepare
+      const newer = { [PARAMETER]: { imageId: 'ami-0new', imageName: 'FreeBSD 15.0-CURRENT-amd64-20261127 base UFS' } };
+
+      // Act
+      const plan = planEurope([], { ssm: newer });
+
+      // Assess
+      expect(plan.images[0]!.afterCopy).toEqual(['tag', 'launch-permission', 'snapshot-permission', 'deprecate']);
+    });
+  });
+
+  describe('the reason of an image', () => {
+    test('says it is published when nothing is left, with nothing to follow', () => {
+      // Act
+      const plan = planEurope([publishedCopy()], { ssm: pointsAtCopy }).images[0]!;
+
+      // Assess
+      expect(plan).toMatchObject({ actions: [], afterCopy: [], blocked: [], reason: 'published: nothing left to do' });
+    });
+
+    test('says it cannot be published when only a blocked snapshot is missing', () => {
+      // Prepare
+      const privateSnapshot = publishedCopy({ publicSnapshotIds: [] });
+
+      // Act
+      const plan = planEurope([privateSnapshot], { ssm: pointsAtCopy, snapshotSharing: 'block-new-sharing' })
+        .images[0]!;
+
+      // Assess
+      expect(plan.reason).toBe(
+        'cannot be published as configured; snapshot block public access is block-new-sharing: the snapshot cannot be made public',
+      );
+    });
+
+    test('counts the changes still needed', () => {
+      // Prepare
+      const privateCopy = publishedCopy({ public: false, publicSnapshotIds: [] });
+
+      // Act
+      const plan = planEurope([privateCopy], { ssm: pointsAtCopy }).images[0]!;
+
+      // Assess
+      expect(plan.reason).toBe('2 change(s) needed');
+    });
+  });
+
+  describe('in the build region', () => {
+    test('publishes each source image itself', () => {
+      // Act
+      const plan = planRegion({
+        sources: SOURCES,
+        inventory: emptyInventory(BUILD_REGION),
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+      });
+
+      // Assess
+      for (const image of plan.images) {
+        expect(image.actions.find((a) => a.kind === 'launch-permission')).toMatchObject({
+          imageId: image.sourceImageId,
+        });
+      }
+    });
+
+    test('waits for a source image the inventory does not list yet', () => {
+      // Act
+      const plan = planRegion({
+        sources: [snapshotBuild],
+        inventory: { region: BUILD_REGION, images: [], ssm: {} },
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+      }).images[0]!;
+
+      // Assess
+      expect(plan.copy).toEqual({
+        action: 'source',
+        imageId: snapshotBuild.imageId,
+        state: undefined,
+        reason: 'the source image itself',
+      });
+      expect(plan.actions).toEqual([]);
+    });
+  });
+
+  describe('a whole plan', () => {
+    test('lists its sources, its regions by name and each region’s images by name', () => {
+      // Act
+      const plan = planPublish({
+        sources: [...SOURCES].reverse(),
+        inventories: REGIONS.map(emptyInventory),
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+      });
+
+      // Assess
+      expect(plan.sources).toEqual([...SOURCES].reverse().map((s) => ({ imageId: s.imageId, name: s.name })));
+      expect(plan.regions.map((r) => r.region)).toEqual(['ap-southeast-2', 'eu-west-1', 'us-east-1']);
+      const names = plan.regions[0]!.images.map((i) => i.name);
+      expect(names).toEqual(SOURCES.map((s) => s.name).sort((a, b) => a.localeCompare(b)));
+    });
+
+    test('plans in a region only the sources named for it', () => {
+      // Act
+      const plan = planPublish({
+        sources: SOURCES,
+        inventories: REGIONS.map(emptyInventory),
+        options: OPTIONS,
+        profile: freebsdProfile,
+        now: NOW,
+        sourcesIn: { [EUROPE]: [snapshotBuild.imageId] },
+      });
+
+      // Assess
+      const perRegion = Object.fromEntries(plan.regions.map((r) => [r.region, r.images.length]));
+      expect(perRegion).toEqual({ 'ap-southeast-2': 3, [EUROPE]: 1, [BUILD_REGION]: 3 });
+      expect(plan.regions.find((r) => r.region === EUROPE)!.images[0]!.sourceImageId).toBe(snapshotBuild.imageId);
+    });
+
+    test('counts copies to make or make again, and copies still pending', () => {
+      // Prepare
+      const images = [
+        bareImage('ami-50000000000000002', SOURCES[0]!.name, { state: 'pending' }),
+        bareImage('ami-50000000000000003', SOURCES[1]!.name, { state: 'failed' }),
+      ];
+
+      // Act
+      const counts = planCounts({ regions: [planEurope(images, { sources: SOURCES })] });
+
+      // Assess
+      expect(counts).toEqual({ copies: 2, actions: 0, pending: 1 });
+    });
+
+    test('counts the changes of available images', () => {
+      // Prepare
+      const privateCopy = publishedCopy({ public: false, publicSnapshotIds: [] });
+
+      // Act
+      const counts = planCounts({ regions: [planEurope([privateCopy], { ssm: pointsAtCopy })] });
+
+      // Assess
+      expect(counts).toEqual({ copies: 0, actions: 2, pending: 0 });
+    });
+  });
+});
+
+describe('publish options', () => {
+  test('are read from the configuration', () => {
+    // Prepare
+    const config = parseConfig({
+      buildRegion: 'eu-west-1',
+      managedTag: { key: 'owner', value: 'freebsd-release' },
+      publish: { makeAmiPublic: false, makeSnapshotPublic: false, deprecateAfterDays: 90, ssmPrefix: '/freebsd/ami' },
+    });
+
+    // Act
+    const options = publishOptions(config);
+
+    // Assess
+    expect(options).toEqual({
+      buildRegion: 'eu-west-1',
+      makeAmiPublic: false,
+      makeSnapshotPublic: false,
+      deprecateAfterDays: 90,
+      ssmPrefix: '/freebsd/ami',
+      managedTag: { key: 'owner', value: 'freebsd-release' },
+    });
   });
 });
