@@ -25,5 +25,6 @@ module.exports = {
     '<rootDir>/test/unit/boot-cleanup-layers.test.ts',
     '<rootDir>/test/unit/prune-run.test.ts',
     '<rootDir>/test/unit/prune-rules.test.ts',
+    '<rootDir>/test/unit/errors.test.ts',
   ],
 };
