@@ -399,6 +399,17 @@ describe('Step Functions history of one publish execution', () => {
     expect(events + regions * (EVENTS_PER_REGION + EVENTS_PER_POLL)).toBeGreaterThan(HISTORY_EVENT_CAP * 0.8);
   });
 
+  test('for any number of regions, the whole budget fits the share and one more poll each would not', () => {
+    for (let regions = 1; regions <= 40; regions++) {
+      // Act
+      const budget = regionPollBudget(regions);
+
+      // Assess
+      expect(publishHistoryEvents(regions, budget)).toBeLessThanOrEqual(HISTORY_EVENT_CAP * 0.8);
+      expect(publishHistoryEvents(regions, budget + 1)).toBeGreaterThan(HISTORY_EVENT_CAP * 0.8);
+    }
+  });
+
   test('leaves each region at least one poll however many regions there are', () => {
     // Act
     const budget = regionPollBudget(5_000);
