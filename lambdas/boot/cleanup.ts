@@ -1,7 +1,7 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
 import * as z from 'zod';
 import { cleanupRun } from '../aws/boot/cleanup';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { cleanupContextFromInvocation } from '../aws/boot/invocation';
+import { invocationClients } from '../aws/runtime';
 import { PartialFailureError } from '../core/errors';
 import { parseEvent } from '../shared/event';
 import { configFromEnv } from '../shared/env';
@@ -20,23 +20,12 @@ const logger = new Logger({ service: 'boot-cleanup' });
 /** Terminates every instance and deletes every volume tagged with the run, on success, failure and timeout alike. */
 export async function handler(event: unknown) {
   const clients = invocationClients();
-  const limiter = invocationLimiter();
   const clock = currentInvocation().clock;
   const input = parseEvent(eventSchema, event, 'boot-cleanup');
   const config = configFromEnv();
   const region = config.buildRegion;
   if (input.close) await runTableFromEnv(clients, region, clock).close(input.runId);
-  const report = await cleanupRun(
-    {
-      ec2: clients.client(EC2Client, region),
-      limiter,
-      clock,
-      region,
-      managed: config.managedTag,
-      waits: { cycleTimeoutMs: 300_000, pollMs: 2000 },
-    },
-    input.runId,
-  );
+  const report = await cleanupRun(cleanupContextFromInvocation(), input.runId);
   logger.info('boot test cleaned up', {
     region,
     runId: input.runId,

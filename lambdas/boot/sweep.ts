@@ -1,6 +1,6 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { cleanupContextFromInvocation } from '../aws/boot/invocation';
+import { invocationClients } from '../aws/runtime';
 import { currentInvocation } from '../shared/invocation';
 import { sweepTestResources } from '../aws/boot/cleanup';
 import { snsSubject } from '../core/sns';
@@ -13,22 +13,11 @@ const logger = new Logger({ service: 'boot-sweep' });
 /** Scheduled: removes tagged test instances and volumes older than the bound, and reports any it found. */
 export async function handler() {
   const clients = invocationClients();
-  const limiter = invocationLimiter();
   const clock = currentInvocation().clock;
   const config = configFromEnv();
   const region = config.buildRegion;
   const olderThan = new Date(clock.now() - config.bootTest.sweepAfterMinutes * 60_000);
-  const report = await sweepTestResources(
-    {
-      ec2: clients.client(EC2Client, region),
-      limiter,
-      clock,
-      region,
-      managed: config.managedTag,
-      waits: { cycleTimeoutMs: 300_000, pollMs: 2000 },
-    },
-    olderThan,
-  );
+  const report = await sweepTestResources(cleanupContextFromInvocation(), olderThan);
   if (report.found.length) {
     const lines = report.found.map(
       (r) => `${r.kind} ${r.id} (run ${r.runId ?? '?'}, created ${r.createdAt}, ${r.state})`,

@@ -3,7 +3,7 @@ import { PartialFailureError } from '../core/errors';
 import { cleanupReproRun } from '../aws/repro/checks';
 import { parseEvent } from '../shared/event';
 import { Logger } from '../shared/logger';
-import { reproCleanupContext } from './context';
+import { cleanupContextFromInvocation } from '../aws/boot/invocation';
 import { runId } from './schemas';
 
 const eventSchema = z.object({ runId });
@@ -13,7 +13,7 @@ const logger = new Logger({ service: 'repro-cleanup' });
 /** Terminates every instance and deletes every volume tagged with the run, on success, failure and timeout alike. */
 export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'repro-cleanup');
-  const ctx = reproCleanupContext();
+  const ctx = cleanupContextFromInvocation();
   const { region } = ctx;
   const report = await cleanupReproRun(ctx, input.runId);
   logger.info('reproducibility run cleaned up', {

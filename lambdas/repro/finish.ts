@@ -11,7 +11,7 @@ import { parseEvent } from '../shared/event';
 import { configFromEnv, requiredEnv } from '../shared/env';
 import { currentInvocation } from '../shared/invocation';
 import { Logger } from '../shared/logger';
-import { reproCleanupContext } from './context';
+import { cleanupContextFromInvocation } from '../aws/boot/invocation';
 import { checkOutputsFromEnv, launchedCheck, REPRO_ENV, reproCheck, runId } from './schemas';
 
 const eventSchema = z.object({
@@ -36,7 +36,7 @@ export async function handler(event: unknown) {
   const input = parseEvent(eventSchema, event, 'repro-finish');
   const config = configFromEnv();
   const region = config.buildRegion;
-  const cleanup = await cleanupReproRun(reproCleanupContext(), input.runId, input.check);
+  const cleanup = await cleanupReproRun(cleanupContextFromInvocation(), input.runId, input.check);
   const folder = input.launch && checkOutputsFromEnv(input.check, input.launch.instanceId);
   const outputs = folder ? await readCheckOutputs(clients.client(S3Client, region), folder) : {};
   const outcome = judgeCheck({

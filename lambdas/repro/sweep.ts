@@ -1,7 +1,7 @@
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { sweepTestResources } from '../aws/boot/cleanup';
-import { invocationClients, invocationLimiter } from '../aws/runtime';
+import { cleanupContextFromInvocation } from '../aws/boot/invocation';
+import { invocationClients } from '../aws/runtime';
 import { snsSubject } from '../core/sns';
 import { TAG } from '../core/tags';
 import { configFromEnv, requiredEnv } from '../shared/env';
@@ -22,15 +22,7 @@ export async function handler() {
   const region = config.buildRegion;
   const ageMinutes = config.repro.timeBudgetMinutes + config.repro.graceMinutes + SWEEP_MARGIN_MINUTES;
   const report = await sweepTestResources(
-    {
-      ec2: clients.client(EC2Client, region),
-      limiter: invocationLimiter(),
-      clock,
-      region,
-      managed: config.managedTag,
-      waits: { cycleTimeoutMs: 300_000, pollMs: 2000 },
-      scope: { tagKey: TAG.repro },
-    },
+    cleanupContextFromInvocation({ tagKey: TAG.repro }),
     new Date(clock.now() - ageMinutes * 60_000),
   );
   if (report.found.length) {
