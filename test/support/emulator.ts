@@ -5,6 +5,26 @@ export function emulatorEndpoint(): string {
   return endpoint;
 }
 
+/** Sends a request to one of moto's own endpoints (`/moto-api/...`). */
+export async function postToEmulator(endpoint: string, path: string, body?: string): Promise<void> {
+  const response = await fetch(`${endpoint}${path}`, { method: 'POST', body });
+  if (!response.ok) throw new Error(`emulator ${path} answered HTTP ${response.status}`);
+}
+
+/**
+ * Clears the emulator's state and undoes what a test may have switched on: IAM enforcement (moto's default lets every
+ * request through unauthenticated) and Step Functions executing definitions.
+ */
+export async function restoreEmulatorDefaults(endpoint: string): Promise<void> {
+  await postToEmulator(endpoint, '/moto-api/reset-auth', 'inf');
+  await postToEmulator(
+    endpoint,
+    '/moto-api/config',
+    JSON.stringify({ stepfunctions: { execute_state_machine: false } }),
+  );
+  await postToEmulator(endpoint, '/moto-api/reset');
+}
+
 /** Clears the emulator's state. */
 export async function resetEmulator(): Promise<void> {
   const response = await fetch(`${emulatorEndpoint()}/moto-api/reset`, { method: 'POST' });

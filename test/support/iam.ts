@@ -1,6 +1,6 @@
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { type MotoServer, startMoto } from './moto-server';
+import { emulatorEndpoint, postToEmulator, restoreEmulatorDefaults } from './emulator';
 
 /** One IAM policy statement as it appears in a synthesized template. */
 export interface PolicyStatement {
@@ -11,8 +11,16 @@ export interface PolicyStatement {
   readonly Sid?: string;
 }
 
+/** The test file's emulator while it enforces IAM; `stop` ends the enforcement and clears what the test made. */
+export interface IamEnforcement {
+  readonly endpoint: string;
+  /** Sends `/moto-api/config`, e.g. to make Step Functions execute definitions (undone by `stop`). */
+  configure(settings: Record<string, unknown>): Promise<void>;
+  stop(): Promise<void>;
+}
+
 export interface IamEnforcingEmulator {
-  readonly server: MotoServer;
+  readonly server: IamEnforcement;
   /** Credentials of a user allowed everything, for seeding and for reading state back. */
   readonly admin: AwsCredentialIdentity;
   /** Credentials of a user carrying exactly the given statements. */
@@ -20,7 +28,7 @@ export interface IamEnforcingEmulator {
 }
 
 export interface MultiUserIamEmulator {
-  readonly server: MotoServer;
+  readonly server: IamEnforcement;
   readonly admin: AwsCredentialIdentity;
   /** One user per function name, each carrying exactly that function's statements. */
   readonly users: Map<string, AwsCredentialIdentity>;
@@ -30,20 +38,27 @@ export interface MultiUserIamEmulator {
 const REQUESTS_PER_USER = 3;
 
 /**
- * Starts one dedicated emulator that enforces IAM actions (not conditions) once its first requests have created an
- * admin user and one user per entry of `policies`. Resource ARNs built with CloudFormation intrinsics are widened to
- * "*" because the emulator checks actions only; resources and conditions are proven by the authorization proof.
+ * Makes the test file's emulator enforce IAM actions (not conditions) once its next requests have created an admin
+ * user and one user per entry of `policies`, from a cleared state. Resource ARNs built with CloudFormation intrinsics
+ * are widened to "*" because the emulator checks actions only; resources and conditions are proven by the
+ * authorization proof. moto's `reset-auth` counts the unauthenticated requests afresh, so no server of its own is
+ * started.
  */
 export async function startIamEnforcingEmulatorForUsers(
   policies: Readonly<Record<string, readonly PolicyStatement[]>>,
 ): Promise<MultiUserIamEmulator> {
   const names = Object.keys(policies);
-  const server = await startMoto({
-    env: { INITIAL_NO_AUTH_ACTION_COUNT: String(REQUESTS_PER_USER * (names.length + 1)) },
-  });
+  const endpoint = emulatorEndpoint();
+  await postToEmulator(endpoint, '/moto-api/reset');
+  await postToEmulator(endpoint, '/moto-api/reset-auth', String(REQUESTS_PER_USER * (names.length + 1)));
+  const server: IamEnforcement = {
+    endpoint,
+    configure: (settings) => postToEmulator(endpoint, '/moto-api/config', JSON.stringify(settings)),
+    stop: () => restoreEmulatorDefaults(endpoint),
+  };
   const iam = new IAMClient({
     region: 'us-east-1',
-    endpoint: server.endpoint,
+    endpoint,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
   const createUser = async (name: string, statements: readonly PolicyStatement[]): Promise<AwsCredentialIdentity> => {
@@ -76,7 +91,7 @@ export async function startIamEnforcingEmulatorForUsers(
   return { server, admin, users };
 }
 
-/** A dedicated IAM-enforcing emulator with one restricted user carrying exactly `statements`. */
+/** The test file's emulator enforcing IAM, with one restricted user carrying exactly `statements`. */
 export async function startIamEnforcingEmulator(statements: readonly PolicyStatement[]): Promise<IamEnforcingEmulator> {
   const { server, admin, users } = await startIamEnforcingEmulatorForUsers({ function: statements });
   return { server, admin, restricted: users.get('function')! };

@@ -46,6 +46,18 @@ function motoVersionOf(python: string): string | undefined {
  * which is created (where PyPI is reachable) when neither has it.
  */
 export function resolveMotoPython(): string {
+  const resolved = process.env[RESOLVED_PYTHON_ENV];
+  if (resolved) return resolved;
+  const python = findMotoPython();
+  // Every emulator a run starts, in this process or in the test workers it forks, uses the python found here.
+  process.env[RESOLVED_PYTHON_ENV] = python;
+  return python;
+}
+
+/** Set once the python with moto's server is found: asking each python for moto's version costs a second. */
+const RESOLVED_PYTHON_ENV = 'AMI_PIPELINE_MOTO_PYTHON';
+
+function findMotoPython(): string {
   const candidates = [process.env.AMI_PIPELINE_PYTHON, 'python3', existsSync(VENV_PYTHON) ? VENV_PYTHON : undefined];
   for (const python of candidates) {
     if (python && motoVersionOf(python) === MOTO_VERSION) return python;
@@ -78,6 +90,12 @@ const SERVER_BOOTSTRAP = [
   '    ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)',
   'except Exception:',
   '    pass',
+  // moto looks its backends up by listing its package directory on every request, under the server's one lock: the
+  // listing never changes while it runs, so it is read once. Request logging is off (stderr keeps the errors).
+  'import logging, moto.backends',
+  '_modules = tuple(moto.backends.list_of_moto_modules())',
+  'moto.backends.list_of_moto_modules = lambda: _modules',
+  'logging.getLogger("werkzeug").setLevel(logging.WARNING)',
   'sys.argv = ["moto.server"] + sys.argv[1:]',
   'runpy.run_module("moto.server", run_name="__main__")',
 ].join('\n');
