@@ -19,6 +19,9 @@ export interface WaitOptions {
   readonly pollMs: number;
 }
 
+/** How long a cleanup waits for terminations and detaches, and how often it looks. */
+export const CLEANUP_WAITS: WaitOptions = { cycleTimeoutMs: 300_000, pollMs: 2000 };
+
 /** Terminates instances; one already gone counts as terminated. */
 export async function terminateInstances(ctx: BootEc2Calls, instanceIds: readonly string[]): Promise<Outcome<string>> {
   const { ec2, limiter, region } = ctx;

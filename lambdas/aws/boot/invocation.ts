@@ -2,10 +2,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { configFromEnv } from '../../shared/env';
 import { currentInvocation } from '../../shared/invocation';
 import { invocationClients, invocationLimiter } from '../runtime';
-import type { CleanupContext, TestResourceScope } from './cleanup';
-
-/** How long a cleanup waits for terminations and detaches, and how often it looks. */
-export const CLEANUP_WAITS = { cycleTimeoutMs: 300_000, pollMs: 2000 } as const;
+import { CLEANUP_WAITS, type CleanupContext, type TestResourceScope } from './cleanup';
 
 /**
  * What removing test resources needs, from the invocation: EC2 in the build region, its limiter and clock, the

@@ -14,7 +14,7 @@ import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/cli
 import type { ReproCheck, ReproImage } from '../../core/repro/plan';
 import { describeError, errorCode, PipelineError } from '../../core/errors';
 import { type ManagedTag, TAG, tagRecord } from '../../core/tags';
-import { type CleanupReport, cleanupRun } from '../boot/cleanup';
+import { CLEANUP_WAITS, type CleanupReport, cleanupRun } from '../boot/cleanup';
 import type { BootEc2Context } from '../boot/context';
 import { CAPACITY_ERRORS } from '../boot/instances';
 import type { Clock, RateLimiter } from '../rate-limiter';
@@ -78,11 +78,8 @@ export function cleanupReproRun(
   check?: Pick<ReproCheck, 'imageId'>,
 ): Promise<CleanupReport> {
   const scope = { tagKey: TAG.repro, ...(check && { filters: checkFilters(check) }) };
-  return cleanupRun({ ...ctx, waits: REPRO_CLEANUP_WAITS, scope }, runId);
+  return cleanupRun({ ...ctx, waits: CLEANUP_WAITS, scope }, runId);
 }
-
-/** How long a cleanup waits for terminations and detaches, and how often it looks. */
-const REPRO_CLEANUP_WAITS = { cycleTimeoutMs: 300_000, pollMs: 2000 };
 
 const specifications = (tags: Tag[], types: readonly ('instance' | 'volume' | 'network-interface')[]) =>
   types.map((ResourceType): TagSpecification => ({ ResourceType, Tags: tags }));
