@@ -150,6 +150,22 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     child.kill('SIGKILL');
     throw error;
   }
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      process.removeListener('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  return serverAt(endpoint, child.pid ?? -1, stop);
+}
+
+/** A server already running at `endpoint` (the test worker's, started by the jest global setup); `stop` is its own. */
+export function serverAt(endpoint: string, pid = -1, stop: () => Promise<void> = async () => {}): MotoServer {
   const post = async (path: string, body?: unknown) => {
     const response = await fetch(`${endpoint}${path}`, {
       method: 'POST',
@@ -159,22 +175,12 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   };
   return {
     endpoint,
-    port,
-    pid: child.pid ?? -1,
+    port: Number(new URL(endpoint).port),
+    pid,
     reset: () => post('/moto-api/reset'),
     configure: (settings) => post('/moto-api/config', settings),
     data: async () => (await (await fetch(`${endpoint}/moto-api/data.json`)).json()) as never,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        process.removeListener('exit', killOnExit);
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    stop,
   };
 }
 

@@ -10,9 +10,10 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { type MotoServer, startMoto } from './moto-server';
+import { emulatorEndpoint, restoreEmulatorDefaults } from './emulator';
+import { type MotoServer, serverAt } from './moto-server';
 
-// Helpers for running a synthesized state machine on a dedicated emulator's Step Functions engine. The engine's
+// Helpers for running a synthesized state machine on the emulator's own Step Functions engine. The engine's
 // Lambda tasks return results queued in advance, so what runs is the definition, not the handlers.
 
 /** The region the state machine and its functions live in. */
@@ -26,7 +27,7 @@ export interface TemplateJson {
   readonly Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
 }
 
-/** A dedicated emulator and a Step Functions client pointed at it. */
+/** The test file's emulator and a Step Functions client pointed at it. */
 export interface StateMachineEmulator {
   readonly moto: MotoServer;
   readonly sfn: SFNClient;
@@ -54,9 +55,9 @@ export interface ExecutionRequest {
   readonly executionName?: string;
 }
 
-/** Starts a dedicated emulator and a Step Functions client for it. */
-export async function startStateMachineEmulator(): Promise<StateMachineEmulator> {
-  const moto = await startMoto();
+/** The test file's emulator (its Step Functions engine switched on by `enableExecutions`) and a client for it. */
+export function stateMachineEmulator(): StateMachineEmulator {
+  const moto = serverAt(emulatorEndpoint(), -1, () => restoreEmulatorDefaults(moto.endpoint));
   return { moto, sfn: new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials }) };
 }
 
@@ -177,16 +178,12 @@ export async function runExecution(
   return { status: described.status!, events: history.events ?? [], error: described.error, output: described.output };
 }
 
-/** Registers hooks giving the test file a dedicated emulator, reset and readied for the workflow before each test. */
-export function useWorkflowEmulator(
-  template: TemplateJson,
-  rolePrefix: string,
-  startTimeoutMs?: number,
-): StateMachineEmulator {
+/** Registers hooks giving the test file its emulator, reset and readied for the workflow before each test. */
+export function useWorkflowEmulator(template: TemplateJson, rolePrefix: string): StateMachineEmulator {
   let started: StateMachineEmulator | undefined;
-  beforeAll(async () => {
-    started = await startStateMachineEmulator();
-  }, startTimeoutMs);
+  beforeAll(() => {
+    started = stateMachineEmulator();
+  });
   // moto 5.2.1 cannot start a second execution once one has run (deep-copying the finished one fails on a lock), so
   // every test starts from a reset emulator with the roles and functions created again.
   beforeEach(() => prepareWorkflow(started!.moto, template, rolePrefix));
