@@ -929,3 +929,75 @@ describe('prune report', () => {
     ]);
   });
 });
+
+describe('what each entry and figure says', () => {
+  const detailOf = (plan: PrunePlan, id: string) =>
+    plan.regions
+      .flatMap((r) => [
+        ...r.images.map((i) => [i.imageId, i.detail]),
+        ...r.snapshots.map((s) => [s.snapshotId, s.detail]),
+      ])
+      .find(([entry]) => entry === id)?.[1];
+
+  test('a policy carries a cap boundary only when the operator gives one', () => {
+    expect('capBoundary' in prunePolicy(defaultConfig())).toBe(false);
+    expect(prunePolicy(defaultConfig(), { capBoundary: '2026-01-01|us-east-1|ami-1' }).capBoundary).toBe(
+      '2026-01-01|us-east-1|ami-1',
+    );
+  });
+
+  test('a soft deletion names the day its image may go, as a date', () => {
+    const [aged] = weekly('14.3-STABLE/amd64/base/ufs', 1, 200, 'a');
+    const fleet = [aged!, ...weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'n')];
+
+    const plan = planPrune([regionOf(fleet)], policy({ retention: { softDeleteGraceDays: 14 } }), NOW);
+
+    expect(detailOf(plan, aged!.imageId)).toMatch(/; made private, deletion due 2026-12-10$/);
+  });
+
+  test('an image over the cap keeps its own reason beside the cap’s, and its snapshots name it', () => {
+    const fleet = weekly('14.3-STABLE/amd64/base/ufs', 6, 1, 'a');
+
+    const plan = planPrune(
+      [regionOf(fleet)],
+      policy({ retention: { keepNewest: 2, minAgeDays: 0 }, safety: { maxDeletionsPerRun: 1, maxDeleteShare: 1 } }),
+      NOW,
+    );
+
+    // a005 is the oldest and goes; a002..a004 wait for a later run.
+    expect(actionOf(plan, 'ami-a004')).toEqual({ action: 'deferred', reason: 'over-cap' });
+    expect(detailOf(plan, 'ami-a004')).toBe(
+      'deletion cap for this run reached (safety.maxDeletionsPerRun); a later run deletes it ' +
+        '(built 29 days ago and older than the newest 2 builds of 14-STABLE/amd64/base/ufs)',
+    );
+    expect(detailOf(plan, 'snap-a004')).toBe('its image ami-a004 is deferred');
+    expect(detailOf(plan, 'snap-a005')).toBe('only ami-a005 used it');
+    expect(detailOf(plan, 'snap-a000')).toBe('used by ami-a000');
+  });
+
+  test('kept figures count only what is kept, and the cap remainder only orphans that wait for it', () => {
+    const fleet = weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'a');
+    const region = regionOf(fleet);
+    const snapshots = [
+      ...region.snapshots,
+      snapshot('snap-o1', { startTime: `${daysAgo(100)}T00:00:00Z` }),
+      snapshot('snap-o2', { startTime: `${daysAgo(3)}T00:00:00Z` }),
+    ];
+    const plan = planPrune(
+      [{ ...region, snapshots }],
+      policy({ retention: { keepNewest: 2, minAgeDays: 0, orphanSnapshotGraceDays: 14 } }),
+      NOW,
+    );
+
+    const report = pruneReport(plan, [], { dryRun: true });
+
+    expect(actionOf(plan, 'snap-o1')).toEqual({ action: 'delete', reason: 'orphan' });
+    expect(actionOf(plan, 'snap-o2')).toEqual({ action: 'keep', reason: 'orphan-grace' });
+    expect(report.regions[0]).toMatchObject({ imagesDeregistered: 2, snapshotsDeleted: 3, remainingOverCap: 0 });
+    expect(report.regions[0]!.keptByReason).toEqual({
+      'newest-builds': 2,
+      'snapshot:used-by-remaining-image': 2,
+      'snapshot:orphan-grace': 1,
+    });
+  });
+});
