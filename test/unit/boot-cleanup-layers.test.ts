@@ -24,8 +24,18 @@ type Sim = ReturnType<typeof createAwsSim>;
 type Invoke = <R>(functionName: string, handler: () => Promise<R>) => Promise<R>;
 
 /** Runs `body` on a simulated account holding one launched test instance of run `RUN`, recorded in its run table. */
-async function withOneInstance<T>(body: (ctx: { sim: Sim; instanceId: string; invoke: Invoke }) => Promise<T>) {
+async function withOneInstance<T>(
+  body: (ctx: {
+    sim: Sim;
+    instanceId: string;
+    invoke: Invoke;
+    logs: Record<string, unknown>[];
+    runs: BootRunTable;
+    key: string;
+  }) => Promise<T>,
+) {
   const sim = createAwsSim({ physics: 'off' });
+  const logs: Record<string, unknown>[] = [];
   const clients = sim.clientFactory();
   const { result } = await runInVirtualTime(
     async () => {
@@ -94,11 +104,11 @@ async function withOneInstance<T>(body: (ctx: { sim: Sim; instanceId: string; in
             },
             clock,
             remainingMs: () => 900_000,
-            services: { clients, limiter: unlimited },
+            services: { clients, limiter: unlimited, logSink: (line: string) => logs.push(JSON.parse(line)) },
           },
           handler,
         );
-      return body({ sim, instanceId, invoke });
+      return body({ sim, instanceId, invoke, logs, runs, key: spec.key });
     },
     { start: START, seedMathRandom: 1 },
   );
@@ -132,5 +142,76 @@ describe('the layers that end test instances', () => {
     // Assess
     expect(report).toEqual({ terminated: 1, volumesDeleted: 0 });
     expect(ended(state)).toBe(true);
+  });
+
+  test('judging a launch that got no instance records its failure and terminates nothing', async () => {
+    // Act
+    const { judged, states, terminations } = await withOneInstance(async ({ sim, invoke, runs, key }) => {
+      await runs.setOutcome(RUN, { batch: 0, slot: 1 }, { status: 'skipped', key, reason: 'no capacity' });
+      const terminations = sim.fail({
+        service: 'ec2',
+        operation: 'TerminateInstances',
+        times: Infinity,
+        error: { code: 'UnauthorizedOperation' },
+      });
+      const judged = await invoke('BootInspect', () =>
+        inspect({ runId: RUN, batch: 0, slot: 1, failure: { Error: 'States.TaskFailed' } }),
+      );
+      return { judged, states: sim.inspect.instances(REGION).map((i) => i.state), terminations };
+    });
+
+    // Assess
+    expect(judged.status).toBe('failed');
+    expect(states).toEqual(['running']);
+    expect(terminations.hits).toBe(0);
+  });
+
+  test('judging says so in the log when its instance could not be terminated, and only then', async () => {
+    // Act
+    const logsOf = (refuse: boolean) =>
+      withOneInstance(async ({ sim, invoke, logs }) => {
+        if (refuse) {
+          sim.fail({
+            service: 'ec2',
+            operation: 'TerminateInstances',
+            times: Infinity,
+            error: { code: 'UnauthorizedOperation' },
+          });
+        }
+        await invoke('BootInspect', () =>
+          inspect({ runId: RUN, batch: 0, slot: 1, failure: { Error: 'States.Timeout' } }),
+        );
+        return logs.filter((l) => l.level === 'warn');
+      });
+    const refused = await logsOf(true);
+    const terminated = await logsOf(false);
+
+    // Assess
+    expect(refused).toEqual([
+      expect.objectContaining({
+        message: 'instance not terminated yet',
+        region: REGION,
+        failed: [expect.objectContaining({ code: 'UnauthorizedOperation' })],
+      }),
+    ]);
+    expect(terminated).toEqual([]);
+  });
+
+  test("the run's cleanup logs what it removed, for the run", async () => {
+    // Act
+    const { logs, instanceId } = await withOneInstance(async ({ invoke, logs, instanceId }) => {
+      await invoke('BootCleanup', () => cleanup({ runId: RUN }));
+      return { logs, instanceId };
+    });
+
+    // Assess
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        message: 'boot test cleaned up',
+        region: REGION,
+        runId: RUN,
+        terminated: [instanceId],
+      }),
+    );
   });
 });
