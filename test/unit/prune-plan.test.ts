@@ -975,6 +975,25 @@ describe('what each entry and figure says', () => {
     expect(detailOf(plan, 'snap-a000')).toBe('used by ami-a000');
   });
 
+  test('a snapshot shared by several images names each of them, apart', () => {
+    const shares = { a000: 'snap-k', a001: 'snap-k', a002: 'snap-d', a003: 'snap-d', a004: 'snap-g', a005: 'snap-g' };
+    const fleet = weekly('14.3-STABLE/amd64/base/ufs', 6, 1, 'a').map((i) => ({
+      ...i,
+      snapshotIds: [shares[i.imageId.slice(4) as keyof typeof shares]],
+    }));
+    const region = regionOf(fleet, { snapshots: ['snap-k', 'snap-d', 'snap-g'].map((id) => snapshot(id)) });
+
+    const plan = planPrune(
+      [region],
+      policy({ retention: { keepNewest: 2, minAgeDays: 0 }, safety: { maxDeletionsPerRun: 2, maxDeleteShare: 1 } }),
+      NOW,
+    );
+
+    expect(detailOf(plan, 'snap-k')).toBe('used by ami-a000, ami-a001');
+    expect(detailOf(plan, 'snap-d')).toBe('its image ami-a002, ami-a003 is deferred');
+    expect(detailOf(plan, 'snap-g')).toBe('only ami-a004, ami-a005 used it');
+  });
+
   test('kept figures count only what is kept, and the cap remainder only orphans that wait for it', () => {
     const fleet = weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'a');
     const region = regionOf(fleet);
