@@ -990,7 +990,7 @@ describe('what each entry and figure says', () => {
     );
 
     expect(detailOf(plan, 'snap-k')).toBe('used by ami-a000, ami-a001');
-    expect(detailOf(plan, 'snap-d')).toBe('its image ami-a002, ami-a003 is deferred');
+    expect(detailOf(plan, 'snap-d')).toBe('its images ami-a002, ami-a003 are deferred');
     expect(detailOf(plan, 'snap-g')).toBe('only ami-a004, ami-a005 used it');
   });
 

@@ -398,7 +398,12 @@ function planSnapshots(region: PruneInventory, images: readonly DraftImage[], po
       const deferredOnly = remaining.every((id) => actionOf.get(id) === 'deferred');
       drafts.push(
         deferredOnly
-          ? { ...base, action: 'deferred', reason: 'over-cap', detail: `its image ${remaining.join(', ')} is deferred` }
+          ? {
+              ...base,
+              action: 'deferred',
+              reason: 'over-cap',
+              detail: `${remaining.length > 1 ? 'its images' : 'its image'} ${remaining.join(', ')} ${remaining.length > 1 ? 'are' : 'is'} deferred`,
+            }
           : { ...base, action: 'keep', reason: 'used-by-remaining-image', detail: `used by ${remaining.join(', ')}` },
       );
     } else if (snapshot.ownerId !== region.accountId) {
