@@ -1,3 +1,5 @@
+import { type MotoServer, postToMoto, serverAt } from './moto-server';
+
 /** Base URL of the emulator serving this test file. */
 export function emulatorEndpoint(): string {
   const endpoint = process.env.AWS_ENDPOINT_URL;
@@ -5,30 +7,25 @@ export function emulatorEndpoint(): string {
   return endpoint;
 }
 
-/** Sends a request to one of moto's own endpoints (`/moto-api/...`). */
-export async function postToEmulator(endpoint: string, path: string, body?: string): Promise<void> {
-  const response = await fetch(`${endpoint}${path}`, { method: 'POST', body });
-  if (!response.ok) throw new Error(`emulator ${path} answered HTTP ${response.status}`);
-}
-
 /**
  * Clears the emulator's state and undoes what a test may have switched on: IAM enforcement (moto's default lets every
  * request through unauthenticated) and Step Functions executing definitions.
  */
 export async function restoreEmulatorDefaults(endpoint: string): Promise<void> {
-  await postToEmulator(endpoint, '/moto-api/reset-auth', 'inf');
-  await postToEmulator(
-    endpoint,
-    '/moto-api/config',
-    JSON.stringify({ stepfunctions: { execute_state_machine: false } }),
-  );
-  await postToEmulator(endpoint, '/moto-api/reset');
+  await postToMoto(endpoint, '/moto-api/reset-auth', 'inf');
+  await postToMoto(endpoint, '/moto-api/config', JSON.stringify({ stepfunctions: { execute_state_machine: false } }));
+  await postToMoto(endpoint, '/moto-api/reset');
+}
+
+/** The test file's emulator as a server to reset and configure; stopping it restores its defaults. */
+export function fileEmulator(): MotoServer {
+  const endpoint = emulatorEndpoint();
+  return serverAt(endpoint, -1, () => restoreEmulatorDefaults(endpoint));
 }
 
 /** Clears the emulator's state. */
-export async function resetEmulator(): Promise<void> {
-  const response = await fetch(`${emulatorEndpoint()}/moto-api/reset`, { method: 'POST' });
-  if (!response.ok) throw new Error(`emulator reset failed with HTTP ${response.status}`);
+export function resetEmulator(): Promise<void> {
+  return postToMoto(emulatorEndpoint(), '/moto-api/reset');
 }
 
 /** The emulator's stored state, read back independently of the SDK clients under test. */
@@ -37,10 +34,6 @@ export async function emulatorState(): Promise<Record<string, Record<string, unk
 }
 
 /** Sends moto's `/moto-api/config` (e.g. Step Functions execution, Lambda without Docker). */
-export async function configureEmulator(settings: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${emulatorEndpoint()}/moto-api/config`, {
-    method: 'POST',
-    body: JSON.stringify(settings),
-  });
-  if (!response.ok) throw new Error(`emulator config failed with HTTP ${response.status}`);
+export function configureEmulator(settings: Record<string, unknown>): Promise<void> {
+  return postToMoto(emulatorEndpoint(), '/moto-api/config', JSON.stringify(settings));
 }

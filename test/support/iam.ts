@@ -1,6 +1,7 @@
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { emulatorEndpoint, postToEmulator, restoreEmulatorDefaults } from './emulator';
+import { fileEmulator } from './emulator';
+import { type MotoServer, postToMoto } from './moto-server';
 
 /** One IAM policy statement as it appears in a synthesized template. */
 export interface PolicyStatement {
@@ -11,16 +12,8 @@ export interface PolicyStatement {
   readonly Sid?: string;
 }
 
-/** The test file's emulator while it enforces IAM; `stop` ends the enforcement and clears what the test made. */
-export interface IamEnforcement {
-  readonly endpoint: string;
-  /** Sends `/moto-api/config`, e.g. to make Step Functions execute definitions (undone by `stop`). */
-  configure(settings: Record<string, unknown>): Promise<void>;
-  stop(): Promise<void>;
-}
-
 export interface IamEnforcingEmulator {
-  readonly server: IamEnforcement;
+  readonly server: MotoServer;
   /** Credentials of a user allowed everything, for seeding and for reading state back. */
   readonly admin: AwsCredentialIdentity;
   /** Credentials of a user carrying exactly the given statements. */
@@ -28,7 +21,7 @@ export interface IamEnforcingEmulator {
 }
 
 export interface MultiUserIamEmulator {
-  readonly server: IamEnforcement;
+  readonly server: MotoServer;
   readonly admin: AwsCredentialIdentity;
   /** One user per function name, each carrying exactly that function's statements. */
   readonly users: Map<string, AwsCredentialIdentity>;
@@ -48,14 +41,11 @@ export async function startIamEnforcingEmulatorForUsers(
   policies: Readonly<Record<string, readonly PolicyStatement[]>>,
 ): Promise<MultiUserIamEmulator> {
   const names = Object.keys(policies);
-  const endpoint = emulatorEndpoint();
-  await postToEmulator(endpoint, '/moto-api/reset');
-  await postToEmulator(endpoint, '/moto-api/reset-auth', String(REQUESTS_PER_USER * (names.length + 1)));
-  const server: IamEnforcement = {
-    endpoint,
-    configure: (settings) => postToEmulator(endpoint, '/moto-api/config', JSON.stringify(settings)),
-    stop: () => restoreEmulatorDefaults(endpoint),
-  };
+  // Enforcement ends with the server's `stop`, which restores the emulator's defaults.
+  const server = fileEmulator();
+  const { endpoint } = server;
+  await server.reset();
+  await postToMoto(endpoint, '/moto-api/reset-auth', String(REQUESTS_PER_USER * (names.length + 1)));
   const iam = new IAMClient({
     region: 'us-east-1',
     endpoint,

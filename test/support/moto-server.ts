@@ -164,21 +164,20 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   return serverAt(endpoint, child.pid ?? -1, stop);
 }
 
+/** Sends a request to one of moto's own endpoints (`/moto-api/...`). */
+export async function postToMoto(endpoint: string, path: string, body?: string): Promise<void> {
+  const response = await fetch(`${endpoint}${path}`, { method: 'POST', body });
+  if (!response.ok) throw new Error(`moto ${path} answered HTTP ${response.status}`);
+}
+
 /** A server already running at `endpoint` (the test worker's, started by the jest global setup); `stop` is its own. */
 export function serverAt(endpoint: string, pid = -1, stop: () => Promise<void> = async () => {}): MotoServer {
-  const post = async (path: string, body?: unknown) => {
-    const response = await fetch(`${endpoint}${path}`, {
-      method: 'POST',
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok) throw new Error(`moto ${path} answered ${response.status}`);
-  };
   return {
     endpoint,
     port: Number(new URL(endpoint).port),
     pid,
-    reset: () => post('/moto-api/reset'),
-    configure: (settings) => post('/moto-api/config', settings),
+    reset: () => postToMoto(endpoint, '/moto-api/reset'),
+    configure: (settings) => postToMoto(endpoint, '/moto-api/config', JSON.stringify(settings)),
     data: async () => (await (await fetch(`${endpoint}/moto-api/data.json`)).json()) as never,
     stop,
   };

@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { emulatorEndpoint, restoreEmulatorDefaults } from './emulator';
-import { type MotoServer, serverAt } from './moto-server';
+import { fileEmulator } from './emulator';
+import type { MotoServer } from './moto-server';
 
 // Helpers for running a synthesized state machine on the emulator's own Step Functions engine. The engine's
 // Lambda tasks return results queued in advance, so what runs is the definition, not the handlers.
@@ -57,7 +57,7 @@ export interface ExecutionRequest {
 
 /** The test file's emulator (its Step Functions engine switched on by `enableExecutions`) and a client for it. */
 export function stateMachineEmulator(): StateMachineEmulator {
-  const moto = serverAt(emulatorEndpoint(), -1, () => restoreEmulatorDefaults(moto.endpoint));
+  const moto = fileEmulator();
   return { moto, sfn: new SFNClient({ region: REGION, endpoint: moto.endpoint, credentials }) };
 }
 
