@@ -128,6 +128,21 @@ describe('planPrune retention rules', () => {
     expect(plan.regions[0]!.images.find((i) => i.imageId === old[5]!.imageId)!.detail).toContain('16-CURRENT');
   });
 
+  test('a CURRENT line past its end of life follows nothing: the older line keeps its newest, in one run as in many', () => {
+    const old = weekly('15.0-CURRENT/amd64/base/ufs', 3, 10, 'o');
+    const retiredNext = weekly('16.0-CURRENT/amd64/base/ufs', 2, 20, 'n');
+    const settings = policy({
+      retention: { keepNewest: 1, minAgeDays: 0, lineEndOfLife: { '16-CURRENT': '2026-11-01' } },
+    });
+
+    const plan = planPrune([regionOf([...old, ...retiredNext])], settings, NOW);
+    const alone = planPrune([regionOf(old)], settings, NOW);
+
+    expect(retiredNext.map((i) => actionOf(plan, i.imageId)!.reason)).toEqual(Array(2).fill('line-end-of-life'));
+    expect(old.map((i) => actionOf(plan, i.imageId)!)).toEqual(old.map((i) => actionOf(alone, i.imageId)!));
+    expect(actionOf(plan, old[0]!.imageId)!.reason).toBe('newest-builds');
+  });
+
   test('a development line past its end of life loses keep-newest: its builds age out, young and protected ones stay', () => {
     // 13-STABLE stopped 120 days ago; its last builds were the newest four of the line.
     const retired = weekly('13.5-STABLE/amd64/base/ufs', 6, 120, 'r');

@@ -92,12 +92,16 @@ function variantOf(lineKey: string): string {
 /**
  * CURRENT lines whose major version was followed by a newer CURRENT line of the same variant: the branch moved on
  * (15-CURRENT became 15-STABLE when 16-CURRENT started), so the old line's last builds lose the keep-newest guarantee
- * and age out like any other build.
+ * and age out like any other build. A line past its end of life follows nothing: its builds are on their way out, and
+ * once they are gone the older line would be kept again, so how many runs a prune takes would change what it keeps.
  */
-function supersededCurrentLines(parsed: readonly ParsedImage[]): Map<string, string> {
+function supersededCurrentLines(
+  parsed: readonly ParsedImage[],
+  retired: ReadonlyMap<string, string>,
+): Map<string, string> {
   const majors = new Map<string, Map<number, string>>();
   for (const { parsed: p } of parsed) {
-    if (p.kind !== 'snapshot' || p.branch !== 'CURRENT') continue;
+    if (p.kind !== 'snapshot' || p.branch !== 'CURRENT' || retired.has(lineOf(p.lineKey))) continue;
     const variant = variantOf(p.lineKey);
     const byMajor = majors.get(variant) ?? new Map<number, string>();
     byMajor.set(Number(p.version.split('.')[0]), p.lineKey);
@@ -139,8 +143,8 @@ function appendTo<T>(lists: Map<string, T[]>, key: string, value: T): void {
 
 function retentionVerdicts(parsed: readonly ParsedImage[], policy: PrunePolicy, now: Date): Map<string, Verdict> {
   const verdicts = new Map<string, Verdict>();
-  const superseded = supersededCurrentLines(parsed);
   const retired = new Map(retiredLines(policy, now).map((r) => [r.line, r.endOfLife]));
+  const superseded = supersededCurrentLines(parsed, retired);
   const lines = new Map<string, ParsedImage[]>();
   const releases = new Map<string, string>();
   for (const entry of parsed) {
