@@ -101,7 +101,7 @@ function supersededCurrentLines(
 ): Map<string, string> {
   const majors = new Map<string, Map<number, string>>();
   for (const { parsed: p } of parsed) {
-    if (p.kind !== 'snapshot' || p.branch !== 'CURRENT' || retired.has(lineOf(p.lineKey))) continue;
+    if (p.branch !== 'CURRENT' || retired.has(lineOf(p.lineKey))) continue;
     const variant = variantOf(p.lineKey);
     const byMajor = majors.get(variant) ?? new Map<number, string>();
     byMajor.set(Number(p.version.split('.')[0]), p.lineKey);
