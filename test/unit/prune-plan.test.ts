@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { defaultConfig, parseConfig } from '../../lambdas/core/config';
+import { defaultConfig } from '../../lambdas/core/config';
 import { freebsdProfile } from '../../lambdas/core/naming';
 import {
   planAdopt,
@@ -14,57 +14,29 @@ import {
 } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
 import { DAY_MS } from '../../lambdas/core/time';
-
-const ACCOUNT = '111111111111';
-const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
-const NOW = new Date('2026-11-26T12:00:00Z');
-
-function daysAgo(days: number): string {
-  return new Date(NOW.getTime() - days * DAY_MS).toISOString().slice(0, 10);
-}
-
-function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {
-  return {
-    imageId: id,
-    name,
-    ownerId: ACCOUNT,
-    state: 'available',
-    public: true,
-    snapshotIds: [`snap-${id.slice(4)}`],
-    tags: MANAGED,
-    ...extra,
-  };
-}
-
-function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): InventorySnapshot {
-  return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: daysAgo(400), tags: MANAGED, ...extra };
-}
-
-function regionOf(images: InventoryImage[], extra: Partial<PruneInventory> = {}): PruneInventory {
-  const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
-  return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
-}
+import {
+  ACCOUNT,
+  dateAgo,
+  detail,
+  findEntry,
+  image,
+  MANAGED,
+  NOW,
+  policy,
+  regionOf,
+  snapshot,
+  verdict,
+} from '../support/prune-inventory';
 
 function weekly(series: string, weeks: number, newestDaysAgo: number, prefix: string): InventoryImage[] {
   const [versionBranch, arch, flavour, fs] = series.split('/') as [string, string, string, string];
   return Array.from({ length: weeks }, (_, week) => {
-    const date = daysAgo(newestDaysAgo + 7 * week).replaceAll('-', '');
+    const date = dateAgo(newestDaysAgo + 7 * week).replaceAll('-', '');
     return image(
       `ami-${prefix}${String(week).padStart(3, '0')}`,
       `FreeBSD ${versionBranch}-${arch}-${date} ${flavour} ${fs.toUpperCase()}`,
     );
   });
-}
-
-const policy = (overrides: Record<string, unknown> = {}, options: { overrideBreaker?: boolean } = {}): PrunePolicy =>
-  prunePolicy(parseConfig({ safety: { maxDeleteShare: 1 }, ...overrides }), options);
-
-function actionOf(plan: PrunePlan, id: string) {
-  for (const region of plan.regions) {
-    const found = region.images.find((i) => i.imageId === id) ?? region.snapshots.find((s) => s.snapshotId === id);
-    if (found) return { action: found.action, reason: found.reason };
-  }
-  return undefined;
 }
 
 const deletions = (plan: PrunePlan) =>
@@ -81,12 +53,12 @@ describe('planPrune retention rules', () => {
 
     const plan = planPrune([regionOf(copied)], policy({ retention: { keepNewest: 4, minAgeDays: 90 } }), NOW);
 
-    const byWeek = copied.map((i) => actionOf(plan, i.imageId)!);
+    const byWeek = copied.map((i) => verdict(plan, i.imageId));
     expect(byWeek.slice(0, 4).every((a) => a.reason === 'newest-builds')).toBe(true);
     // weeks 4..12 are 31..87 days old, week 13 is 94 days old
     expect(byWeek.slice(4, 13).every((a) => a.reason === 'min-age' && a.action === 'keep')).toBe(true);
     expect(byWeek.slice(13).every((a) => a.action === 'deregister' && a.reason === 'aged-out')).toBe(true);
-    expect(actionOf(plan, `snap-${copied[19]!.imageId.slice(4)}`)).toEqual({
+    expect(verdict(plan, `snap-${copied[19]!.imageId.slice(4)}`)).toEqual({
       action: 'delete',
       reason: 'image-deregistered',
     });
@@ -102,8 +74,8 @@ describe('planPrune retention rules', () => {
       NOW,
     );
 
-    expect(stopped.map((i) => actionOf(plan, i.imageId)!.action)).toEqual(Array(6).fill('deregister'));
-    expect(current.slice(0, 4).map((i) => actionOf(plan, i.imageId)!.reason)).toEqual(Array(4).fill('newest-builds'));
+    expect(stopped.map((i) => verdict(plan, i.imageId).action)).toEqual(Array(6).fill('deregister'));
+    expect(current.slice(0, 4).map((i) => verdict(plan, i.imageId).reason)).toEqual(Array(4).fill('newest-builds'));
   });
 
   test('a CURRENT line followed by a newer major version loses the keep-newest guarantee but keeps young builds', () => {
@@ -116,7 +88,7 @@ describe('planPrune retention rules', () => {
       NOW,
     );
 
-    expect(old.map((i) => actionOf(plan, i.imageId)!.action)).toEqual([
+    expect(old.map((i) => verdict(plan, i.imageId).action)).toEqual([
       'keep',
       'keep',
       'deregister',
@@ -124,7 +96,7 @@ describe('planPrune retention rules', () => {
       'deregister',
       'deregister',
     ]);
-    expect(actionOf(plan, old[0]!.imageId)!.reason).toBe('min-age');
+    expect(verdict(plan, old[0]!.imageId).reason).toBe('min-age');
     expect(plan.regions[0]!.images.find((i) => i.imageId === old[5]!.imageId)!.detail).toContain('16-CURRENT');
   });
 
@@ -138,9 +110,9 @@ describe('planPrune retention rules', () => {
     const plan = planPrune([regionOf([...old, ...retiredNext])], settings, NOW);
     const alone = planPrune([regionOf(old)], settings, NOW);
 
-    expect(retiredNext.map((i) => actionOf(plan, i.imageId)!.reason)).toEqual(Array(2).fill('line-end-of-life'));
-    expect(old.map((i) => actionOf(plan, i.imageId)!)).toEqual(old.map((i) => actionOf(alone, i.imageId)!));
-    expect(actionOf(plan, old[0]!.imageId)!.reason).toBe('newest-builds');
+    expect(retiredNext.map((i) => verdict(plan, i.imageId).reason)).toEqual(Array(2).fill('line-end-of-life'));
+    expect(old.map((i) => verdict(plan, i.imageId))).toEqual(old.map((i) => verdict(alone, i.imageId)));
+    expect(verdict(plan, old[0]!.imageId).reason).toBe('newest-builds');
   });
 
   test('a development line past its end of life loses keep-newest: its builds age out, young and protected ones stay', () => {
@@ -171,20 +143,20 @@ describe('planPrune retention rules', () => {
       NOW,
     );
 
-    expect(retired.map((i) => actionOf(plan, i.imageId))).toEqual(
+    expect(retired.map((i) => verdict(plan, i.imageId))).toEqual(
       Array(6).fill({ action: 'deregister', reason: 'line-end-of-life' }),
     );
     expect(plan.regions[0]!.images.find((i) => i.imageId === retired[0]!.imageId)!.detail).toContain(
       'line 13-STABLE reached its end of life on 2026-08-01',
     );
-    expect(actionOf(plan, young[0]!.imageId)).toEqual({ action: 'keep', reason: 'min-age' });
-    expect(actionOf(plan, referenced[0]!.imageId)).toEqual({ action: 'keep', reason: 'ssm-referenced' });
-    expect(actionOf(plan, launched[0]!.imageId)).toEqual({ action: 'keep', reason: 'recently-launched' });
-    expect(actionOf(plan, protectedImage[0]!.imageId)).toEqual({ action: 'keep', reason: 'deregistration-protected' });
-    expect(live.slice(0, 4).map((i) => actionOf(plan, i.imageId)!.reason)).toEqual(Array(4).fill('newest-builds'));
+    expect(verdict(plan, young[0]!.imageId)).toEqual({ action: 'keep', reason: 'min-age' });
+    expect(verdict(plan, referenced[0]!.imageId)).toEqual({ action: 'keep', reason: 'ssm-referenced' });
+    expect(verdict(plan, launched[0]!.imageId)).toEqual({ action: 'keep', reason: 'recently-launched' });
+    expect(verdict(plan, protectedImage[0]!.imageId)).toEqual({ action: 'keep', reason: 'deregistration-protected' });
+    expect(live.slice(0, 4).map((i) => verdict(plan, i.imageId).reason)).toEqual(Array(4).fill('newest-builds'));
     expect(plan.retiredLines).toEqual([{ line: '13-STABLE', endOfLife: '2026-08-01' }]);
     // Before its date the line keeps its newest builds like any other.
-    expect(retired.slice(0, 4).map((i) => actionOf(before, i.imageId)!.reason)).toEqual(Array(4).fill('newest-builds'));
+    expect(retired.slice(0, 4).map((i) => verdict(before, i.imageId).reason)).toEqual(Array(4).fill('newest-builds'));
     expect(before.retiredLines).toEqual([]);
   });
 
@@ -226,13 +198,13 @@ describe('planPrune retention rules', () => {
 
   test('pre-releases go a grace period after their RELEASE is published here; releases stay until end of life', () => {
     const release = image('ami-r143', 'FreeBSD 14.3-RELEASE-amd64 base UFS', {
-      tags: { ...MANAGED, [TAG.publishedAt]: `${daysAgo(40)}T00:00:00Z` },
+      tags: { ...MANAGED, [TAG.publishedAt]: `${dateAgo(40)}T00:00:00Z` },
     });
     const beta = image('ami-b143', 'FreeBSD 14.3-BETA2-amd64 base UFS');
     const rc = image('ami-c143', 'FreeBSD 14.3-RC1-amd64 base UFS');
     const otherFlavourRc = image('ami-d143', 'FreeBSD 14.3-RC1-amd64 small UFS');
     const recentRelease = image('ami-r144', 'FreeBSD 14.4-RELEASE-amd64 base UFS', {
-      tags: { ...MANAGED, [TAG.publishedAt]: `${daysAgo(10)}T00:00:00Z` },
+      tags: { ...MANAGED, [TAG.publishedAt]: `${dateAgo(10)}T00:00:00Z` },
     });
     const recentRc = image('ami-c144', 'FreeBSD 14.4-RC1-amd64 base UFS');
     const oldRelease = image('ami-r134', 'FreeBSD 13.4-RELEASE-amd64 base UFS');
@@ -247,18 +219,18 @@ describe('planPrune retention rules', () => {
       NOW,
     );
 
-    expect(actionOf(plan, 'ami-r143')).toEqual({ action: 'keep', reason: 'release' });
-    expect(actionOf(plan, 'ami-b143')).toEqual({ action: 'deregister', reason: 'prerelease-after-release' });
-    expect(actionOf(plan, 'ami-c143')).toEqual({ action: 'deregister', reason: 'prerelease-after-release' });
-    expect(actionOf(plan, 'ami-d143')).toEqual({ action: 'keep', reason: 'prerelease-awaiting-release' });
-    expect(actionOf(plan, 'ami-c144')).toEqual({ action: 'keep', reason: 'prerelease-grace' });
-    expect(actionOf(plan, 'ami-r134')).toEqual({ action: 'deregister', reason: 'release-end-of-life' });
-    expect(actionOf(plan, 'ami-c134')).toEqual({ action: 'deregister', reason: 'release-end-of-life' });
+    expect(verdict(plan, 'ami-r143')).toEqual({ action: 'keep', reason: 'release' });
+    expect(verdict(plan, 'ami-b143')).toEqual({ action: 'deregister', reason: 'prerelease-after-release' });
+    expect(verdict(plan, 'ami-c143')).toEqual({ action: 'deregister', reason: 'prerelease-after-release' });
+    expect(verdict(plan, 'ami-d143')).toEqual({ action: 'keep', reason: 'prerelease-awaiting-release' });
+    expect(verdict(plan, 'ami-c144')).toEqual({ action: 'keep', reason: 'prerelease-grace' });
+    expect(verdict(plan, 'ami-r134')).toEqual({ action: 'deregister', reason: 'release-end-of-life' });
+    expect(verdict(plan, 'ami-c134')).toEqual({ action: 'deregister', reason: 'release-end-of-life' });
   });
 
   test('keeps and reports unmanaged names, untagged, foreign, SSM-referenced, protected, recently launched and pending images', () => {
     const old = (id: string, extra: Partial<InventoryImage> = {}) =>
-      image(id, `FreeBSD 14.3-STABLE-amd64-${daysAgo(300 + Number(id.slice(-2))).replaceAll('-', '')} base UFS`, extra);
+      image(id, `FreeBSD 14.3-STABLE-amd64-${dateAgo(300 + Number(id.slice(-2))).replaceAll('-', '')} base UFS`, extra);
     const fleet = [
       ...weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'n'),
       image('ami-x01', 'my golden image'),
@@ -279,7 +251,7 @@ describe('planPrune retention rules', () => {
 
     expect(
       ['ami-x01', 'ami-x02', 'ami-x03', 'ami-x04', 'ami-x05', 'ami-x06', 'ami-x07', 'ami-x08'].map(
-        (id) => actionOf(plan, id)?.reason,
+        (id) => verdict(plan, id)?.reason,
       ),
     ).toEqual([
       'unmanaged-name',
@@ -304,9 +276,9 @@ describe('planPrune retention rules', () => {
 
     const plan = planPrune([{ ...region, snapshots }], policy({ retention: { keepNewest: 1, minAgeDays: 30 } }), NOW);
 
-    expect(actionOf(plan, 'snap-k01')).toEqual({ action: 'keep', reason: 'used-by-remaining-image' });
-    expect(actionOf(plan, 'snap-a01')).toEqual({ action: 'delete', reason: 'image-deregistered' });
-    expect(actionOf(plan, 'snap-a02')).toEqual({ action: 'keep', reason: 'snapshot-untagged' });
+    expect(verdict(plan, 'snap-k01')).toEqual({ action: 'keep', reason: 'used-by-remaining-image' });
+    expect(verdict(plan, 'snap-a01')).toEqual({ action: 'delete', reason: 'image-deregistered' });
+    expect(verdict(plan, 'snap-a02')).toEqual({ action: 'keep', reason: 'snapshot-untagged' });
     const entries = plan.regions[0]!.images;
     expect(entries.find((i) => i.imageId === 'ami-a01')!.deleteAllSnapshots).toBe(false);
     expect(entries.find((i) => i.imageId === 'ami-a02')!.deleteAllSnapshots).toBe(false);
@@ -315,8 +287,8 @@ describe('planPrune retention rules', () => {
   test('deletes tagged orphan snapshots after a grace period and reports untagged ones made for a vanished AMI', () => {
     const region = regionOf([], {
       snapshots: [
-        snapshot('snap-o1', { startTime: daysAgo(30) }),
-        snapshot('snap-o2', { startTime: daysAgo(3) }),
+        snapshot('snap-o1', { startTime: dateAgo(30) }),
+        snapshot('snap-o2', { startTime: dateAgo(3) }),
         snapshot('snap-o3', { tags: {}, description: 'Copied for DestinationAmi ami-0abc from SourceAmi ami-0def' }),
         snapshot('snap-o4', { tags: {}, description: 'backup of my database' }),
       ],
@@ -324,27 +296,27 @@ describe('planPrune retention rules', () => {
 
     const plan = planPrune([region], policy({ retention: { orphanSnapshotGraceDays: 14 } }), NOW);
 
-    expect(actionOf(plan, 'snap-o1')).toEqual({ action: 'delete', reason: 'orphan' });
-    expect(actionOf(plan, 'snap-o2')).toEqual({ action: 'keep', reason: 'orphan-grace' });
-    expect(actionOf(plan, 'snap-o3')).toEqual({ action: 'keep', reason: 'orphan-untagged' });
-    expect(actionOf(plan, 'snap-o4')).toBeUndefined();
+    expect(verdict(plan, 'snap-o1')).toEqual({ action: 'delete', reason: 'orphan' });
+    expect(verdict(plan, 'snap-o2')).toEqual({ action: 'keep', reason: 'orphan-grace' });
+    expect(verdict(plan, 'snap-o3')).toEqual({ action: 'keep', reason: 'orphan-untagged' });
+    expect(findEntry(plan, 'snap-o4')).toBeUndefined();
   });
 
   test('soft-delete makes images private first and deletes them once the tagged date has passed', () => {
     const [fresh, pending, due] = weekly('14.3-STABLE/amd64/base/ufs', 3, 200, 'a');
     const fleet = [
       fresh!,
-      { ...pending!, tags: { ...MANAGED, [TAG.deleteAfter]: daysAgo(-3) } },
-      { ...due!, tags: { ...MANAGED, [TAG.deleteAfter]: daysAgo(1) } },
+      { ...pending!, tags: { ...MANAGED, [TAG.deleteAfter]: dateAgo(-3) } },
+      { ...due!, tags: { ...MANAGED, [TAG.deleteAfter]: dateAgo(1) } },
       ...weekly('14.3-STABLE/amd64/base/ufs', 4, 1, 'n'),
     ];
 
     const plan = planPrune([regionOf(fleet)], policy({ retention: { softDeleteGraceDays: 14 } }), NOW);
 
-    expect(actionOf(plan, fresh!.imageId)).toEqual({ action: 'soft-delete', reason: 'aged-out' });
-    expect(actionOf(plan, pending!.imageId)).toEqual({ action: 'keep', reason: 'soft-delete-pending' });
-    expect(actionOf(plan, due!.imageId)).toEqual({ action: 'deregister', reason: 'soft-delete-due' });
-    expect(actionOf(plan, `snap-${fresh!.imageId.slice(4)}`)?.action).toBe('keep');
+    expect(verdict(plan, fresh!.imageId)).toEqual({ action: 'soft-delete', reason: 'aged-out' });
+    expect(verdict(plan, pending!.imageId)).toEqual({ action: 'keep', reason: 'soft-delete-pending' });
+    expect(verdict(plan, due!.imageId)).toEqual({ action: 'deregister', reason: 'soft-delete-due' });
+    expect(verdict(plan, `snap-${fresh!.imageId.slice(4)}`)?.action).toBe('keep');
   });
 });
 
@@ -473,7 +445,7 @@ const nameArb = fc.oneof(
       .tuple(fc.constantFrom(...SNAPSHOT_SERIES), fc.constantFrom(...VARIANTS), fc.integer({ min: 0, max: 400 }))
       .map(([[version, branch], variant, age]) => {
         const [arch, rest] = [variant.split(' ')[0], variant.split(' ').slice(1).join(' ')];
-        return `FreeBSD ${version}-${branch}-${arch}-${daysAgo(age).replaceAll('-', '')} ${rest}`;
+        return `FreeBSD ${version}-${branch}-${arch}-${dateAgo(age).replaceAll('-', '')} ${rest}`;
       }),
   },
   {
@@ -531,8 +503,8 @@ const regionArb = (region: string) =>
           );
         }
         const tags: Record<string, string> = spec.tagged ? { ...MANAGED } : {};
-        if (spec.deleteAfterOffset !== null) tags[TAG.deleteAfter] = daysAgo(-spec.deleteAfterOffset);
-        tags[TAG.publishedAt] = `${daysAgo(spec.publishedDaysAgo)}T00:00:00Z`;
+        if (spec.deleteAfterOffset !== null) tags[TAG.deleteAfter] = dateAgo(-spec.deleteAfterOffset);
+        tags[TAG.publishedAt] = `${dateAgo(spec.publishedDaysAgo)}T00:00:00Z`;
         return {
           imageId: id,
           name: spec.name,
@@ -553,7 +525,7 @@ const regionArb = (region: string) =>
       orphans.forEach((o, index) => {
         snapshots.push(
           snapshot(`snap-${region}-orphan-${index}`, {
-            startTime: daysAgo(o.age),
+            startTime: dateAgo(o.age),
             tags: o.tagged ? MANAGED : {},
             ...(o.forAmi && { description: `Copied for DestinationAmi ami-0${index}f from SourceAmi ami-0e` }),
           }),
@@ -585,7 +557,7 @@ const policyArb = fc
     minAgeDays: p.minAgeDays,
     prereleaseGraceDays: p.prereleaseGraceDays,
     releaseEndOfLife: (p.eol13 ? { '13.4': '2026-06-30' } : {}) as Record<string, string>,
-    lineEndOfLife: (p.retiredLine ? { [p.retiredLine]: daysAgo(p.retiredOn) } : {}) as Record<string, string>,
+    lineEndOfLife: (p.retiredLine ? { [p.retiredLine]: dateAgo(p.retiredOn) } : {}) as Record<string, string>,
     orphanSnapshotGraceDays: p.orphanSnapshotGraceDays,
     keepLaunchedWithinDays: p.keepLaunchedWithinDays,
     softDeleteGraceDays: p.softDeleteGraceDays,
@@ -894,8 +866,8 @@ describe('prune report', () => {
     const region = regionOf(fleet);
     const snapshots = [
       ...region.snapshots,
-      snapshot('snap-o1', { startTime: `${daysAgo(100)}T00:00:00Z` }),
-      snapshot('snap-o2', { startTime: `${daysAgo(90)}T00:00:00Z` }),
+      snapshot('snap-o1', { startTime: `${dateAgo(100)}T00:00:00Z` }),
+      snapshot('snap-o2', { startTime: `${dateAgo(90)}T00:00:00Z` }),
     ];
     const plan = planPrune(
       [{ ...region, snapshots }],
@@ -946,14 +918,6 @@ describe('prune report', () => {
 });
 
 describe('what each entry and figure says', () => {
-  const detailOf = (plan: PrunePlan, id: string) =>
-    plan.regions
-      .flatMap((r) => [
-        ...r.images.map((i) => [i.imageId, i.detail]),
-        ...r.snapshots.map((s) => [s.snapshotId, s.detail]),
-      ])
-      .find(([entry]) => entry === id)?.[1];
-
   test('a policy carries a cap boundary only when the operator gives one', () => {
     expect('capBoundary' in prunePolicy(defaultConfig())).toBe(false);
     expect(prunePolicy(defaultConfig(), { capBoundary: '2026-01-01|us-east-1|ami-1' }).capBoundary).toBe(
@@ -967,7 +931,7 @@ describe('what each entry and figure says', () => {
 
     const plan = planPrune([regionOf(fleet)], policy({ retention: { softDeleteGraceDays: 14 } }), NOW);
 
-    expect(detailOf(plan, aged!.imageId)).toMatch(/; made private, deletion due 2026-12-10$/);
+    expect(detail(plan, aged!.imageId)).toMatch(/; made private, deletion due 2026-12-10$/);
   });
 
   test('an image over the cap keeps its own reason beside the cap’s, and its snapshots name it', () => {
@@ -980,14 +944,14 @@ describe('what each entry and figure says', () => {
     );
 
     // a005 is the oldest and goes; a002..a004 wait for a later run.
-    expect(actionOf(plan, 'ami-a004')).toEqual({ action: 'deferred', reason: 'over-cap' });
-    expect(detailOf(plan, 'ami-a004')).toBe(
+    expect(verdict(plan, 'ami-a004')).toEqual({ action: 'deferred', reason: 'over-cap' });
+    expect(detail(plan, 'ami-a004')).toBe(
       'deletion cap for this run reached (safety.maxDeletionsPerRun); a later run deletes it ' +
         '(built 29 days ago and older than the newest 2 builds of 14-STABLE/amd64/base/ufs)',
     );
-    expect(detailOf(plan, 'snap-a004')).toBe('its image ami-a004 is deferred');
-    expect(detailOf(plan, 'snap-a005')).toBe('only ami-a005 used it');
-    expect(detailOf(plan, 'snap-a000')).toBe('used by ami-a000');
+    expect(detail(plan, 'snap-a004')).toBe('its image ami-a004 is deferred');
+    expect(detail(plan, 'snap-a005')).toBe('only ami-a005 used it');
+    expect(detail(plan, 'snap-a000')).toBe('used by ami-a000');
   });
 
   test('a snapshot shared by several images names each of them, apart', () => {
@@ -1004,9 +968,9 @@ describe('what each entry and figure says', () => {
       NOW,
     );
 
-    expect(detailOf(plan, 'snap-k')).toBe('used by ami-a000, ami-a001');
-    expect(detailOf(plan, 'snap-d')).toBe('its images ami-a002, ami-a003 are deferred');
-    expect(detailOf(plan, 'snap-g')).toBe('only ami-a004, ami-a005 used it');
+    expect(detail(plan, 'snap-k')).toBe('used by ami-a000, ami-a001');
+    expect(detail(plan, 'snap-d')).toBe('its images ami-a002, ami-a003 are deferred');
+    expect(detail(plan, 'snap-g')).toBe('only ami-a004, ami-a005 used it');
   });
 
   test('kept figures count only what is kept, and the cap remainder only orphans that wait for it', () => {
@@ -1014,8 +978,8 @@ describe('what each entry and figure says', () => {
     const region = regionOf(fleet);
     const snapshots = [
       ...region.snapshots,
-      snapshot('snap-o1', { startTime: `${daysAgo(100)}T00:00:00Z` }),
-      snapshot('snap-o2', { startTime: `${daysAgo(3)}T00:00:00Z` }),
+      snapshot('snap-o1', { startTime: `${dateAgo(100)}T00:00:00Z` }),
+      snapshot('snap-o2', { startTime: `${dateAgo(3)}T00:00:00Z` }),
     ];
     const plan = planPrune(
       [{ ...region, snapshots }],
@@ -1025,8 +989,8 @@ describe('what each entry and figure says', () => {
 
     const report = pruneReport(plan, [], { dryRun: true });
 
-    expect(actionOf(plan, 'snap-o1')).toEqual({ action: 'delete', reason: 'orphan' });
-    expect(actionOf(plan, 'snap-o2')).toEqual({ action: 'keep', reason: 'orphan-grace' });
+    expect(verdict(plan, 'snap-o1')).toEqual({ action: 'delete', reason: 'orphan' });
+    expect(verdict(plan, 'snap-o2')).toEqual({ action: 'keep', reason: 'orphan-grace' });
     expect(report.regions[0]).toMatchObject({ imagesDeregistered: 2, snapshotsDeleted: 3, remainingOverCap: 0 });
     expect(report.regions[0]!.keptByReason).toEqual({
       'newest-builds': 2,

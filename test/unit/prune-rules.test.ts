@@ -1,66 +1,26 @@
 import { parseConfig } from '../../lambdas/core/config';
-import {
-  type InventoryImage,
-  type InventorySnapshot,
-  type PrunePlan,
-  type PrunePolicy,
-  planPrune,
-  prunePolicy,
-  type PruneInventory,
-} from '../../lambdas/core/prune';
+import { type InventoryImage, planPrune, prunePolicy } from '../../lambdas/core/prune';
 import { TAG } from '../../lambdas/core/tags';
-import { DAY_MS } from '../../lambdas/core/time';
+import {
+  at,
+  dateAgo,
+  detail,
+  entry,
+  image,
+  MANAGED,
+  NOW,
+  policy,
+  regionOf,
+  snapshot,
+  verdict,
+} from '../support/prune-inventory';
 
 // Each rule is checked on both sides of its boundary, so that moving the boundary by one day fails a test.
-const ACCOUNT = '111111111111';
-const MANAGED = { 'ami-pipeline:managed-by': 'ami-pipeline' };
-const NOW = new Date('2026-11-26T12:00:00Z');
 const TODAY = '2026-11-26';
-
-const at = (daysAgo: number, ms = 0) => new Date(NOW.getTime() - daysAgo * DAY_MS + ms).toISOString();
-const dateAgo = (days: number) => at(days).slice(0, 10);
-
-function image(id: string, name: string, extra: Partial<InventoryImage> = {}): InventoryImage {
-  return {
-    imageId: id,
-    name,
-    ownerId: ACCOUNT,
-    state: 'available',
-    public: true,
-    snapshotIds: [`snap-${id.slice(4)}`],
-    tags: MANAGED,
-    ...extra,
-  };
-}
 
 /** A snapshot build of 14.3-STABLE amd64 base UFS built `days` ago. */
 const build = (id: string, days: number, extra: Partial<InventoryImage> = {}) =>
   image(id, `FreeBSD 14.3-STABLE-amd64-${dateAgo(days).replaceAll('-', '')} base UFS`, extra);
-
-function snapshot(id: string, extra: Partial<InventorySnapshot> = {}): InventorySnapshot {
-  return { snapshotId: id, ownerId: ACCOUNT, volumeSizeGiB: 6, startTime: at(400), tags: MANAGED, ...extra };
-}
-
-function regionOf(images: InventoryImage[], extra: Partial<PruneInventory> = {}): PruneInventory {
-  const snapshots = images.flatMap((i) => i.snapshotIds.map((s) => snapshot(s)));
-  return { region: 'us-east-1', accountId: ACCOUNT, images, snapshots, ssmReferences: {}, ...extra };
-}
-
-const policy = (overrides: Record<string, unknown> = {}): PrunePolicy =>
-  prunePolicy(parseConfig({ safety: { maxDeleteShare: 1 }, ...overrides }));
-
-function entry(plan: PrunePlan, id: string) {
-  for (const region of plan.regions) {
-    const found = region.images.find((i) => i.imageId === id) ?? region.snapshots.find((s) => s.snapshotId === id);
-    if (found) return found;
-  }
-  throw new Error(`${id} is not in the plan`);
-}
-
-const verdict = (plan: PrunePlan, id: string) => {
-  const { action, reason } = entry(plan, id);
-  return { action, reason };
-};
 
 describe('retention boundaries', () => {
   test('a release is kept on its end-of-life date and deregistered from the day after', () => {
@@ -553,8 +513,6 @@ describe('protections', () => {
 });
 
 describe('every entry says why, in one sentence with its figures', () => {
-  const detail = (plan: PrunePlan, id: string) => entry(plan, id).detail;
-
   test('images kept or deleted by retention and by the protections', () => {
     // Prepare
     const fleet = [
