@@ -275,7 +275,8 @@ function ownership(
   return parsed;
 }
 
-interface DraftImage extends ImagePlanEntry {
+/** An image's entry before the cap: whether EC2 may delete all its snapshots is known only once the cap has cut. */
+interface DraftImage extends Omit<ImagePlanEntry, 'deleteAllSnapshots'> {
   readonly capKey: string;
 }
 
@@ -325,7 +326,6 @@ function planImages(region: PruneInventory, policy: PrunePolicy, now: Date): Dra
       ...(parsed && { seriesKey: parsed.seriesKey, lineKey: parsed.lineKey }),
       ...(verdict.ageDate !== undefined && { ageDate: verdict.ageDate }),
       snapshotIds: image.snapshotIds,
-      deleteAllSnapshots: false,
       public: image.public,
       capKey: capKey(verdict.ageDate, region.region, image.imageId),
     };
