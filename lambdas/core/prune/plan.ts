@@ -406,7 +406,10 @@ function planSnapshots(region: PruneInventory, images: readonly DraftImage[], po
               ...base,
               action: 'deferred',
               reason: 'over-cap',
-              detail: `${remaining.length > 1 ? 'its images' : 'its image'} ${remaining.join(', ')} ${remaining.length > 1 ? 'are' : 'is'} deferred`,
+              detail:
+                remaining.length > 1
+                  ? `its images ${remaining.join(', ')} are deferred`
+                  : `its image ${remaining[0]} is deferred`,
             }
           : { ...base, action: 'keep', reason: 'used-by-remaining-image', detail: `used by ${remaining.join(', ')}` },
       );
